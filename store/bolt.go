@@ -1,0 +1,52 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+)
+
+// Every bucket name, in one place.
+var (
+	bucketMeta           = []byte("meta")            // schema, epoch, rev
+	bucketProjects       = []byte("projects")        // project id → Project
+	bucketChanges        = []byte("changes")         // rev (8 bytes BE) → logEntry
+	bucketProjectChanges = []byte("project_changes") // project id, 0x00, rev → nothing
+	bucketUsers          = []byte("users")           // username → userRecord
+	bucketSessions       = []byte("sessions")        // sha256(session id) → Session
+	bucketTokens         = []byte("tokens")          // token id → tokenRecord
+	bucketTokenHashes    = []byte("token_hashes")    // sha256(token) → token id
+)
+
+var (
+	keySchema = []byte("schema")
+	keyEpoch  = []byte("epoch")
+	keyRev    = []byte("rev")
+)
+
+// u64 encodes n as 8 big-endian bytes, so keys sort by number.
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+func btou(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// projectChangeKey is the index key of a project's change: id, a zero byte, then the rev.
+func projectChangeKey(id string, rev uint64) []byte {
+	k := make([]byte, 0, len(id)+9)
+	k = append(k, id...)
+	k = append(k, 0)
+	return append(k, u64(rev)...)
+}
+
+// encode and decode are the one codec for stored values. json.Unmarshal copies what it
+// keeps, so a decoded value never points into bbolt's memory map.
+func encode(v any) ([]byte, error) { return json.Marshal(v) }
+
+func decode(b []byte, v any) error { return json.Unmarshal(b, v) }

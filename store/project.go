@@ -1,0 +1,516 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Category is the list a project belongs to in the zone's register (项目库).
+type Category string
+
+// The categories.
+const (
+	CategoryPlanned    Category = "planned"    // 计划内重点项目
+	CategoryUnplanned  Category = "unplanned"  // 计划外新开工
+	CategoryAttraction Category = "attraction" // 招商引资
+)
+
+// Categories lists every category in display order.
+var Categories = []Category{CategoryPlanned, CategoryUnplanned, CategoryAttraction}
+
+// Construction reports whether projects of this category are counted as construction
+// projects (开复工, 竣工, 投资完成).
+func (c Category) Construction() bool { return c == CategoryPlanned || c == CategoryUnplanned }
+
+func (c Category) valid() bool {
+	for _, k := range Categories {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Stage is where a project stands, from negotiation to production.
+type Stage string
+
+// The stages, in order.
+const (
+	StageNegotiating       Stage = "negotiating"        // 洽谈
+	StageSigned            Stage = "signed"             // 签约
+	StageLanded            Stage = "landed"             // 落位
+	StagePreparing         Stage = "preparing"          // 前期
+	StageUnderConstruction Stage = "under_construction" // 在建 (开工或复工)
+	StageCompleted         Stage = "completed"          // 竣工
+	StageOperating         Stage = "operating"          // 投产
+)
+
+// Stages lists every stage in order.
+var Stages = []Stage{StageNegotiating, StageSigned, StageLanded, StagePreparing,
+	StageUnderConstruction, StageCompleted, StageOperating}
+
+// Index is the stage's position in Stages, or -1 for an unknown stage.
+func (s Stage) Index() int {
+	for i, k := range Stages {
+		if s == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Started reports whether the project has started or resumed construction.
+func (s Stage) Started() bool { return s.Index() >= StageUnderConstruction.Index() }
+
+// Completed reports whether construction is finished.
+func (s Stage) Completed() bool { return s.Index() >= StageCompleted.Index() }
+
+// Date is a calendar date "YYYY-MM-DD"; the empty Date is JSON null.
+type Date string
+
+const dateLayout = "2006-01-02"
+
+// MarshalJSON writes null for the empty date.
+func (d Date) MarshalJSON() ([]byte, error) {
+	if d == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(d))
+}
+
+// UnmarshalJSON accepts null or a valid "YYYY-MM-DD" date.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errWrongType
+	}
+	v, err := ParseDate(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+var errWrongType = errors.New("wrong type")
+
+// ParseDate checks that s is a real calendar date between 1990 and 2100.
+func ParseDate(s string) (Date, error) {
+	if s == "" {
+		return "", nil
+	}
+	t, err := time.Parse(dateLayout, s)
+	if err != nil || t.Format(dateLayout) != s {
+		return "", fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	}
+	if t.Year() < 1990 || t.Year() > 2100 {
+		return "", fmt.Errorf("%q is outside 1990–2100", s)
+	}
+	return Date(s), nil
+}
+
+// Year is the date's year, or 0 for the empty date.
+func (d Date) Year() int {
+	if len(d) < 4 {
+		return 0
+	}
+	y := 0
+	for _, c := range d[:4] {
+		y = y*10 + int(c-'0')
+	}
+	return y
+}
+
+// Project is one entry of the zone's project register.
+type Project struct {
+	ID                      string    `json:"id"`
+	Name                    string    `json:"name"`
+	Category                Category  `json:"category"`
+	Year                    int       `json:"year"`
+	Sector                  string    `json:"sector"`
+	Department              string    `json:"department"` // 责任单位
+	Leader                  string    `json:"leader"`     // 包保领导
+	Stage                   Stage     `json:"stage"`
+	InvestmentYuan          int64     `json:"investmentYuan"`
+	AnnualPlanYuan          int64     `json:"annualPlanYuan"`
+	InvestmentCompletedYuan int64     `json:"investmentCompletedYuan"`
+	Progress                int       `json:"progress"` // 形象进度, 0–100
+	PlannedStart            Date      `json:"plannedStart"`
+	StartedAt               Date      `json:"startedAt"`
+	PlannedCompletion       Date      `json:"plannedCompletion"`
+	CompletedAt             Date      `json:"completedAt"`
+	OnHold                  bool      `json:"onHold"`
+	Note                    string    `json:"note"`
+	Version                 uint64    `json:"version"`
+	UpdatedAt               time.Time `json:"updatedAt"`
+	UpdatedBy               string    `json:"updatedBy"`
+}
+
+// MaxYuan bounds every amount of money: a trillion yuan is beyond any single project.
+const MaxYuan int64 = 1_000_000_000_000_000
+
+func checkText(field, v string, min, max int) error {
+	if !utf8.ValidString(v) {
+		return invalid(field, "is not valid UTF-8")
+	}
+	n := utf8.RuneCountInString(v)
+	if n < min {
+		if min == 1 {
+			return invalid(field, "is required")
+		}
+		return invalid(field, "needs at least %d characters", min)
+	}
+	if n > max {
+		return invalid(field, "has more than %d characters", max)
+	}
+	for _, r := range v {
+		if r < 0x20 && r != '\n' && r != '\t' {
+			return invalid(field, "contains a control character")
+		}
+	}
+	return nil
+}
+
+func checkYuan(field string, v int64) error {
+	if v < 0 {
+		return invalid(field, "must not be negative")
+	}
+	if v > MaxYuan {
+		return invalid(field, "is larger than %d yuan", MaxYuan)
+	}
+	return nil
+}
+
+// Validate checks every field of p; it returns a *ValidationError naming the first bad one.
+func (p *Project) Validate() error {
+	if err := checkID(p.ID); err != nil {
+		return err
+	}
+	checks := []error{
+		checkText("name", strings.TrimSpace(p.Name), 1, 200),
+		checkText("sector", p.Sector, 1, 50),
+		checkText("department", p.Department, 1, 50),
+		checkText("leader", p.Leader, 0, 100),
+		checkText("note", p.Note, 0, 2000),
+		checkYuan("investmentYuan", p.InvestmentYuan),
+		checkYuan("annualPlanYuan", p.AnnualPlanYuan),
+		checkYuan("investmentCompletedYuan", p.InvestmentCompletedYuan),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	if !p.Category.valid() {
+		return invalid("category", "must be one of planned, unplanned, attraction")
+	}
+	if p.Stage.Index() < 0 {
+		return invalid("stage", "must be one of %s", stageList())
+	}
+	if p.Year < 2000 || p.Year > 2100 {
+		return invalid("year", "must be between 2000 and 2100")
+	}
+	if p.Progress < 0 || p.Progress > 100 {
+		return invalid("progress", "must be between 0 and 100")
+	}
+	dates := []struct {
+		field string
+		v     Date
+	}{{"plannedStart", p.PlannedStart}, {"startedAt", p.StartedAt},
+		{"plannedCompletion", p.PlannedCompletion}, {"completedAt", p.CompletedAt}}
+	for _, d := range dates {
+		if _, err := ParseDate(string(d.v)); err != nil {
+			return invalid(d.field, "%s", err.Error())
+		}
+	}
+	if p.StartedAt != "" && p.CompletedAt != "" && p.CompletedAt < p.StartedAt {
+		return invalid("completedAt", "is before startedAt (%s)", p.StartedAt)
+	}
+	if p.PlannedStart != "" && p.PlannedCompletion != "" && p.PlannedCompletion < p.PlannedStart {
+		return invalid("plannedCompletion", "is before plannedStart (%s)", p.PlannedStart)
+	}
+	return nil
+}
+
+func stageList() string {
+	s := make([]string, len(Stages))
+	for i, st := range Stages {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ", ")
+}
+
+func checkID(id string) error {
+	if id == "" || len(id) > 64 {
+		return invalid("id", "must have 1 to 64 characters")
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return invalid("id", "may hold only letters, digits, '-', '_' and '.'")
+		}
+	}
+	return nil
+}
+
+// Patch is a partial update of a project: a nil field is left as it is. A date field set to
+// a pointer to the empty Date clears it.
+type Patch struct {
+	Name                    *string
+	Category                *Category
+	Year                    *int
+	Sector                  *string
+	Department              *string
+	Leader                  *string
+	Stage                   *Stage
+	InvestmentYuan          *int64
+	AnnualPlanYuan          *int64
+	InvestmentCompletedYuan *int64
+	Progress                *int
+	PlannedStart            *Date
+	StartedAt               *Date
+	PlannedCompletion       *Date
+	CompletedAt             *Date
+	OnHold                  *bool
+	Note                    *string
+	// Comment says why; it goes on the change, not on the project.
+	Comment string
+}
+
+// MaxBodyFields bounds the keys of a decoded body so a huge object is refused early.
+const MaxBodyFields = 64
+
+// DecodePatch parses a PATCH body. Unknown fields and bad JSON give a *ValidationError whose
+// Field names the problem (Field "" for a body that is not a JSON object).
+func DecodePatch(body []byte) (*Patch, error) {
+	raw, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	p := &Patch{}
+	targets := map[string]any{
+		"name": &p.Name, "category": &p.Category, "year": &p.Year, "sector": &p.Sector,
+		"department": &p.Department, "leader": &p.Leader, "stage": &p.Stage,
+		"investmentYuan": &p.InvestmentYuan, "annualPlanYuan": &p.AnnualPlanYuan,
+		"investmentCompletedYuan": &p.InvestmentCompletedYuan, "progress": &p.Progress,
+		"plannedStart": &p.PlannedStart, "startedAt": &p.StartedAt,
+		"plannedCompletion": &p.PlannedCompletion, "completedAt": &p.CompletedAt,
+		"onHold": &p.OnHold, "note": &p.Note, "comment": &p.Comment,
+	}
+	for key, v := range raw {
+		target, ok := targets[key]
+		if !ok {
+			return nil, &UnknownFieldError{Field: key}
+		}
+		if isDateField(key) {
+			// null must clear the date, so it becomes a pointer to the empty Date.
+			var d Date
+			if err := decodeValue(key, v, &d); err != nil {
+				return nil, err
+			}
+			*(target.(**Date)) = &d
+			continue
+		}
+		if string(bytes.TrimSpace(v)) == "null" {
+			return nil, &ValidationError{Field: key, Message: "must not be null", Type: true}
+		}
+		if err := decodeValue(key, v, target); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkText("comment", p.Comment, 0, 500); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func isDateField(k string) bool {
+	return k == "plannedStart" || k == "startedAt" || k == "plannedCompletion" || k == "completedAt"
+}
+
+// UnknownFieldError names a body field the route does not take.
+type UnknownFieldError struct{ Field string }
+
+func (e *UnknownFieldError) Error() string { return fmt.Sprintf("unknown field %q", e.Field) }
+
+// SyntaxError means a body is not the JSON object the route expects.
+type SyntaxError struct{ Message string }
+
+func (e *SyntaxError) Error() string { return e.Message }
+
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(body) {
+		return nil, &SyntaxError{Message: "body is not valid UTF-8"}
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &SyntaxError{Message: "body is not a JSON object: " + jsonProblem(err)}
+	}
+	if raw == nil {
+		return nil, &SyntaxError{Message: "body is not a JSON object"}
+	}
+	if dec.More() {
+		return nil, &SyntaxError{Message: "body has data after the JSON object"}
+	}
+	if len(raw) > MaxBodyFields {
+		return nil, &SyntaxError{Message: fmt.Sprintf("body has more than %d fields", MaxBodyFields)}
+	}
+	return raw, nil
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "expected an object"
+	}
+	return err.Error()
+}
+
+func decodeValue(field string, v json.RawMessage, target any) error {
+	if err := json.Unmarshal(v, target); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) || errors.Is(err, errWrongType) {
+			return &ValidationError{Field: field, Message: "has the wrong type", Type: true}
+		}
+		return &ValidationError{Field: field, Message: err.Error()}
+	}
+	return nil
+}
+
+// Apply returns a copy of p with the patch applied, and the fields that changed.
+// today is the zone's date, used when a stage move fills in startedAt or completedAt.
+func (pt *Patch) Apply(p Project, today Date) (Project, map[string]FieldChange) {
+	before := p
+	setS := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setS(&p.Name, pt.Name)
+	setS(&p.Sector, pt.Sector)
+	setS(&p.Department, pt.Department)
+	setS(&p.Leader, pt.Leader)
+	setS(&p.Note, pt.Note)
+	if pt.Category != nil {
+		p.Category = *pt.Category
+	}
+	if pt.Year != nil {
+		p.Year = *pt.Year
+	}
+	if pt.Stage != nil {
+		p.Stage = *pt.Stage
+	}
+	for _, m := range []struct{ dst, v *int64 }{{&p.InvestmentYuan, pt.InvestmentYuan},
+		{&p.AnnualPlanYuan, pt.AnnualPlanYuan}, {&p.InvestmentCompletedYuan, pt.InvestmentCompletedYuan}} {
+		if m.v != nil {
+			*m.dst = *m.v
+		}
+	}
+	if pt.Progress != nil {
+		p.Progress = *pt.Progress
+	}
+	for _, d := range []struct{ dst, v *Date }{{&p.PlannedStart, pt.PlannedStart}, {&p.StartedAt, pt.StartedAt},
+		{&p.PlannedCompletion, pt.PlannedCompletion}, {&p.CompletedAt, pt.CompletedAt}} {
+		if d.v != nil {
+			*d.dst = *d.v
+		}
+	}
+	if pt.OnHold != nil {
+		p.OnHold = *pt.OnHold
+	}
+	// A stage move fills in the date it implies, unless the editor gave one.
+	if pt.Stage != nil && *pt.Stage != before.Stage {
+		if p.Stage.Started() && p.StartedAt == "" {
+			p.StartedAt = today
+		}
+		if p.Stage.Completed() && p.CompletedAt == "" {
+			p.CompletedAt = today
+		}
+	}
+	return p, Diff(before, p)
+}
+
+// FieldChange is one field's value before and after a change.
+type FieldChange struct {
+	From any `json:"from"`
+	To   any `json:"to"`
+}
+
+// Diff lists the editable fields that differ between a and b, by their JSON names.
+func Diff(a, b Project) map[string]FieldChange {
+	d := map[string]FieldChange{}
+	add := func(name string, x, y any, same bool) {
+		if !same {
+			d[name] = FieldChange{From: x, To: y}
+		}
+	}
+	add("name", a.Name, b.Name, a.Name == b.Name)
+	add("category", a.Category, b.Category, a.Category == b.Category)
+	add("year", a.Year, b.Year, a.Year == b.Year)
+	add("sector", a.Sector, b.Sector, a.Sector == b.Sector)
+	add("department", a.Department, b.Department, a.Department == b.Department)
+	add("leader", a.Leader, b.Leader, a.Leader == b.Leader)
+	add("stage", a.Stage, b.Stage, a.Stage == b.Stage)
+	add("investmentYuan", a.InvestmentYuan, b.InvestmentYuan, a.InvestmentYuan == b.InvestmentYuan)
+	add("annualPlanYuan", a.AnnualPlanYuan, b.AnnualPlanYuan, a.AnnualPlanYuan == b.AnnualPlanYuan)
+	add("investmentCompletedYuan", a.InvestmentCompletedYuan, b.InvestmentCompletedYuan,
+		a.InvestmentCompletedYuan == b.InvestmentCompletedYuan)
+	add("progress", a.Progress, b.Progress, a.Progress == b.Progress)
+	add("plannedStart", a.PlannedStart, b.PlannedStart, a.PlannedStart == b.PlannedStart)
+	add("startedAt", a.StartedAt, b.StartedAt, a.StartedAt == b.StartedAt)
+	add("plannedCompletion", a.PlannedCompletion, b.PlannedCompletion, a.PlannedCompletion == b.PlannedCompletion)
+	add("completedAt", a.CompletedAt, b.CompletedAt, a.CompletedAt == b.CompletedAt)
+	add("onHold", a.OnHold, b.OnHold, a.OnHold == b.OnHold)
+	add("note", a.Note, b.Note, a.Note == b.Note)
+	return d
+}
+
+// DecodeNewProject parses a create body into a project (id may be empty: the store makes one).
+func DecodeNewProject(body []byte) (Project, string, error) {
+	raw, err := decodeObject(body)
+	if err != nil {
+		return Project{}, "", err
+	}
+	var p Project
+	var comment string
+	if v, ok := raw["id"]; ok {
+		if err := decodeValue("id", v, &p.ID); err != nil {
+			return Project{}, "", err
+		}
+		delete(raw, "id")
+	}
+	for _, k := range []string{"version", "updatedAt", "updatedBy"} {
+		if _, ok := raw[k]; ok {
+			return Project{}, "", &UnknownFieldError{Field: k}
+		}
+	}
+	for _, k := range []string{"name", "category", "year", "sector", "department", "stage"} {
+		if _, ok := raw[k]; !ok {
+			return Project{}, "", invalid(k, "is required")
+		}
+	}
+	rest, _ := json.Marshal(raw)
+	pt, err := DecodePatch(rest)
+	if err != nil {
+		return Project{}, "", err
+	}
+	comment = pt.Comment
+	// Stage-implied dates are filled by the store with the zone's date.
+	p, _ = pt.Apply(p, "")
+	return p, comment, nil
+}

@@ -1,0 +1,282 @@
+// Package store holds Projectboard's domain types and its bbolt database: projects, the
+// change log with its revisions, accounts, sessions and tokens. One writer goroutine commits
+// every project change.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Options configure Open. The zero value means the documented defaults.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the file (default 2 s).
+	LockTimeout time.Duration
+	// ReadOnly opens the file for reading only.
+	ReadOnly bool
+	// MaxBatch caps how many queued edits share one transaction (default 1000).
+	MaxBatch int
+	// Now gives the current time (default time.Now); tests set it.
+	Now func() time.Time
+	// PasswordParams tunes argon2id (default argon2id.DefaultParams).
+	PasswordParams *PasswordParams
+	// SessionIdle and SessionMax bound a session's life (defaults 7 and 30 days).
+	SessionIdle, SessionMax time.Duration
+}
+
+// ErrLocked means another process, usually a running server, holds the database file.
+var ErrLocked = errors.New("the database file is in use by another process (is a server running on it?)")
+
+// Store is an open Projectboard database.
+type Store struct {
+	db    *bolt.DB
+	opt   Options
+	epoch string
+
+	// mu guards the in-memory state below. Only the writer goroutine changes it.
+	mu       sync.RWMutex
+	projects map[string]*Project
+	rev      uint64
+	agg      *aggregate
+	summary  *Summary // unfiltered, at rev
+
+	reqs      chan *writeReq
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+	hookMu    sync.Mutex
+	hook      func([]Event)
+}
+
+// Open opens or creates the database at path, migrates it and loads the projects.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = 2 * time.Second
+	}
+	if opt.MaxBatch == 0 {
+		opt.MaxBatch = 1000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SessionIdle == 0 {
+		opt.SessionIdle = 7 * 24 * time.Hour
+	}
+	if opt.SessionMax == 0 {
+		opt.SessionMax = 30 * 24 * time.Hour
+	}
+	if !opt.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, err
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         opt.LockTimeout,
+		ReadOnly:        opt.ReadOnly,
+		InitialMmapSize: 64 << 20, // long reads must not block a write that grows the map
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, opt: opt, projects: map[string]*Project{}, agg: newAggregate(),
+		reqs: make(chan *writeReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
+	if !opt.ReadOnly {
+		if err := migrate(db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opt.ReadOnly {
+		close(s.stopped)
+	} else {
+		go s.writer()
+	}
+	return s, nil
+}
+
+func (s *Store) load() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if schemaOf(tx) != SchemaVersion {
+			return fmt.Errorf("database schema %d, this binary needs %d", schemaOf(tx), SchemaVersion)
+		}
+		meta := tx.Bucket(bucketMeta)
+		s.epoch = string(meta.Get(keyEpoch))
+		s.rev = btou(meta.Get(keyRev))
+		err := tx.Bucket(bucketProjects).ForEach(func(k, v []byte) error {
+			p := &Project{}
+			if err := decode(v, p); err != nil {
+				return fmt.Errorf("project %q: %w", k, err)
+			}
+			s.projects[p.ID] = p
+			s.agg.add(p, 1)
+			return nil
+		})
+		s.summary = s.agg.summary(s.rev, SummaryFilter{}, s.opt.Now())
+		return err
+	})
+}
+
+// Close stops the writer after it has committed what is queued, then closes the file.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.stopped
+	return s.db.Close()
+}
+
+// Epoch identifies this database's history: revisions are comparable only within one epoch.
+func (s *Store) Epoch() string { return s.epoch }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// SetCommitHook sets the function the writer calls after every durable commit with the
+// batch's events in revision order. It runs on the writer goroutine and must not block.
+func (s *Store) SetCommitHook(fn func([]Event)) {
+	s.hookMu.Lock()
+	s.hook = fn
+	s.hookMu.Unlock()
+}
+
+// Rev is the revision of the last committed change.
+func (s *Store) Rev() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rev
+}
+
+// Project returns a copy of one project.
+func (s *Store) Project(id string) (Project, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.projects[id]
+	if !ok {
+		return Project{}, fmt.Errorf("project %q: %w", id, ErrNotFound)
+	}
+	return *p, nil
+}
+
+// Projects returns every project sorted by id, and the revision they reflect.
+func (s *Store) Projects() ([]Project, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Project, 0, len(s.projects))
+	for _, p := range s.projects {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, s.rev
+}
+
+// Len is the number of projects.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.projects)
+}
+
+// Summary returns the figures for a filter; the unfiltered one is computed once per commit.
+func (s *Store) Summary(f SummaryFilter) *Summary {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if f == (SummaryFilter{}) {
+		return s.summary
+	}
+	return s.agg.summary(s.rev, f, s.opt.Now())
+}
+
+// Changes returns up to limit changes after rev since, oldest first.
+func (s *Store) Changes(since uint64, limit int) ([]Change, error) {
+	entries, err := s.log(since, limit)
+	out := make([]Change, len(entries))
+	for i, e := range entries {
+		out[i] = e.Change
+	}
+	return out, err
+}
+
+// Replay returns up to limit events after rev since, oldest first, each with the project as
+// it was after that change; their Summary is nil.
+func (s *Store) Replay(since uint64, limit int) ([]Event, error) {
+	entries, err := s.log(since, limit)
+	out := make([]Event, len(entries))
+	for i, e := range entries {
+		out[i] = Event{Change: e.Change, Project: e.After}
+	}
+	return out, err
+}
+
+func (s *Store) log(since uint64, limit int) ([]logEntry, error) {
+	var out []logEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChanges).Cursor()
+		for k, v := c.Seek(u64(since + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var e logEntry
+			if err := decode(v, &e); err != nil {
+				return fmt.Errorf("change %d: %w", btou(k), err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ProjectChanges returns up to limit changes of one project, newest first.
+func (s *Store) ProjectChanges(id string, limit int) ([]Change, error) {
+	out := []Change{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(id), 0)
+		c := tx.Bucket(bucketProjectChanges).Cursor()
+		changes := tx.Bucket(bucketChanges)
+		// Seek past the last key of the prefix, then walk back.
+		k, _ := c.Seek(append(append([]byte{}, prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && len(out) < limit && hasPrefix(k, prefix); k, _ = c.Prev() {
+			var e logEntry
+			if err := decode(changes.Get(k[len(prefix):]), &e); err != nil {
+				return err
+			}
+			out = append(out, e.Change)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func hasPrefix(k, prefix []byte) bool {
+	return len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix)
+}
+
+// Check runs bbolt's consistency check over the whole file.
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// today is the zone's current date.
+func (s *Store) today() Date {
+	return Date(s.opt.Now().In(ZoneTime).Format(dateLayout))
+}

@@ -1,0 +1,313 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	bolt "go.etcd.io/bbolt"
+)
+
+var fastHash = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// openTest opens a store on a fresh file in t.TempDir and checks the file when the test ends.
+func openTest(tb testing.TB, path string) *Store {
+	tb.Helper()
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "test.db")
+	}
+	s, err := Open(path, Options{PasswordParams: fastHash})
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Check(); err != nil {
+			tb.Errorf("consistency check: %v", err)
+		}
+		s.Close()
+	})
+	return s
+}
+
+func sample(id string, stage Stage) *Project {
+	return &Project{ID: id, Name: "项目 " + id, Category: CategoryPlanned, Year: 2022, Sector: "数字经济",
+		Department: "经济发展局", Stage: stage, InvestmentYuan: 100_000_000, AnnualPlanYuan: 40_000_000,
+		InvestmentCompletedYuan: 10_000_000, PlannedCompletion: "2022-12-31"}
+}
+
+func mustCreate(tb testing.TB, s *Store, p *Project) Project {
+	tb.Helper()
+	r, err := s.Apply(Edit{Kind: ChangeCreate, New: p, By: "tester"})
+	if err != nil {
+		tb.Fatalf("create %s: %v", p.ID, err)
+	}
+	return r.Project
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRevisionsAndChangeLog(t *testing.T) {
+	s := openTest(t, "")
+	if s.Epoch() == "" {
+		t.Fatal("new database has no epoch")
+	}
+	a := mustCreate(t, s, sample("A", StagePreparing))
+	mustCreate(t, s, sample("B", StagePreparing))
+	if a.Version != 1 || a.UpdatedBy != "tester" {
+		t.Fatalf("got version %d by %q, want 1 by tester", a.Version, a.UpdatedBy)
+	}
+	r, err := s.Apply(Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, By: "ed",
+		Patch: &Patch{Stage: ptr(StageUnderConstruction)}, Comment: "开工"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Change.Rev != 3 || r.Project.Version != 2 || r.Project.StartedAt == "" {
+		t.Fatalf("got rev %d version %d startedAt %q, want 3, 2 and today", r.Change.Rev, r.Project.Version, r.Project.StartedAt)
+	}
+	want := map[string]FieldChange{"stage": {From: StagePreparing, To: StageUnderConstruction},
+		"startedAt": {From: Date(""), To: r.Project.StartedAt}}
+	if !reflect.DeepEqual(r.Change.Fields, want) {
+		t.Fatalf("got fields %v, want %v", r.Change.Fields, want)
+	}
+	if _, err := s.Apply(Edit{Kind: ChangeDelete, ProjectID: "B", IfMatch: 1, By: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := s.Changes(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for i, c := range changes {
+		if c.Rev != uint64(i+1) {
+			t.Fatalf("change %d has rev %d", i, c.Rev)
+		}
+		kinds = append(kinds, string(c.Kind)+":"+c.ProjectID)
+	}
+	if got := fmt.Sprint(kinds); got != "[create:A create:B update:A delete:B]" {
+		t.Fatalf("got %s", got)
+	}
+	if changes[2].Comment != "开工" || changes[2].By != "ed" {
+		t.Fatalf("got comment %q by %q", changes[2].Comment, changes[2].By)
+	}
+	hist, _ := s.ProjectChanges("A", 10)
+	if len(hist) != 2 || hist[0].Rev != 3 || hist[1].Rev != 1 {
+		t.Fatalf("got history %+v, want revs 3 then 1", hist)
+	}
+	if hist, _ := s.ProjectChanges("B", 1); len(hist) != 1 || hist[0].Kind != ChangeDelete {
+		t.Fatalf("got %+v, want the delete only", hist)
+	}
+	if _, err := s.Project("B"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("got %v, want ErrNotFound", err)
+	}
+	ev, _ := s.Replay(2, 10)
+	if len(ev) != 2 || ev[0].Project == nil || ev[0].Project.Stage != StageUnderConstruction || ev[1].Project != nil {
+		t.Fatalf("replay after 2: got %+v", ev)
+	}
+}
+
+func TestUpdateRefusals(t *testing.T) {
+	s := openTest(t, "")
+	mustCreate(t, s, sample("A", StagePreparing))
+	tests := []struct {
+		name string
+		edit Edit
+		is   func(error) bool
+	}{
+		{"stale version", Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 7, Patch: &Patch{Progress: ptr(5)}},
+			func(err error) bool { var v *VersionMismatchError; return errors.As(err, &v) && v.Current.Version == 1 }},
+		{"unknown project", Edit{Kind: ChangeUpdate, ProjectID: "Z", IfMatch: 1, Patch: &Patch{}},
+			func(err error) bool { return errors.Is(err, ErrNotFound) }},
+		{"progress over 100", Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, Patch: &Patch{Progress: ptr(101)}},
+			func(err error) bool { var v *ValidationError; return errors.As(err, &v) && v.Field == "progress" }},
+		{"negative money", Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, Patch: &Patch{InvestmentYuan: ptr(int64(-1))}},
+			func(err error) bool { var v *ValidationError; return errors.As(err, &v) && v.Field == "investmentYuan" }},
+		{"completed before started", Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1,
+			Patch: &Patch{StartedAt: ptr(Date("2022-05-01")), CompletedAt: ptr(Date("2022-04-01"))}},
+			func(err error) bool { var v *ValidationError; return errors.As(err, &v) && v.Field == "completedAt" }},
+		{"refused by Allow", Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, Patch: &Patch{Note: ptr("x")},
+			Allow: func(_, _ *Project) error { return ErrForbidden }},
+			func(err error) bool { return errors.Is(err, ErrForbidden) }},
+		{"duplicate create", Edit{Kind: ChangeCreate, New: sample("A", StagePreparing)},
+			func(err error) bool { return errors.Is(err, ErrConflict) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Apply(tt.edit)
+			if !tt.is(err) {
+				t.Fatalf("got error %v", err)
+			}
+			if s.Rev() != 1 {
+				t.Fatalf("got rev %d after a refused edit, want 1", s.Rev())
+			}
+		})
+	}
+	r, err := s.Apply(Edit{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, Patch: &Patch{Progress: ptr(0)}})
+	if err != nil || r.Change != nil || s.Rev() != 1 {
+		t.Fatalf("no-op patch: got change %v, err %v, rev %d; want none, nil, 1", r.Change, err, s.Rev())
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "re.db")
+	s, err := Open(path, Options{PasswordParams: fastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := s.Epoch()
+	for i := 0; i < 20; i++ {
+		mustCreate(t, s, sample(fmt.Sprintf("P%02d", i), StageUnderConstruction))
+	}
+	before := s.Summary(SummaryFilter{})
+	projects, _ := s.Projects()
+	s.Close()
+
+	s2 := openTest(t, path)
+	if s2.Epoch() != epoch || s2.Rev() != 20 {
+		t.Fatalf("got epoch %s rev %d, want %s 20", s2.Epoch(), s2.Rev(), epoch)
+	}
+	again, _ := s2.Projects()
+	if !reflect.DeepEqual(projects, again) {
+		t.Fatal("projects differ after reopen")
+	}
+	if !reflect.DeepEqual(before, s2.Summary(SummaryFilter{})) {
+		t.Fatal("summary differs after reopen")
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, _ := bolt.Open(path, 0o600, nil)
+	_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(99)) })
+	db.Close()
+	if _, err := Open(path, Options{}); err == nil {
+		t.Fatal("opened a file of a newer schema")
+	}
+}
+
+func TestSecondOpenFailsFast(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock.db")
+	openTest(t, path)
+	start := time.Now()
+	_, err := Open(path, Options{LockTimeout: 200 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("got %v, want ErrLocked", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
+func TestConcurrentEditorsGetContiguousRevisions(t *testing.T) {
+	s := openTest(t, "")
+	for i := 0; i < 8; i++ {
+		mustCreate(t, s, sample(fmt.Sprintf("P%d", i), StagePreparing))
+	}
+	var mu sync.Mutex
+	var published []uint64
+	s.SetCommitHook(func(ev []Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range ev {
+			published = append(published, e.Change.Rev)
+			if e.Summary == nil || e.Summary.Rev != e.Change.Rev {
+				t.Errorf("event %d carries summary of another revision", e.Change.Rev)
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	var acked sync.Map
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			id := fmt.Sprintf("P%d", w%8)
+			for i := 0; i < 20; i++ {
+				p, _ := s.Project(id)
+				r, err := s.Apply(Edit{Kind: ChangeUpdate, ProjectID: id, IfMatch: p.Version, By: "w",
+					Patch: &Patch{Note: ptr(fmt.Sprintf("w%d-%d", w, i))}})
+				if err == nil {
+					acked.Store(r.Change.Rev, r.Project.Note)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for i, r := range published {
+		if r != uint64(9+i) {
+			t.Fatalf("published revision %d at position %d, want %d", r, i, 9+i)
+		}
+	}
+	changes, _ := s.Changes(8, 10000)
+	if len(changes) != len(published) {
+		t.Fatalf("log holds %d changes, hook saw %d", len(changes), len(published))
+	}
+	acked.Range(func(k, v any) bool {
+		c := changes[k.(uint64)-9]
+		if c.Fields["note"].To != v {
+			t.Errorf("rev %v: log says %v, caller was told %v", k, c.Fields["note"].To, v)
+		}
+		return true
+	})
+}
+
+func TestSummaryIncrementalEqualsRecomputed(t *testing.T) {
+	s := openTest(t, "")
+	rng := rand.New(rand.NewSource(1))
+	sectors := []string{"数字经济", "汽车电子", "影视文旅"}
+	for i := 0; i < 60; i++ {
+		p := sample(fmt.Sprintf("P%02d", i), Stages[rng.Intn(len(Stages))])
+		p.Category = Categories[rng.Intn(3)]
+		p.Sector = sectors[rng.Intn(3)]
+		p.InvestmentYuan = int64(rng.Intn(1000)) * 1_000_000
+		mustCreate(t, s, p)
+	}
+	for i := 0; i < 300; i++ {
+		id := fmt.Sprintf("P%02d", rng.Intn(60))
+		p, err := s.Project(id)
+		if err != nil {
+			continue
+		}
+		if rng.Intn(20) == 0 {
+			_, _ = s.Apply(Edit{Kind: ChangeDelete, ProjectID: id, IfMatch: p.Version})
+			continue
+		}
+		_, _ = s.Apply(Edit{Kind: ChangeUpdate, ProjectID: id, IfMatch: p.Version, Patch: &Patch{
+			Stage: ptr(Stages[rng.Intn(len(Stages))]), Sector: ptr(sectors[rng.Intn(3)]),
+			InvestmentCompletedYuan: ptr(int64(rng.Intn(50)) * 1_000_000)}})
+	}
+	fresh := newAggregate()
+	projects, rev := s.Projects()
+	for i := range projects {
+		fresh.add(&projects[i], 1)
+	}
+	now := time.Now()
+	for _, f := range []SummaryFilter{{}, {Year: 2022}, {Category: CategoryPlanned}, {Department: "经济发展局"}, {Sector: "汽车电子"}} {
+		got, want := s.agg.summary(rev, f, now), fresh.summary(rev, f, now)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("filter %+v: incremental summary differs from a recount", f)
+		}
+	}
+}
+
+func TestElapsedShare(t *testing.T) {
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		year int
+		want float64
+	}{{2022, 1}, {2026, 11.0 / 12}, {2027, 0}} {
+		if got := ElapsedShare(tt.year, now); got != tt.want {
+			t.Errorf("ElapsedShare(%d): got %v, want %v", tt.year, got, tt.want)
+		}
+	}
+}

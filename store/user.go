@@ -1,0 +1,480 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Role is what an account or api token may do.
+type Role string
+
+// The roles. RoleDisplay is the role of display tokens: read-only.
+const (
+	RoleAdmin   Role = "admin"
+	RoleEditor  Role = "editor"
+	RoleViewer  Role = "viewer"
+	RoleDisplay Role = "display"
+)
+
+func (r Role) userRole() bool { return r == RoleAdmin || r == RoleEditor || r == RoleViewer }
+
+// PasswordParams are argon2id's cost parameters.
+type PasswordParams = argon2id.Params
+
+// User is an account. Its password hash is never part of its JSON.
+type User struct {
+	Username    string    `json:"username"`
+	DisplayName string    `json:"displayName"`
+	Role        Role      `json:"role"`
+	Departments []string  `json:"departments"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// CanEdit reports whether u may change a project of department dept.
+func (u *User) CanEdit(dept string) bool {
+	switch u.Role {
+	case RoleAdmin:
+		return true
+	case RoleEditor:
+		if len(u.Departments) == 0 {
+			return true
+		}
+		for _, d := range u.Departments {
+			if d == dept {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type userRecord struct {
+	User
+	PasswordHash string `json:"passwordHash"`
+	// PasswordChanged ends every session created before it.
+	PasswordChanged time.Time `json:"passwordChanged"`
+}
+
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+func checkPassword(pw string) error {
+	if len([]rune(pw)) < MinPasswordLength {
+		return invalid("password", "needs at least %d characters", MinPasswordLength)
+	}
+	if len(pw) > 256 {
+		return invalid("password", "has more than 256 bytes")
+	}
+	return nil
+}
+
+func (u *User) validate() error {
+	if !usernamePattern.MatchString(u.Username) {
+		return invalid("username", "must be 2–32 lower-case letters, digits, '.', '_' or '-'")
+	}
+	if !u.Role.userRole() {
+		return invalid("role", "must be admin, editor or viewer")
+	}
+	if err := checkText("displayName", u.DisplayName, 0, 100); err != nil {
+		return err
+	}
+	if len(u.Departments) > 100 {
+		return invalid("departments", "has more than 100 entries")
+	}
+	for _, d := range u.Departments {
+		if err := checkText("departments", d, 1, 50); err != nil {
+			return err
+		}
+	}
+	if u.Departments == nil {
+		u.Departments = []string{}
+	}
+	return nil
+}
+
+func (s *Store) hashPassword(pw string) (string, error) {
+	p := argon2id.DefaultParams
+	if s.opt.PasswordParams != nil {
+		p = s.opt.PasswordParams
+	}
+	return argon2id.CreateHash(pw, p)
+}
+
+// AddUser creates an account.
+func (s *Store) AddUser(u User, password string) (User, error) {
+	if err := u.validate(); err != nil {
+		return User{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	u.CreatedAt = s.opt.Now().UTC()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		if b.Get([]byte(u.Username)) != nil {
+			return fmt.Errorf("user %q: %w", u.Username, ErrConflict)
+		}
+		return putJSON(b, u.Username, userRecord{User: u, PasswordHash: hash})
+	})
+	return u, wrapWrite(err)
+}
+
+// wrapWrite marks a failed commit as ErrUnavailable unless it is one of ours.
+func wrapWrite(err error) error {
+	if err == nil || isDomainError(err) {
+		return err
+	}
+	return fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+}
+
+func isDomainError(err error) bool {
+	for _, e := range []error{ErrNotFound, ErrConflict, ErrForbidden, ErrBadCredentials} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ve *ValidationError
+	return errors.As(err, &ve)
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := encode(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}
+
+func (s *Store) userRecord(tx *bolt.Tx, username string) (userRecord, error) {
+	var r userRecord
+	v := tx.Bucket(bucketUsers).Get([]byte(username))
+	if v == nil {
+		return r, fmt.Errorf("user %q: %w", username, ErrNotFound)
+	}
+	return r, decode(v, &r)
+}
+
+// User returns one account.
+func (s *Store) User(username string) (User, error) {
+	var r userRecord
+	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
+	return r.User, err
+}
+
+// Users returns every account sorted by name.
+func (s *Store) Users() ([]User, error) {
+	out := []User{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+			var r userRecord
+			if err := decode(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r.User)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, err
+}
+
+// UserUpdate changes an account; nil fields stay as they are.
+type UserUpdate struct {
+	DisplayName *string
+	Role        *Role
+	Departments *[]string
+	Password    *string
+}
+
+// UpdateUser changes an account. A new password ends all of the user's sessions.
+func (s *Store) UpdateUser(username string, up UserUpdate) (User, error) {
+	var hash string
+	if up.Password != nil {
+		if err := checkPassword(*up.Password); err != nil {
+			return User{}, err
+		}
+		var err error
+		if hash, err = s.hashPassword(*up.Password); err != nil {
+			return User{}, err
+		}
+	}
+	var out User
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		r, err := s.userRecord(tx, username)
+		if err != nil {
+			return err
+		}
+		if up.DisplayName != nil {
+			r.DisplayName = *up.DisplayName
+		}
+		if up.Role != nil {
+			r.Role = *up.Role
+		}
+		if up.Departments != nil {
+			r.Departments = *up.Departments
+		}
+		if err := r.User.validate(); err != nil {
+			return err
+		}
+		if hash != "" {
+			r.PasswordHash = hash
+			r.PasswordChanged = s.opt.Now().UTC()
+			if err := deleteSessionsOf(tx, username); err != nil {
+				return err
+			}
+		}
+		out = r.User
+		return putJSON(tx.Bucket(bucketUsers), username, r)
+	})
+	return out, wrapWrite(err)
+}
+
+// DeleteUser removes an account and its sessions.
+func (s *Store) DeleteUser(username string) error {
+	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := s.userRecord(tx, username); err != nil {
+			return err
+		}
+		if err := deleteSessionsOf(tx, username); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUsers).Delete([]byte(username))
+	}))
+}
+
+// Authenticate checks a user name and password. It spends the same time on an unknown user
+// as on a wrong password, so the answer does not tell which names exist.
+func (s *Store) Authenticate(username, password string) (User, error) {
+	var r userRecord
+	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
+	if err != nil {
+		_, _ = argon2id.ComparePasswordAndHash(password, s.dummyHash())
+		return User{}, ErrBadCredentials
+	}
+	match, err := argon2id.ComparePasswordAndHash(password, r.PasswordHash)
+	if err != nil || !match {
+		return User{}, ErrBadCredentials
+	}
+	return r.User, nil
+}
+
+func (s *Store) dummyHash() string {
+	h, _ := s.hashPassword("not a real password, only for timing")
+	return h
+}
+
+// Session is a login. Its ID is known only to the browser; the store keeps a hash of it.
+type Session struct {
+	Username  string    `json:"username"`
+	CreatedAt time.Time `json:"createdAt"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
+
+// Key is the hash under which a session is stored; the server uses it to name the session
+// (e.g. to close its websockets) without holding the secret.
+func SessionKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func randomToken(prefix string) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CreateSession starts a session for a user and returns its secret ID.
+func (s *Store) CreateSession(username string) (string, error) {
+	id := randomToken("")
+	now := s.opt.Now().UTC()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := s.userRecord(tx, username); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketSessions), SessionKey(id), Session{Username: username, CreatedAt: now, LastSeen: now})
+	})
+	return id, wrapWrite(err)
+}
+
+// sessionTouchEvery limits how often a session's LastSeen is written.
+const sessionTouchEvery = 5 * time.Minute
+
+// SessionUser returns the user of a live session and refreshes its idle timer. An expired
+// or unknown session is ErrNotFound.
+func (s *Store) SessionUser(id string) (User, Session, error) {
+	key := SessionKey(id)
+	now := s.opt.Now().UTC()
+	var sess Session
+	var r userRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSessions).Get([]byte(key))
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := decode(v, &sess); err != nil {
+			return err
+		}
+		var err error
+		r, err = s.userRecord(tx, sess.Username)
+		return err
+	})
+	if err != nil {
+		return User{}, Session{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	if now.Sub(sess.LastSeen) > s.opt.SessionIdle || now.Sub(sess.CreatedAt) > s.opt.SessionMax ||
+		sess.CreatedAt.Before(r.PasswordChanged) {
+		_ = s.DeleteSession(id)
+		return User{}, Session{}, fmt.Errorf("session expired: %w", ErrNotFound)
+	}
+	if now.Sub(sess.LastSeen) > sessionTouchEvery {
+		sess.LastSeen = now
+		_ = s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketSessions), key, sess) })
+	}
+	return r.User, sess, nil
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(id string) error {
+	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSessions).Delete([]byte(SessionKey(id)))
+	}))
+}
+
+func deleteSessionsOf(tx *bolt.Tx, username string) error {
+	b := tx.Bucket(bucketSessions)
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var sess Session
+		if err := decode(v, &sess); err != nil {
+			return err
+		}
+		if sess.Username == username {
+			keys = append(keys, append([]byte{}, k...))
+		}
+		return nil
+	})
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// Token is a display or api token. The secret is shown once, at creation; the store keeps
+// only its SHA-256 (a token has 256 random bits, so a fast hash is enough).
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"` // "display" or "api"
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"createdAt"`
+	CreatedBy string    `json:"createdBy"`
+}
+
+// CreateToken makes a token and returns it with its secret.
+func (s *Store) CreateToken(t Token) (Token, string, error) {
+	switch t.Kind {
+	case "display":
+		t.Role = RoleDisplay
+	case "api":
+		if !t.Role.userRole() {
+			return Token{}, "", invalid("role", "must be admin, editor or viewer for an api token")
+		}
+	default:
+		return Token{}, "", invalid("kind", "must be display or api")
+	}
+	if err := checkText("name", t.Name, 1, 100); err != nil {
+		return Token{}, "", err
+	}
+	t.ID = randomHex(6)
+	t.CreatedAt = s.opt.Now().UTC()
+	secret := randomToken("pb_")
+	sum := sha256.Sum256([]byte(secret))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := putJSON(tx.Bucket(bucketTokens), t.ID, t); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTokenHashes).Put(sum[:], []byte(t.ID))
+	})
+	return t, secret, wrapWrite(err)
+}
+
+// TokenBySecret finds the token a secret belongs to.
+func (s *Store) TokenBySecret(secret string) (Token, error) {
+	sum := sha256.Sum256([]byte(secret))
+	var t Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketTokenHashes).Get(sum[:])
+		if id == nil {
+			return ErrNotFound
+		}
+		v := tx.Bucket(bucketTokens).Get(id)
+		if v == nil {
+			return ErrNotFound
+		}
+		return decode(v, &t)
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
+	}
+	return t, nil
+}
+
+// Tokens lists every token, newest first.
+func (s *Store) Tokens() ([]Token, error) {
+	out := []Token{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
+			var t Token
+			if err := decode(v, &t); err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out, err
+}
+
+// DeleteToken revokes a token.
+func (s *Store) DeleteToken(id string) error {
+	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if b.Get([]byte(id)) == nil {
+			return fmt.Errorf("token %q: %w", id, ErrNotFound)
+		}
+		hashes := tx.Bucket(bucketTokenHashes)
+		var keys [][]byte
+		_ = hashes.ForEach(func(k, v []byte) error {
+			if string(v) == id {
+				keys = append(keys, append([]byte{}, k...))
+			}
+			return nil
+		})
+		for _, k := range keys {
+			if err := hashes.Delete(k); err != nil {
+				return err
+			}
+		}
+		return b.Delete([]byte(id))
+	}))
+}

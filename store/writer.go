@@ -1,0 +1,300 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Edit is one change a caller asks the writer to commit.
+type Edit struct {
+	Kind      ChangeKind
+	ProjectID string
+	// IfMatch is the version the caller last saw; an update or delete is refused with a
+	// *VersionMismatchError when the project has moved on.
+	IfMatch uint64
+	Patch   *Patch   // for ChangeUpdate
+	New     *Project // for ChangeCreate
+	By      string
+	Comment string
+	// Allow, when set, may refuse the edit given the project before and after it (nil before
+	// a create, nil after a delete); it runs in the writer against the committed state.
+	Allow func(before, after *Project) error
+}
+
+// Result is the outcome of one Edit.
+type Result struct {
+	Project Project
+	Change  *Change // nil when the edit changed nothing
+}
+
+type writeReq struct {
+	edit Edit
+	res  Result
+	err  error
+	done chan struct{}
+}
+
+// Apply queues an edit for the writer and waits until it is durable on disk (or refused).
+func (s *Store) Apply(e Edit) (Result, error) {
+	r := &writeReq{edit: e, done: make(chan struct{})}
+	select {
+	case s.reqs <- r:
+	case <-s.stop:
+		return Result{}, ErrClosed
+	}
+	<-r.done
+	return r.res, r.err
+}
+
+// ApplyAll queues several edits at once; they commit together when nothing else is queued.
+func (s *Store) ApplyAll(edits []Edit) ([]Result, []error) {
+	reqs := make([]*writeReq, len(edits))
+	res := make([]Result, len(edits))
+	errs := make([]error, len(edits))
+	for i, e := range edits {
+		reqs[i] = &writeReq{edit: e, done: make(chan struct{})}
+		select {
+		case s.reqs <- reqs[i]:
+		case <-s.stop:
+			reqs[i].err = ErrClosed
+			close(reqs[i].done)
+		}
+	}
+	for i, r := range reqs {
+		<-r.done
+		res[i], errs[i] = r.res, r.err
+	}
+	return res, errs
+}
+
+// writer is the single goroutine that changes projects. It takes everything queued, commits
+// it in one transaction (two fsyncs for the lot), updates the in-memory state, publishes the
+// events in revision order and only then answers the callers. A lone edit is committed at
+// once: there is no timer.
+func (s *Store) writer() {
+	defer close(s.stopped)
+	batch := make([]*writeReq, 0, s.opt.MaxBatch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			// Commit what callers already queued, then stop.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < s.opt.MaxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+type staged struct {
+	req    *writeReq
+	change Change
+	after  *Project // nil for a delete
+	before *Project // nil for a create
+}
+
+func (s *Store) commit(batch []*writeReq) {
+	now := s.opt.Now().UTC()
+	today := s.today()
+	overlay := map[string]*Project{} // the batch's view of projects changed so far
+	current := func(id string) (*Project, bool) {
+		if p, ok := overlay[id]; ok {
+			return p, p != nil
+		}
+		p, ok := s.projects[id] // only this goroutine writes s.projects
+		return p, ok
+	}
+	rev := s.rev
+	var ok []staged
+	for _, r := range batch {
+		st, err := s.stage(r.edit, current, now, today)
+		if err != nil {
+			r.err = err
+			continue
+		}
+		if st == nil { // nothing changed
+			r.res = Result{Project: *mustCurrent(current, r.edit.ProjectID)}
+			continue
+		}
+		rev++
+		st.req = r
+		st.change.Rev = rev
+		overlay[st.change.ProjectID] = st.after
+		ok = append(ok, *st)
+	}
+	if len(ok) > 0 {
+		if err := s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) }); err != nil {
+			for _, st := range ok {
+				st.req.err = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+			}
+			ok = nil
+		}
+	}
+	events := make([]Event, 0, len(ok))
+	for _, st := range ok {
+		s.mu.Lock()
+		s.agg.add(st.before, -1)
+		s.agg.add(st.after, 1)
+		if st.after == nil {
+			delete(s.projects, st.change.ProjectID)
+		} else {
+			s.projects[st.change.ProjectID] = st.after
+		}
+		s.rev = st.change.Rev
+		s.mu.Unlock()
+		// Only this goroutine changes agg, so it can read it without the lock.
+		sum := s.agg.summary(st.change.Rev, SummaryFilter{}, now)
+		s.mu.Lock()
+		s.summary = sum
+		s.mu.Unlock()
+		ch := st.change
+		st.req.res = Result{Change: &ch}
+		if st.after != nil {
+			st.req.res.Project = *st.after
+		} else {
+			st.req.res.Project = *st.before
+		}
+		events = append(events, Event{Change: ch, Project: st.after, Summary: sum})
+	}
+	if len(events) > 0 {
+		s.hookMu.Lock()
+		hook := s.hook
+		s.hookMu.Unlock()
+		if hook != nil {
+			hook(events)
+		}
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+func mustCurrent(current func(string) (*Project, bool), id string) *Project {
+	p, _ := current(id)
+	return p
+}
+
+// stage checks an edit against the batch's current state and works out its change; a nil
+// result without error means the edit changes nothing.
+func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Time, today Date) (*staged, error) {
+	switch e.Kind {
+	case ChangeCreate:
+		if e.New == nil {
+			return nil, invalid("body", "is required")
+		}
+		p := *e.New
+		if p.ID == "" {
+			p.ID = "P" + strings.ToUpper(randomHex(5))
+		}
+		if p.Stage.Started() && p.StartedAt == "" {
+			p.StartedAt = today
+		}
+		if p.Stage.Completed() && p.CompletedAt == "" {
+			p.CompletedAt = today
+		}
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		if _, exists := current(p.ID); exists {
+			return nil, fmt.Errorf("project %q: %w", p.ID, ErrConflict)
+		}
+		if e.Allow != nil {
+			if err := e.Allow(nil, &p); err != nil {
+				return nil, err
+			}
+		}
+		p.Version, p.UpdatedAt, p.UpdatedBy = 1, now, e.By
+		return &staged{after: &p, change: Change{ProjectID: p.ID, ProjectName: p.Name, At: now, By: e.By,
+			Kind: ChangeCreate, Fields: Diff(Project{}, p), Comment: e.Comment}}, nil
+	case ChangeUpdate, ChangeDelete:
+		before, exists := current(e.ProjectID)
+		if !exists {
+			return nil, fmt.Errorf("project %q: %w", e.ProjectID, ErrNotFound)
+		}
+		if e.IfMatch != before.Version {
+			return nil, &VersionMismatchError{Current: *before}
+		}
+		if e.Kind == ChangeDelete {
+			if e.Allow != nil {
+				if err := e.Allow(before, nil); err != nil {
+					return nil, err
+				}
+			}
+			return &staged{before: before, change: Change{ProjectID: before.ID, ProjectName: before.Name, At: now,
+				By: e.By, Kind: ChangeDelete, Fields: map[string]FieldChange{}, Comment: e.Comment}}, nil
+		}
+		if e.Patch == nil {
+			return nil, invalid("body", "is required")
+		}
+		after, fields := e.Patch.Apply(*before, today)
+		if len(fields) == 0 {
+			return nil, nil
+		}
+		if err := after.Validate(); err != nil {
+			return nil, err
+		}
+		if e.Allow != nil {
+			if err := e.Allow(before, &after); err != nil {
+				return nil, err
+			}
+		}
+		after.Version, after.UpdatedAt, after.UpdatedBy = before.Version+1, now, e.By
+		return &staged{before: before, after: &after, change: Change{ProjectID: after.ID, ProjectName: after.Name,
+			At: now, By: e.By, Kind: ChangeUpdate, Fields: fields, Comment: e.Comment}}, nil
+	}
+	return nil, fmt.Errorf("unknown change kind %q", e.Kind)
+}
+
+// writeStaged writes a batch's projects, log entries and index keys, and the last revision.
+func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
+	projects := tx.Bucket(bucketProjects)
+	changes := tx.Bucket(bucketChanges)
+	index := tx.Bucket(bucketProjectChanges)
+	for _, st := range batch {
+		id := []byte(st.change.ProjectID)
+		if st.after == nil {
+			if err := projects.Delete(id); err != nil {
+				return err
+			}
+		} else {
+			v, err := encode(st.after)
+			if err != nil {
+				return err
+			}
+			if err := projects.Put(id, v); err != nil {
+				return err
+			}
+		}
+		v, err := encode(logEntry{Change: st.change, After: st.after})
+		if err != nil {
+			return err
+		}
+		if err := changes.Put(u64(st.change.Rev), v); err != nil {
+			return err
+		}
+		if err := index.Put(projectChangeKey(st.change.ProjectID, st.change.Rev), []byte{}); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keyRev, u64(rev))
+}
