@@ -171,21 +171,8 @@ func (s *Store) Project(id string) (Project, error) {
 
 // Projects returns every project sorted by id, and the revision they reflect.
 func (s *Store) Projects() ([]Project, uint64) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]Project, 0, len(s.projects))
-	for _, p := range s.projects {
-		out = append(out, *p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, s.rev
-}
-
-// Len is the number of projects.
-func (s *Store) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.projects)
+	p, _, rev := s.Snapshot()
+	return p, rev
 }
 
 // Summary returns the figures for a filter; the unfiltered one is computed once per commit.
@@ -279,4 +266,24 @@ func (s *Store) Check() error {
 // today is the zone's current date.
 func (s *Store) today() Date {
 	return Date(s.opt.Now().In(ZoneTime).Format(dateLayout))
+}
+
+// Snapshot returns every project sorted by id and the unfiltered summary, both at the
+// returned revision.
+func (s *Store) Snapshot() ([]Project, *Summary, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Project, 0, len(s.projects))
+	for _, p := range s.projects {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, s.summary, s.rev
+}
+
+// Len is the number of projects.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.projects)
 }

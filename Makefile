@@ -1,0 +1,58 @@
+# Projectboard — the two set-up commands are `make run` and `make test` (see README.md).
+
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+GO_PACKAGES := ./...
+HAVE_FRONTEND := $(wildcard frontend/package.json)
+
+.PHONY: run build test test-go test-frontend ui deps-frontend check-fmt vet clean
+
+## run: build the UI and start the server on the bundled data (http://localhost:8080)
+run: ui
+	go run -ldflags "$(LDFLAGS)" . serve
+
+## build: the single binary, UI embedded, version stamped, in bin/
+build: ui
+	go build -ldflags "$(LDFLAGS)" -o bin/projectboard .
+
+## test: formatting, vet, Go tests with the race detector, the frontend's type check, unit
+## tests and browser tests against the real binary
+test: check-fmt vet test-go test-frontend
+
+check-fmt:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './frontend/*' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet $(GO_PACKAGES)
+
+test-go:
+	go test -race -count=1 $(GO_PACKAGES)
+
+ifneq ($(HAVE_FRONTEND),)
+# npm ci runs again only when the lock file changes.
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+deps-frontend: frontend/node_modules/.installed
+
+ui: deps-frontend
+	cd frontend && npm run build
+
+test-frontend: deps-frontend
+	cd frontend && npm run typecheck
+	cd frontend && npm run test:unit
+	$(MAKE) build
+	scripts/ensure-chromium
+	cd frontend && PROJECTBOARD_BIN=$(CURDIR)/bin/projectboard npm run test:e2e
+else
+ui:
+	@echo "no frontend/package.json: serving the API without a UI"
+test-frontend:
+	@echo "no frontend yet"
+endif
+
+clean:
+	rm -rf bin frontend/node_modules
+	find assets/dist -mindepth 1 ! -name .gitkeep -delete

@@ -1,0 +1,329 @@
+// Command projectboard is the live project-tracking dashboard of a development zone: one
+// binary holding the web UI, the HTTP API, the websocket feed and an embedded database.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"projectboard/assets"
+	"projectboard/server"
+	"projectboard/store"
+)
+
+// version is stamped in by `make build` (-ldflags "-X main.version=…").
+var version = "dev"
+
+const usage = `projectboard — live project-tracking dashboard
+
+Usage:
+  projectboard serve [flags]                 start the server
+  projectboard user add [flags] USERNAME     add an account (password read from stdin)
+  projectboard user passwd [flags] USERNAME  set an account's password (read from stdin)
+  projectboard user list [flags]             list accounts
+  projectboard version                       print the version
+
+Every flag also reads PROJECTBOARD_<NAME> from the environment (e.g. PROJECTBOARD_DB).
+Run 'projectboard COMMAND -h' for a command's flags.
+`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	if err := run(os.Args[1:], log); err != nil {
+		fmt.Fprintln(os.Stderr, "projectboard:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, log *slog.Logger) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], log)
+	case "user":
+		return userCommand(args[1:])
+	case "version":
+		fmt.Println(version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// Config is everything serve takes from flags and the environment.
+type Config struct {
+	Addr           string
+	DB             string
+	Seed           string
+	AllowedOrigins []string
+	TrustedProxies []string
+}
+
+// flagSet makes a flag set whose flags fall back to PROJECTBOARD_<NAME> variables.
+type flagSet struct {
+	*flag.FlagSet
+}
+
+func newFlagSet(name string) flagSet {
+	return flagSet{flag.NewFlagSet(name, flag.ContinueOnError)}
+}
+
+func envName(flagName string) string {
+	return "PROJECTBOARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (f flagSet) str(p *string, name, def, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	f.StringVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func dbFlag(f flagSet) *string {
+	var db string
+	f.str(&db, "db", "data/projectboard.db", "database file")
+	return &db
+}
+
+func serve(args []string, log *slog.Logger) error {
+	var cfg Config
+	var origins, proxies string
+	f := newFlagSet("serve")
+	f.str(&cfg.Addr, "addr", ":8080", "address to listen on")
+	db := dbFlag(f)
+	f.str(&cfg.Seed, "seed", "jingyue-2022", "data set loaded into a new, empty database ('none' loads nothing; bundled: "+
+		strings.Join(assets.SeedNames(), ", ")+")")
+	f.str(&origins, "allowed-origins", "", "comma-separated origins besides the server's own that may make changes")
+	f.str(&proxies, "trusted-proxies", "", "comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	cfg.DB = *db
+	cfg.AllowedOrigins, cfg.TrustedProxies = splitList(origins), splitList(proxies)
+
+	st, err := store.Open(cfg.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := seedIfEmpty(st, cfg.Seed, log); err != nil {
+		return err
+	}
+	baseURL := localURL(cfg.Addr)
+	if err := firstStart(st, baseURL, log); err != nil {
+		return err
+	}
+	ui := assets.UI()
+	srv := server.New(st, server.Config{Build: buildID(ui), UI: ui, AllowedOrigins: cfg.AllowedOrigins,
+		TrustedProxies: cfg.TrustedProxies, Logger: log})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	log.Info("projectboard is running", "url", baseURL+"/", "db", cfg.DB, "rev", st.Rev(),
+		"projects", st.Len(), "version", version)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		return err
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	// Deferred st.Close commits whatever is still queued before the file closes.
+	return nil
+}
+
+// localURL is the URL to print for a listen address.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// buildID names this binary and its UI, so screens reload when either changes.
+func buildID(ui fs.FS) string {
+	index, err := fs.ReadFile(ui, "index.html")
+	if err != nil {
+		return version + "-noui"
+	}
+	sum := sha256.Sum256(index)
+	return version + "-" + hex.EncodeToString(sum[:4])
+}
+
+func seedIfEmpty(st *store.Store, name string, log *slog.Logger) error {
+	if name == "none" || !st.Empty() {
+		return nil
+	}
+	f, err := assets.Seed(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	projects, err := store.ReadProjectsCSV(f)
+	if err != nil {
+		return fmt.Errorf("data set %s: %w", name, err)
+	}
+	if err := st.Seed(projects, "system", "导入数据集 "+name); err != nil {
+		return fmt.Errorf("data set %s: %w", name, err)
+	}
+	log.Info("loaded bundled data", "dataset", name, "projects", len(projects))
+	return nil
+}
+
+// firstStart creates the admin account and a wall-screen token on a database without users.
+func firstStart(st *store.Store, baseURL string, log *slog.Logger) error {
+	users, err := st.Users()
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	password, generated := os.Getenv("PROJECTBOARD_ADMIN_PASSWORD"), false
+	if password == "" {
+		password, generated = randomPassword(), true
+	}
+	if _, err := st.AddUser(store.User{Username: "admin", DisplayName: "管理员", Role: store.RoleAdmin}, password); err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	_, secret, err := st.CreateToken(store.Token{Kind: "display", Name: "大屏", CreatedBy: "admin"})
+	if err != nil {
+		return err
+	}
+	if generated {
+		log.Info("first start: created the admin account; this password is shown once",
+			"url", baseURL+"/login", "username", "admin", "password", password)
+	} else {
+		log.Info("first start: created the admin account with PROJECTBOARD_ADMIN_PASSWORD",
+			"url", baseURL+"/login", "username", "admin")
+	}
+	log.Info("first start: wall screen link (display token, shown once)", "url", baseURL+"/wall?token="+secret)
+	return nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func userCommand(args []string) error {
+	if len(args) == 0 {
+		return errors.New("user: want add, passwd or list")
+	}
+	f := newFlagSet("user " + args[0])
+	db := dbFlag(f)
+	var role, depts, display string
+	if args[0] == "add" {
+		f.str(&role, "role", "editor", "admin, editor or viewer")
+		f.str(&depts, "departments", "", "comma-separated departments an editor may change (empty: all)")
+		f.str(&display, "display-name", "", "the name shown in the UI")
+	}
+	if err := f.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := store.Open(*db, store.Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch args[0] {
+	case "list":
+		users, err := st.Users()
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "USERNAME\tROLE\tDEPARTMENTS\tNAME")
+		for _, u := range users {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.Username, u.Role, strings.Join(u.Departments, ","), u.DisplayName)
+		}
+		return w.Flush()
+	case "add", "passwd":
+		if f.NArg() != 1 {
+			return fmt.Errorf("user %s: give exactly one USERNAME", args[0])
+		}
+		name := f.Arg(0)
+		pw, err := readPassword(os.Stdin)
+		if err != nil {
+			return err
+		}
+		if args[0] == "add" {
+			_, err = st.AddUser(store.User{Username: name, Role: store.Role(role), DisplayName: display,
+				Departments: splitList(depts)}, pw)
+		} else {
+			_, err = st.UpdateUser(name, store.UserUpdate{Password: &pw})
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("user %s: done\n", name)
+		return nil
+	}
+	return fmt.Errorf("user: unknown subcommand %q", args[0])
+}
+
+// readPassword reads a password without echo from a terminal, or one line from a pipe.
+func readPassword(in *os.File) (string, error) {
+	if term.IsTerminal(int(in.Fd())) {
+		fmt.Fprint(os.Stderr, "Password: ")
+		b, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(os.Stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

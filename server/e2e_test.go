@@ -1,0 +1,281 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"projectboard/store"
+)
+
+// live is a server listening on a real 127.0.0.1 port, restartable on the same port and file.
+type live struct {
+	f    *fixture
+	addr string
+	srv  *Server
+	st   *store.Store
+	done chan error
+}
+
+func startLive(t *testing.T) *live {
+	t.Helper()
+	f := newFixture(t)
+	l := &live{f: f, addr: "127.0.0.1:0", st: f.store}
+	l.listen(t, f.srv)
+	return l
+}
+
+func (l *live) listen(t *testing.T, srv *Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.addr, l.srv, l.done = ln.Addr().String(), srv, make(chan error, 1)
+	go func() { l.done <- srv.App().Listener(ln) }()
+	t.Cleanup(func() { l.stop(t) })
+}
+
+func (l *live) stop(t *testing.T) {
+	if l.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	<-l.done
+	l.srv = nil
+}
+
+// restart stops the server, closes and reopens the database file, and serves again.
+func (l *live) restart(t *testing.T) {
+	t.Helper()
+	l.stop(t)
+	l.st.Close()
+	l.st = openStore(t, l.f.path)
+	l.f.store = l.st
+	l.listen(t, New(l.st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+}
+
+func (l *live) patch(t *testing.T, id string, version uint64, body string) store.Project {
+	t.Helper()
+	req, _ := http.NewRequest("PATCH", "http://"+l.addr+"/api/projects/"+id, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("If-Match", etag(version))
+	req.Header.Set("Authorization", "Bearer "+l.f.api)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("PATCH %s: %d %s", id, res.StatusCode, b)
+	}
+	var p store.Project
+	_ = json.NewDecoder(res.Body).Decode(&p)
+	return p
+}
+
+type wsMsg struct {
+	Type     string          `json:"type"`
+	Epoch    string          `json:"epoch"`
+	Rev      uint64          `json:"rev"`
+	Build    string          `json:"build"`
+	Projects []store.Project `json:"projects"`
+	Change   *store.Change   `json:"change"`
+	Project  *store.Project  `json:"project"`
+	Summary  *store.Summary  `json:"summary"`
+}
+
+type client struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func (l *live) dial(t *testing.T, query string, header http.Header) (*client, *http.Response, error) {
+	t.Helper()
+	if header == nil {
+		header = http.Header{}
+	}
+	if header.Get("Origin") == "" {
+		header.Set("Origin", "http://"+l.addr)
+	}
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	conn, res, err := d.Dial("ws://"+l.addr+"/ws?"+query, header)
+	if err != nil {
+		return nil, res, err
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &client{t: t, conn: conn}, res, nil
+}
+
+func (l *live) mustDial(t *testing.T, query string) *client {
+	t.Helper()
+	c, _, err := l.dial(t, "token="+l.f.display+"&"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *client) next() wsMsg {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var m wsMsg
+	if err := c.conn.ReadJSON(&m); err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+// closeCode reads until the connection closes and returns the close code.
+func (c *client) closeCode() int {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := c.conn.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		if err != nil {
+			c.t.Fatalf("read: got %v, want a close frame", err)
+		}
+	}
+}
+
+func TestLiveFeedOrderResumeRestart(t *testing.T) {
+	l := startLive(t)
+	a := l.mustDial(t, "")
+	hello := a.next()
+	if hello.Type != "hello" || hello.Rev != 3 || hello.Epoch != l.st.Epoch() || hello.Build != "test" {
+		t.Fatalf("got hello %+v", hello)
+	}
+	if snap := a.next(); snap.Type != "snapshot" || snap.Rev != 3 || len(snap.Projects) != 3 || snap.Summary == nil {
+		t.Fatalf("got %+v, want a snapshot of 3 projects at rev 3", snap)
+	}
+
+	// Edits arrive in order, each with its project and summary, strictly consecutive.
+	version := uint64(1)
+	for i := 1; i <= 5; i++ {
+		start := time.Now()
+		version = l.patch(t, "P1", version, fmt.Sprintf(`{"progress":%d}`, i*10)).Version
+		m := a.next()
+		t.Logf("edit %d reached the screen %v after the PATCH was sent", i, time.Since(start))
+		if m.Type != "change" || m.Rev != uint64(3+i) || m.Project.Progress != i*10 || m.Summary == nil || m.Summary.Rev != m.Rev {
+			t.Fatalf("edit %d: got %+v", i, m)
+		}
+	}
+
+	// Resume: a screen that saw rev 5 gets 6.. in order; the last carries the summary.
+	b := l.mustDial(t, "since=5&epoch="+l.st.Epoch())
+	if m := b.next(); m.Type != "hello" {
+		t.Fatalf("got %+v", m)
+	}
+	for want := uint64(6); want <= 8; want++ {
+		m := b.next()
+		if m.Type != "change" || m.Rev != want {
+			t.Fatalf("resume: got %s rev %d, want change %d", m.Type, m.Rev, want)
+		}
+		if (m.Summary != nil) != (want == 8) {
+			t.Fatalf("resume: rev %d has summary %v", want, m.Summary != nil)
+		}
+	}
+	// A foreign epoch gets a snapshot instead.
+	c := l.mustDial(t, "since=5&epoch=other")
+	c.next()
+	if m := c.next(); m.Type != "snapshot" || m.Rev != 8 {
+		t.Fatalf("foreign epoch: got %s rev %d, want snapshot 8", m.Type, m.Rev)
+	}
+
+	// Restart: screens are told 1001, then resume from their revision on the new process.
+	l.restart(t)
+	if code := a.closeCode(); code != websocket.CloseGoingAway {
+		t.Fatalf("on shutdown: got close %d, want 1001", code)
+	}
+	l.patch(t, "P2", 1, `{"progress":55}`)
+	d := l.mustDial(t, "since=8&epoch="+l.st.Epoch())
+	if m := d.next(); m.Type != "hello" || m.Rev != 9 {
+		t.Fatalf("after restart: got %+v", m)
+	}
+	if m := d.next(); m.Type != "change" || m.Rev != 9 || m.Project.ID != "P2" || m.Project.Progress != 55 {
+		t.Fatalf("after restart: got %+v", m)
+	}
+}
+
+func TestWebsocketRefusals(t *testing.T) {
+	l := startLive(t)
+	if _, res, err := l.dial(t, "", nil); err == nil || res == nil || res.StatusCode != 401 {
+		t.Fatalf("no login: got %v, want 401", res)
+	}
+	h := http.Header{"Origin": {"https://evil.example"}}
+	if _, res, err := l.dial(t, "token="+l.f.display, h); err == nil || res == nil || res.StatusCode != 403 {
+		t.Fatalf("foreign origin: got %v, want 403", res)
+	}
+	// A foreign origin with a valid session cookie gets nothing either.
+	h = http.Header{"Origin": {"https://evil.example"}, "Cookie": {sessionCookie + "=" + l.f.cookies["viewer"]}}
+	if _, res, err := l.dial(t, "", h); err == nil || res == nil || res.StatusCode != 403 {
+		t.Fatalf("foreign origin with cookie: got %v, want 403", res)
+	}
+
+	// Revoking a display token disconnects its screens at once with 4001.
+	tok, secret, _ := l.st.CreateToken(store.Token{Kind: "display", Name: "lobby"})
+	c, _, err := l.dial(t, "token="+secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.next()
+	c.next()
+	req, _ := http.NewRequest("DELETE", "http://"+l.addr+"/api/tokens/"+tok.ID, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: l.f.cookies["admin"]})
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 204 {
+		t.Fatalf("revoke: %v %v", res, err)
+	}
+	if code := c.closeCode(); code != 4001 {
+		t.Fatalf("revoked: got close %d, want 4001", code)
+	}
+
+	// A frame over the read limit closes the connection with 1009.
+	c = l.mustDial(t, "")
+	c.next()
+	c.next()
+	_ = c.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 10_000)))
+	if code := c.closeCode(); code != websocket.CloseMessageTooBig {
+		t.Fatalf("oversize frame: got close %d, want 1009", code)
+	}
+}
+
+func TestBodyLimitOverHTTP(t *testing.T) {
+	l := startLive(t)
+	body := `{"note":"` + strings.Repeat("x", 2<<20) + `"}`
+	req, _ := http.NewRequest("PATCH", "http://"+l.addr+"/api/projects/P1", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("If-Match", `"1"`)
+	req.Header.Set("Authorization", "Bearer "+l.f.api)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 413 {
+		t.Fatalf("got %d, want 413", res.StatusCode)
+	}
+	if code, _ := errorOf(t, res); code != "too_large" {
+		t.Fatalf("got code %q, want too_large", code)
+	}
+	if l.st.Rev() != 3 {
+		t.Fatalf("rev moved to %d", l.st.Rev())
+	}
+}

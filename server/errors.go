@@ -1,0 +1,100 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"projectboard/store"
+)
+
+// apiError is an error with the status and body the client gets.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+	// Current is the project as it is now, sent with a 412.
+	Current *store.Project
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errorf(status int, code, field, msg string) *apiError {
+	return &apiError{Status: status, Code: code, Field: field, Message: msg}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+	Current *store.Project `json:"current,omitempty"`
+}
+
+// toAPIError is the one table from errors to statuses.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	var ve *store.ValidationError
+	var vm *store.VersionMismatchError
+	var uf *store.UnknownFieldError
+	var se *store.SyntaxError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &ve):
+		code := "invalid_value"
+		if ve.Type {
+			code = "wrong_type"
+		}
+		return errorf(fiber.StatusUnprocessableEntity, code, ve.Field, ve.Field+" "+ve.Message)
+	case errors.As(err, &vm):
+		cur := vm.Current
+		return &apiError{Status: fiber.StatusPreconditionFailed, Code: "version_mismatch",
+			Message: "the project was changed by someone else; reload it and apply your change again", Current: &cur}
+	case errors.As(err, &uf):
+		return errorf(fiber.StatusBadRequest, "unknown_field", uf.Field, "unknown field "+uf.Field)
+	case errors.As(err, &se):
+		return errorf(fiber.StatusBadRequest, "bad_json", "", se.Message)
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(fiber.StatusNotFound, "not_found", "", "not found")
+	case errors.Is(err, store.ErrConflict):
+		return errorf(fiber.StatusConflict, "conflict", "", "already exists")
+	case errors.Is(err, store.ErrForbidden):
+		return errorf(fiber.StatusForbidden, "forbidden", "", "you may not make this change")
+	case errors.Is(err, store.ErrBadCredentials):
+		return errorf(fiber.StatusUnauthorized, "bad_credentials", "", "wrong user name or password")
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
+		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database cannot save changes right now; nothing was changed")
+	case errors.As(err, &fe):
+		code := map[int]string{400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+			405: "method_not_allowed", 408: "timeout", 413: "too_large", 415: "unsupported_media_type",
+			426: "upgrade_required", 429: "too_many_requests", 431: "headers_too_large"}[fe.Code]
+		if code == "" {
+			code = "error"
+		}
+		if fe.Code >= 500 {
+			return errorf(fe.Code, "internal", "", "internal error")
+		}
+		return errorf(fe.Code, code, "", fe.Message)
+	}
+	return errorf(fiber.StatusInternalServerError, "internal", "", "internal error")
+}
+
+// errorHandler writes every error as the JSON error body. Only 5xx are logged in detail;
+// users never see internals.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	ae := toAPIError(err)
+	if ae.Status >= 500 {
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", ae.Status, "err", err)
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message, body.Error.Field = ae.Code, ae.Message, ae.Field
+	body.Current = ae.Current
+	if ae.Current != nil {
+		c.Set(fiber.HeaderETag, etag(ae.Current.Version))
+	}
+	return c.Status(ae.Status).JSON(body)
+}

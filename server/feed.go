@@ -1,0 +1,103 @@
+package server
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+
+	"projectboard/server/hub"
+	"projectboard/store"
+)
+
+// feed turns committed changes into pre-encoded messages and caches, per revision, the
+// snapshot a new screen needs and the summary the API serves, so neither is re-encoded per
+// connection or request.
+type feed struct {
+	store *store.Store
+	hub   *hub.Hub
+
+	mu       sync.Mutex
+	snapRev  uint64
+	snapshot []byte
+	sumRev   uint64
+	summary  []byte
+}
+
+func newFeed(st *store.Store, h *hub.Hub) *feed { return &feed{store: st, hub: h} }
+
+type helloMsg struct {
+	Type  string `json:"type"`
+	Epoch string `json:"epoch"`
+	Rev   uint64 `json:"rev"`
+	Build string `json:"build"`
+}
+
+type changeMsg struct {
+	Type    string         `json:"type"`
+	Rev     uint64         `json:"rev"`
+	Change  store.Change   `json:"change"`
+	Project *store.Project `json:"project"`
+	Summary *store.Summary `json:"summary,omitempty"`
+}
+
+type snapshotMsg struct {
+	Type     string          `json:"type"`
+	Rev      uint64          `json:"rev"`
+	Projects []store.Project `json:"projects"`
+	Summary  *store.Summary  `json:"summary"`
+}
+
+func encodeChange(e store.Event) []byte {
+	b, err := json.Marshal(changeMsg{Type: "change", Rev: e.Change.Rev, Change: e.Change, Project: e.Project, Summary: e.Summary})
+	if err != nil {
+		panic(err) // every field is a plain value: marshalling cannot fail
+	}
+	return b
+}
+
+// publish is the store's commit hook: it runs on the writer goroutine after each durable
+// commit, so messages enter the hub in revision order.
+func (f *feed) publish(events []store.Event) {
+	msgs := make([]hub.Message, len(events))
+	for i, e := range events {
+		msgs[i] = hub.Message{Rev: e.Change.Rev, Data: encodeChange(e)}
+	}
+	f.hub.Publish(msgs...)
+}
+
+// snapshotBytes returns the encoded snapshot at the current revision, building it at most
+// once per revision.
+func (f *feed) snapshotBytes() ([]byte, uint64) {
+	rev := f.store.Rev()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.snapshot != nil && f.snapRev == rev {
+		return f.snapshot, rev
+	}
+	projects, sum, rev := f.store.Snapshot()
+	b, err := json.Marshal(snapshotMsg{Type: "snapshot", Rev: rev, Projects: projects, Summary: sum})
+	if err != nil {
+		panic(err)
+	}
+	f.snapshot, f.snapRev = b, rev
+	return b, rev
+}
+
+// sendSummary answers GET /api/summary without filters from the per-revision cache.
+func (f *feed) sendSummary(c *fiber.Ctx) error {
+	sum := f.store.Summary(store.SummaryFilter{})
+	f.mu.Lock()
+	if f.summary == nil || f.sumRev != sum.Rev {
+		b, err := json.Marshal(sum)
+		if err != nil {
+			f.mu.Unlock()
+			return err
+		}
+		f.summary, f.sumRev = b, sum.Rev
+	}
+	b := f.summary
+	f.mu.Unlock()
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(b)
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// Access is who may call a route.
+type Access int
+
+// The access levels, from most open to most closed.
+const (
+	Public Access = iota // anyone
+	Reader               // any session or token, display tokens included
+	Editor               // editors and admins (department limits are checked per project)
+	Admin                // admins
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Path    string
+	Access  Access
+	Handler fiber.Handler
+}
+
+// Routes is the whole API, in one readable block. The role-matrix test walks it, so a new
+// route cannot be forgotten.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/healthz", Public, s.handleHealth},
+		{"POST", "/api/session", Public, s.handleLogin},
+		{"DELETE", "/api/session", Reader, s.handleLogout},
+		{"GET", "/api/me", Reader, s.handleMe},
+		{"GET", "/api/meta", Reader, s.handleMeta},
+
+		{"GET", "/api/projects", Reader, s.handleProjectList},
+		{"POST", "/api/projects", Editor, s.handleProjectCreate},
+		{"GET", "/api/projects/:id", Reader, s.handleProjectGet},
+		{"PATCH", "/api/projects/:id", Editor, s.handleProjectUpdate},
+		{"DELETE", "/api/projects/:id", Admin, s.handleProjectDelete},
+		{"GET", "/api/projects/:id/changes", Reader, s.handleProjectChanges},
+		{"GET", "/api/changes", Reader, s.handleChanges},
+		{"GET", "/api/summary", Reader, s.handleSummary},
+
+		{"GET", "/api/users", Admin, s.handleUserList},
+		{"POST", "/api/users", Admin, s.handleUserCreate},
+		{"PATCH", "/api/users/:username", Admin, s.handleUserUpdate},
+		{"DELETE", "/api/users/:username", Admin, s.handleUserDelete},
+		{"GET", "/api/tokens", Admin, s.handleTokenList},
+		{"POST", "/api/tokens", Admin, s.handleTokenCreate},
+		{"DELETE", "/api/tokens/:id", Admin, s.handleTokenDelete},
+		{"POST", "/api/screens/reload", Admin, s.handleScreensReload},
+
+		{"GET", "/ws", Reader, s.handleWebsocket()},
+	}
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.securityHeaders)
+	app.Use(s.checkOrigin)
+	for _, r := range s.Routes() {
+		app.Add(r.Method, r.Path, s.authorize(r.Access), r.Handler)
+	}
+	app.All("/api/*", func(c *fiber.Ctx) error {
+		return errorf(fiber.StatusNotFound, "not_found", "", "no such API route")
+	})
+	app.Use(s.handleStatic)
+}
+
+func (s *Server) handleHealth(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}

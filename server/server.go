@@ -1,0 +1,141 @@
+// Package server is Projectboard's HTTP API, live websocket feed and static UI, on Fiber.
+package server
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"projectboard/server/hub"
+	"projectboard/store"
+)
+
+// Config configures a Server. The zero value of each field means its documented default.
+type Config struct {
+	// Build identifies the running binary and UI; screens reload when it changes.
+	Build string
+	// UI is the built web UI; nil or one without index.html serves a "not built" page.
+	UI fs.FS
+	// AllowedOrigins are origins besides the server's own that may make changes and open
+	// websockets, e.g. "https://board.example.org".
+	AllowedOrigins []string
+	// TrustedProxies are the addresses whose X-Forwarded-For and X-Forwarded-Proto are
+	// believed; without them those headers are ignored.
+	TrustedProxies []string
+	// BodyLimit caps a request body (default 1 MiB).
+	BodyLimit int
+	// WSPerAddr caps open websockets per client address (default 5000).
+	WSPerAddr int
+	// WSQueue is how many messages a screen may fall behind before it is dropped (default 1024).
+	WSQueue int
+	// PingInterval is the websocket ping period (default 25 s); a screen that does not answer
+	// within PongWait (default 60 s) is dropped.
+	PingInterval, PongWait time.Duration
+	// LoginLimit is the failed logins allowed per account in LoginWindow (defaults 5 and 15
+	// min); an address gets four times as many.
+	LoginLimit  int
+	LoginWindow time.Duration
+	// Logger receives the server's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server is the Fiber app with its live hub.
+type Server struct {
+	cfg   Config
+	store *store.Store
+	hub   *hub.Hub
+	app   *fiber.App
+	log   *slog.Logger
+	feed  *feed
+	login *loginLimiter
+
+	wsWG     sync.WaitGroup
+	stopping chan struct{}
+	stopOnce sync.Once
+}
+
+// New builds the server on an open store and hooks the live feed to its commits.
+func New(st *store.Store, cfg Config) *Server {
+	if cfg.BodyLimit == 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.WSPerAddr == 0 {
+		cfg.WSPerAddr = 5000
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 25 * time.Second
+	}
+	if cfg.PongWait == 0 {
+		cfg.PongWait = 60 * time.Second
+	}
+	if cfg.LoginLimit == 0 {
+		cfg.LoginLimit = 5
+	}
+	if cfg.LoginWindow == 0 {
+		cfg.LoginWindow = 15 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Build == "" {
+		cfg.Build = "dev"
+	}
+	s := &Server{cfg: cfg, store: st, hub: hub.New(cfg.WSQueue), log: cfg.Logger,
+		login: newLoginLimiter(cfg.LoginLimit, cfg.LoginWindow), stopping: make(chan struct{})}
+	s.feed = newFeed(st, s.hub)
+	st.SetCommitHook(s.feed.publish)
+	s.app = fiber.New(fiber.Config{
+		Immutable:               true, // Fiber reuses request buffers; we keep strings past the handler
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             15 * time.Second,
+		WriteTimeout:            15 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ReadBufferSize:          8192, // caps the request line and headers (431 beyond)
+		ErrorHandler:            s.errorHandler,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+		AppName:                 "projectboard",
+	})
+	s.routes()
+	return s
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// App is the Fiber app, for tests (app.Test) and for Listen.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Hub is the live hub.
+func (s *Server) Hub() *hub.Hub { return s.hub }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Shutdown closes every websocket with 1001 so screens reconnect at once, stops accepting,
+// and waits up to the context's deadline for requests and sockets to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
+	s.hub.Drop(func(hub.Meta) bool { return true }, hub.CodeGoingAway, "server restarting")
+	done := make(chan struct{})
+	go func() { s.wsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	return s.app.ShutdownWithTimeout(time.Until(deadline))
+}

@@ -1,0 +1,193 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/gofiber/fiber/v2"
+	fws "github.com/gofiber/websocket/v2"
+
+	"projectboard/server/hub"
+	"projectboard/store"
+)
+
+const (
+	wsReadLimit    = 4096
+	wsWriteTimeout = 10 * time.Second
+	// maxReplay is the most changes a resuming screen is sent one by one; beyond it a
+	// snapshot is smaller.
+	maxReplay = 10_000
+)
+
+// handleWebsocket is GET /ws. Login (by the route's gate) and the Origin are checked before
+// the upgrade.
+func (s *Server) handleWebsocket() fiber.Handler {
+	upgrade := fws.New(s.serveSocket, fws.Config{
+		// The Origin is checked in the handler below, against the request's own host and the
+		// configured origins; the library's list cannot express "own host".
+		Origins:           []string{"*"},
+		EnableCompression: false, // a read limit then counts real bytes; changes are small
+		ReadBufferSize:    1024,
+		WriteBufferSize:   4096,
+	})
+	return func(c *fiber.Ctx) error {
+		if !fws.IsWebSocketUpgrade(c) {
+			return errorf(fiber.StatusUpgradeRequired, "upgrade_required", "", "this endpoint speaks websocket only")
+		}
+		if !s.originAllowed(c) {
+			return errorf(fiber.StatusForbidden, "foreign_origin", "", "websockets from this origin are not allowed")
+		}
+		select {
+		case <-s.stopping:
+			return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "server restarting")
+		default:
+		}
+		addr := c.IP()
+		if s.hub.Count(func(m hub.Meta) bool { return m.Addr == addr }) >= s.cfg.WSPerAddr {
+			return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", "too many open screens from this address")
+		}
+		c.Locals("addr", addr)
+		return upgrade(c)
+	}
+}
+
+type resume struct {
+	since uint64
+	epoch string
+	ok    bool
+}
+
+func parseResume(conn *fws.Conn) resume {
+	since, err := strconv.ParseUint(conn.Query("since"), 10, 64)
+	epoch := conn.Query("epoch")
+	return resume{since: since, epoch: epoch, ok: err == nil && epoch != ""}
+}
+
+// serveSocket runs one screen's connection. It is its connection's only writer; a reader
+// goroutine handles control frames. It returns only after the reader has exited, because the
+// library recycles the *Conn when it returns.
+func (s *Server) serveSocket(conn *fws.Conn) {
+	s.wsWG.Add(1)
+	defer s.wsWG.Done()
+	a, _ := conn.Locals("actor").(*actor)
+	addr, _ := conn.Locals("addr").(string)
+	sub := s.hub.Subscribe(a.meta(addr))
+	defer s.hub.Unsubscribe(sub)
+
+	conn.SetReadLimit(wsReadLimit)
+	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			// Screens send nothing; reading runs the control-frame handlers and sees the close.
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		// fasthttp closes a hijacked connection only after this handler returns (Close is a
+		// no-op until then), so a deadline in the past is what stops the reader. The pong
+		// handler may push the deadline out again, hence the loop.
+		for {
+			_ = conn.SetReadDeadline(time.Unix(1, 0))
+			select {
+			case <-readerDone:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+
+	write := func(b []byte) error {
+		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		return conn.WriteMessage(websocket.TextMessage, b)
+	}
+	last, err := s.catchUp(sub, parseResume(conn), write)
+	if err != nil {
+		s.closeSocket(conn, sub, err)
+		return
+	}
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case m := <-sub.C:
+			if m.Rev != 0 {
+				if m.Rev <= last {
+					continue // already sent during catch-up
+				}
+				if m.Rev != last+1 {
+					s.closeSocket(conn, sub, errGap)
+					return
+				}
+				last = m.Rev
+			}
+			if err := write(m.Data); err != nil {
+				return
+			}
+		case <-sub.Done():
+			s.closeSocket(conn, sub, nil)
+			return
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteTimeout)); err != nil {
+				return
+			}
+		case <-readerDone:
+			return
+		}
+	}
+}
+
+var errGap = errors.New("revision gap")
+
+// catchUp sends hello and then either the changes after the client's revision or a
+// snapshot. The subscription already exists, so nothing committed meanwhile is missed; it
+// returns the last revision sent.
+func (s *Server) catchUp(sub *hub.Subscriber, r resume, write func([]byte) error) (uint64, error) {
+	cur := s.store.Rev()
+	hello, _ := json.Marshal(helloMsg{Type: "hello", Epoch: s.store.Epoch(), Rev: cur, Build: s.cfg.Build})
+	if err := write(hello); err != nil {
+		return 0, err
+	}
+	if r.ok && r.epoch == s.store.Epoch() && r.since <= cur && cur-r.since <= maxReplay {
+		events, err := s.store.Replay(r.since, int(cur-r.since))
+		if err == nil && uint64(len(events)) == cur-r.since {
+			sum := s.store.Summary(store.SummaryFilter{})
+			for i, e := range events {
+				if i == len(events)-1 && sum.Rev == e.Change.Rev {
+					e.Summary = sum
+				}
+				if err := write(encodeChange(e)); err != nil {
+					return 0, err
+				}
+			}
+			return cur, nil
+		}
+		if err != nil {
+			s.log.Error("replay failed; sending a snapshot", "since", r.since, "err", err)
+		}
+	}
+	snap, rev := s.feed.snapshotBytes()
+	return rev, write(snap)
+}
+
+// closeSocket sends the close frame for why the subscriber ended.
+func (s *Server) closeSocket(conn *fws.Conn, sub *hub.Subscriber, err error) {
+	code, reason := sub.Code(), sub.Reason()
+	if errors.Is(err, errGap) {
+		code, reason = hub.CodeSlowConsume, "resume with since"
+	} else if err != nil {
+		return
+	}
+	if code == 0 {
+		code = websocket.CloseNormalClosure
+	}
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
+		time.Now().Add(time.Second))
+}
