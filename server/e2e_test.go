@@ -27,7 +27,7 @@ type live struct {
 	done chan error
 }
 
-func startLive(t *testing.T) *live {
+func startLive(t testing.TB) *live {
 	t.Helper()
 	f := newFixture(t)
 	l := &live{f: f, addr: "127.0.0.1:0", st: f.store}
@@ -35,7 +35,7 @@ func startLive(t *testing.T) *live {
 	return l
 }
 
-func (l *live) listen(t *testing.T, srv *Server) {
+func (l *live) listen(t testing.TB, srv *Server) {
 	t.Helper()
 	ln, err := net.Listen("tcp", l.addr)
 	if err != nil {
@@ -46,7 +46,7 @@ func (l *live) listen(t *testing.T, srv *Server) {
 	t.Cleanup(func() { l.stop(t) })
 }
 
-func (l *live) stop(t *testing.T) {
+func (l *live) stop(t testing.TB) {
 	if l.srv == nil {
 		return
 	}
@@ -60,7 +60,7 @@ func (l *live) stop(t *testing.T) {
 }
 
 // restart stops the server, closes and reopens the database file, and serves again.
-func (l *live) restart(t *testing.T) {
+func (l *live) restart(t testing.TB) {
 	t.Helper()
 	l.stop(t)
 	l.st.Close()
