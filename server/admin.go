@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"io"
+
 	"github.com/gofiber/fiber/v2"
 
 	"projectboard/server/hub"
@@ -113,4 +116,32 @@ func (s *Server) handleTokenDelete(c *fiber.Ctx) error {
 func (s *Server) handleScreensReload(c *fiber.Ctx) error {
 	s.hub.Publish(hub.Message{Data: []byte(`{"type":"reload"}`)})
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"screens": s.hub.Len()})
+}
+
+// handleBackup streams a consistent copy of the database while edits go on.
+func (s *Server) handleBackup(c *fiber.Ctx) error {
+	pr, pw := io.Pipe()
+	type head struct {
+		rev  uint64
+		size int64
+	}
+	started := make(chan head, 1)
+	failed := make(chan error, 1)
+	go func() {
+		_, err := s.store.WriteBackup(pw, func(rev uint64, size int64) { started <- head{rev, size} })
+		if err != nil {
+			failed <- err
+		}
+		pw.CloseWithError(err)
+	}()
+	select {
+	case h := <-started:
+		c.Set(fiber.HeaderContentType, "application/octet-stream")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="projectboard-rev%d.db"`, h.rev))
+		c.Set("X-Projectboard-Rev", fmt.Sprint(h.rev))
+		c.Set("X-Projectboard-Epoch", s.store.Epoch())
+		return c.SendStream(pr, int(h.size))
+	case err := <-failed:
+		return err
+	}
 }
