@@ -94,6 +94,7 @@ type Config struct {
 	Seed           string
 	AllowedOrigins []string
 	TrustedProxies []string
+	MetricsAddr    string
 }
 
 // flagSet makes a flag set whose flags fall back to PROJECTBOARD_<NAME> variables.
@@ -142,6 +143,7 @@ func serve(args []string, log *slog.Logger) error {
 		strings.Join(assets.SeedNames(), ", ")+")")
 	f.str(&origins, "allowed-origins", "", "comma-separated origins besides the server's own that may make changes")
 	f.str(&proxies, "trusted-proxies", "", "comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
+	f.str(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics without login on this address (e.g. 127.0.0.1:9090)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -168,8 +170,14 @@ func serve(args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.App().Listener(ln) }()
+	if cfg.MetricsAddr != "" {
+		metrics := srv.MetricsApp()
+		go func() { errc <- metrics.Listen(cfg.MetricsAddr) }()
+		defer metrics.Shutdown()
+		log.Info("metrics without login", "url", localURL(cfg.MetricsAddr)+"/metrics")
+	}
 	log.Info("projectboard is running", "url", baseURL+"/", "db", cfg.DB, "rev", st.Rev(),
 		"projects", st.Len(), "version", version)
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -308,4 +309,21 @@ func manyFields(n int) string {
 	}
 	b.WriteString(`"last":1}`)
 	return b.String()
+}
+
+func TestMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.do("PATCH", "/api/projects/P1", "editor", `{"progress":7}`, map[string]string{"If-Match": `"1"`})
+	if res := f.do("GET", "/metrics", "viewer", "", nil); res.StatusCode != 403 {
+		t.Fatalf("viewer: got %d, want 403", res.StatusCode)
+	}
+	res := f.do("GET", "/metrics", "admin", "", nil)
+	b, _ := io.ReadAll(res.Body)
+	for _, want := range []string{"projectboard_commits_total 1", "projectboard_screens 0",
+		`projectboard_http_requests_total{method="PATCH",route="/api/projects/:id",status="200"} 1`,
+		"projectboard_commit_seconds_bucket", "projectboard_delivery_seconds_bucket"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -60,8 +61,9 @@ func encodeChange(e store.Event) []byte {
 // commit, so messages enter the hub in revision order.
 func (f *feed) publish(events []store.Event) {
 	msgs := make([]hub.Message, len(events))
+	now := time.Now()
 	for i, e := range events {
-		msgs[i] = hub.Message{Rev: e.Change.Rev, Data: encodeChange(e)}
+		msgs[i] = hub.Message{Rev: e.Change.Rev, Data: encodeChange(e), At: now}
 	}
 	f.hub.Publish(msgs...)
 }

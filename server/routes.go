@@ -51,6 +51,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/tokens/:id", Admin, s.handleTokenDelete},
 		{"POST", "/api/screens/reload", Admin, s.handleScreensReload},
 		{"GET", "/api/admin/backup", Admin, s.handleBackup},
+		{"GET", "/metrics", Admin, s.metrics.handler()},
 
 		{"GET", "/ws", Reader, s.handleWebsocket()},
 	}
@@ -58,6 +59,7 @@ func (s *Server) Routes() []Route {
 
 func (s *Server) routes() {
 	app := s.app
+	app.Use(s.metrics.countRequests)
 	app.Use(s.securityHeaders)
 	app.Use(s.checkOrigin)
 	for _, r := range s.Routes() {

@@ -50,8 +50,9 @@ type Server struct {
 	hub   *hub.Hub
 	app   *fiber.App
 	log   *slog.Logger
-	feed  *feed
-	login *loginLimiter
+	feed    *feed
+	login   *loginLimiter
+	metrics *metrics
 
 	wsWG     sync.WaitGroup
 	stopping chan struct{}
@@ -87,7 +88,9 @@ func New(st *store.Store, cfg Config) *Server {
 	s := &Server{cfg: cfg, store: st, hub: hub.New(cfg.WSQueue), log: cfg.Logger,
 		login: newLoginLimiter(cfg.LoginLimit, cfg.LoginWindow), stopping: make(chan struct{})}
 	s.feed = newFeed(st, s.hub)
+	s.metrics = newMetrics(s.hub, st)
 	st.SetCommitHook(s.feed.publish)
+	st.SetCommitObserver(s.metrics.observeCommit)
 	s.app = fiber.New(fiber.Config{
 		Immutable:               true, // Fiber reuses request buffers; we keep strings past the handler
 		BodyLimit:               cfg.BodyLimit,

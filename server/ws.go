@@ -131,6 +131,7 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 			if err := write(m.Data); err != nil {
 				return
 			}
+			s.metrics.observeDelivery(m.At)
 		case <-sub.Done():
 			s.closeSocket(conn, sub, nil)
 			return

@@ -53,6 +53,15 @@ type Store struct {
 	closeOnce sync.Once
 	hookMu    sync.Mutex
 	hook      func([]Event)
+	observe   func(CommitStats)
+}
+
+// CommitStats describe one transaction of the writer.
+type CommitStats struct {
+	Edits    int           // edits committed in the transaction
+	Refused  int           // edits of the batch refused before the commit (412, 422 …)
+	Duration time.Duration // the transaction, fsyncs included
+	Err      error         // the commit's error; the edits were then not written
 }
 
 // Open opens or creates the database at path, migrates it and loads the projects.
@@ -148,6 +157,14 @@ func (s *Store) Path() string { return s.db.Path() }
 func (s *Store) SetCommitHook(fn func([]Event)) {
 	s.hookMu.Lock()
 	s.hook = fn
+	s.hookMu.Unlock()
+}
+
+// SetCommitObserver sets a function the writer calls after every transaction, for metrics.
+// Set it before the first edit; it runs on the writer goroutine and must not block.
+func (s *Store) SetCommitObserver(fn func(CommitStats)) {
+	s.hookMu.Lock()
+	s.observe = fn
 	s.hookMu.Unlock()
 }
 

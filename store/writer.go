@@ -142,8 +142,16 @@ func (s *Store) commit(batch []*writeReq) {
 		overlay[st.change.ProjectID] = st.after
 		ok = append(ok, *st)
 	}
+	s.hookMu.Lock()
+	hook, observe := s.hook, s.observe
+	s.hookMu.Unlock()
 	if len(ok) > 0 {
-		if err := s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) }); err != nil {
+		t0 := time.Now()
+		err := s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
+		if observe != nil {
+			observe(CommitStats{Edits: len(ok), Refused: len(batch) - len(ok), Duration: time.Since(t0), Err: err})
+		}
+		if err != nil {
 			for _, st := range ok {
 				st.req.err = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
 			}
@@ -176,13 +184,8 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		events = append(events, Event{Change: ch, Project: st.after, Summary: sum})
 	}
-	if len(events) > 0 {
-		s.hookMu.Lock()
-		hook := s.hook
-		s.hookMu.Unlock()
-		if hook != nil {
-			hook(events)
-		}
+	if len(events) > 0 && hook != nil {
+		hook(events)
 	}
 	for _, r := range batch {
 		close(r.done)

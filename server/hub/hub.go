@@ -6,6 +6,7 @@ package hub
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Close codes a subscriber is dropped with.
@@ -19,6 +20,7 @@ const (
 type Message struct {
 	Rev  uint64
 	Data []byte
+	At   time.Time // when it was published, for delivery latency
 }
 
 // Meta says who a subscriber is, so that sessions and tokens can be disconnected.

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"projectboard/server/hub"
+	"projectboard/store"
+)
+
+// metrics are the server's Prometheus series, in a registry of its own (no globals).
+type metrics struct {
+	reg          *prometheus.Registry
+	commits      prometheus.Counter
+	commitErrors prometheus.Counter
+	commitTime   prometheus.Histogram
+	batchSize    prometheus.Histogram
+	delivery     prometheus.Histogram
+	requests     *prometheus.CounterVec
+}
+
+func newMetrics(h *hub.Hub, st *store.Store) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_commits_total",
+			Help: "Edits committed to the database."}),
+		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_commit_errors_total",
+			Help: "Transactions that failed to commit (the edits got 503)."}),
+		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "projectboard_commit_seconds",
+			Help: "Time of one writer transaction, fsyncs included.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "projectboard_commit_batch_edits",
+			Help: "Edits per writer transaction (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
+		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "projectboard_delivery_seconds",
+			Help: "From a change's commit to its write on one screen's socket.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "projectboard_http_requests_total",
+			Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"}),
+	}
+	m.reg.MustRegister(m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.requests,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_screens",
+			Help: "Open live connections."}, func() float64 { return float64(h.Len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_deliveries_total",
+			Help: "Messages queued to live connections."}, func() float64 { return float64(h.Stats().Delivered) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_screen_drops_total",
+			Help: "Live connections dropped because their queue was full (close 4008)."},
+			func() float64 { return float64(h.Stats().Dropped) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_revision",
+			Help: "The last committed revision."}, func() float64 { return float64(st.Rev()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_projects",
+			Help: "Projects in the register."}, func() float64 { return float64(st.Len()) }),
+	)
+	return m
+}
+
+func (m *metrics) observeCommit(c store.CommitStats) {
+	m.commitTime.Observe(c.Duration.Seconds())
+	m.batchSize.Observe(float64(c.Edits))
+	if c.Err != nil {
+		m.commitErrors.Inc()
+		return
+	}
+	m.commits.Add(float64(c.Edits))
+}
+
+func (m *metrics) observeDelivery(at time.Time) {
+	if !at.IsZero() {
+		m.delivery.Observe(time.Since(at).Seconds())
+	}
+}
+
+// countRequests labels each request by its route pattern, never the raw path, so the
+// series stay few.
+func (m *metrics) countRequests(c *fiber.Ctx) error {
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = toAPIError(err).Status
+	}
+	route := c.Route().Path
+	if route == "/" || route == "" {
+		route = "static"
+	}
+	m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+	return err
+}
+
+// Handler serves the Prometheus text format.
+func (m *metrics) handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}
+
+// MetricsApp is a separate app that serves /metrics without login, for --metrics-addr.
+func (s *Server) MetricsApp() *fiber.App {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second})
+	app.Get("/metrics", s.metrics.handler())
+	return app
+}
