@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: run build test test-go test-frontend ui deps-frontend check-fmt vet clean
+.PHONY: run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz
 
 ## run: build the UI and start the server on the bundled data (http://localhost:8080)
 run: ui
@@ -52,6 +52,15 @@ ui:
 test-frontend:
 	@echo "no frontend yet"
 endif
+
+## fuzz: run every fuzz target for FUZZTIME each (their seed corpora run in `make test`)
+FUZZTIME ?= 60s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzDecodePatch$$' -fuzztime $(FUZZTIME) ./store/
+	go test -run '^$$' -fuzz '^FuzzDecodeNewProject$$' -fuzztime $(FUZZTIME) ./store/
+	go test -run '^$$' -fuzz '^FuzzReadProjectsCSV$$' -fuzztime $(FUZZTIME) ./store/
+	go test -run '^$$' -fuzz '^FuzzLoginBody$$' -fuzztime $(FUZZTIME) ./server/
+	go test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) ./server/
 
 clean:
 	rm -rf bin frontend/node_modules
