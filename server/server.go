@@ -45,11 +45,11 @@ type Config struct {
 
 // Server is the Fiber app with its live hub.
 type Server struct {
-	cfg   Config
-	store *store.Store
-	hub   *hub.Hub
-	app   *fiber.App
-	log   *slog.Logger
+	cfg     Config
+	store   *store.Store
+	hub     *hub.Hub
+	app     *fiber.App
+	log     *slog.Logger
 	feed    *feed
 	login   *loginLimiter
 	metrics *metrics
