@@ -21,7 +21,7 @@ func TestOfflineCommandsFailFastOnALockedFile(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, args := range [][]string{{"user", "list", "--db", path}, {"compact", "--db", path}, {"restore", "--db", path, path}} {
+	for _, args := range [][]string{{"serve", "--db", path, "--addr", "127.0.0.1:0"}, {"user", "list", "--db", path}, {"compact", "--db", path}, {"restore", "--db", path, path}} {
 		start := time.Now()
 		err := run(args, log)
 		if err == nil || !strings.Contains(err.Error(), "in use by another process") {

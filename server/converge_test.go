@@ -1,0 +1,176 @@
+package server
+
+import (
+	"fmt"
+	"math/rand"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"projectboard/store"
+)
+
+// screen is a minimal client of the feed that keeps its own copy of the projects, as the
+// web UI's reducer does: a snapshot replaces, a change applies, a gap forces a resync.
+type screen struct {
+	epoch    string
+	rev      uint64
+	projects map[string]store.Project
+	resyncs  int
+}
+
+func (s *screen) apply(m wsMsg) error {
+	switch m.Type {
+	case "hello":
+		if m.Epoch != s.epoch {
+			s.epoch, s.rev, s.projects = m.Epoch, 0, nil
+		}
+	case "snapshot":
+		s.projects = map[string]store.Project{}
+		for _, p := range m.Projects {
+			s.projects[p.ID] = p
+		}
+		s.rev = m.Rev
+	case "change":
+		if m.Rev != s.rev+1 {
+			s.resyncs++
+			return fmt.Errorf("gap: have %d, got %d", s.rev, m.Rev)
+		}
+		if m.Project == nil {
+			delete(s.projects, m.Change.ProjectID)
+		} else {
+			s.projects[m.Project.ID] = *m.Project
+		}
+		s.rev = m.Rev
+	}
+	return nil
+}
+
+// TestScreensConverge drops and reconnects screens at random while editors keep editing;
+// at the end every screen's state equals a fresh snapshot.
+func TestScreensConverge(t *testing.T) {
+	l := startLive(t)
+	const screens = 12
+	var stop atomic.Bool
+	var editors sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		editors.Add(1)
+		go func(w int) {
+			defer editors.Done()
+			ids := []string{"P1", "P2", "A1"}
+			for i := 0; !stop.Load(); i++ {
+				id := ids[(w+i)%3]
+				p, _ := l.st.Project(id)
+				_, _ = l.st.Apply(store.Edit{Kind: store.ChangeUpdate, ProjectID: id, IfMatch: p.Version, By: "w",
+					Patch: &store.Patch{Progress: ptrTo((w*7 + i) % 101)}})
+				time.Sleep(time.Millisecond)
+			}
+		}(w)
+	}
+	states := make([]*screen, screens)
+	var wg sync.WaitGroup
+	for i := range states {
+		states[i] = &screen{}
+		wg.Add(1)
+		go func(s *screen, seed int64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(seed))
+			for round := 0; round < 6; round++ {
+				q := "token=" + l.f.display
+				if s.projects != nil {
+					q += fmt.Sprintf("&since=%d&epoch=%s", s.rev, s.epoch)
+				}
+				d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+				conn, _, err := d.Dial("ws://"+l.addr+"/ws?"+q, http.Header{"Origin": {"http://" + l.addr}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// Read for a random while, then drop the connection without a goodbye.
+				until := time.Now().Add(time.Duration(20+rng.Intn(80)) * time.Millisecond)
+				for time.Now().Before(until) {
+					_ = conn.SetReadDeadline(until)
+					var m wsMsg
+					if err := conn.ReadJSON(&m); err != nil {
+						break
+					}
+					if err := s.apply(m); err != nil {
+						s.projects = nil // resync on the next connection
+						break
+					}
+				}
+				conn.Close()
+			}
+		}(states[i], int64(i))
+	}
+	wg.Wait()
+	stop.Store(true)
+	editors.Wait()
+
+	// One last connection each, after the edits stopped: resume and read until current.
+	want, _ := l.st.Projects()
+	rev := l.st.Rev()
+	for i, s := range states {
+		q := "token=" + l.f.display
+		if s.projects != nil {
+			q += fmt.Sprintf("&since=%d&epoch=%s", s.rev, s.epoch)
+		}
+		c, _, err := l.dial(t, q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s.rev != rev || s.projects == nil {
+			if err := s.apply(c.next()); err != nil {
+				t.Fatalf("screen %d: %v", i, err)
+			}
+		}
+		for _, p := range want {
+			if !reflect.DeepEqual(s.projects[p.ID], p) {
+				t.Fatalf("screen %d: %s differs from the database", i, p.ID)
+			}
+		}
+		if len(s.projects) != len(want) {
+			t.Fatalf("screen %d has %d projects, want %d", i, len(s.projects), len(want))
+		}
+	}
+	t.Logf("%d screens converged on rev %d", screens, rev)
+}
+
+func TestLogoutClosesItsSockets(t *testing.T) {
+	l := startLive(t)
+	c, _, err := l.dial(t, "", http.Header{"Cookie": {sessionCookie + "=" + l.f.cookies["viewer"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := l.mustDial(t, "")
+	c.next()
+	other.next()
+	req, _ := http.NewRequest("DELETE", "http://"+l.addr+"/api/session", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: l.f.cookies["viewer"]})
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 204 {
+		t.Fatalf("logout: %v %v", res, err)
+	}
+	if code := c.closeCode(); code != 4001 {
+		t.Fatalf("got close %d, want 4001", code)
+	}
+	if l.srv.Hub().Len() != 1 {
+		t.Fatalf("other screens closed too: %d left", l.srv.Hub().Len())
+	}
+}
+
+func TestSocketsPerAddressLimited(t *testing.T) {
+	f := newFixture(t)
+	f.srv = New(f.store, Config{Build: "test", WSPerAddr: 2, Logger: f.srv.log})
+	l := &live{f: f, addr: "127.0.0.1:0", st: f.store}
+	l.listen(t, f.srv)
+	l.mustDial(t, "").next()
+	l.mustDial(t, "").next()
+	if _, res, err := l.dial(t, "token="+f.display, nil); err == nil || res == nil || res.StatusCode != 429 {
+		t.Fatalf("third socket: got %v, want 429", res)
+	}
+}
