@@ -39,6 +39,10 @@ type Config struct {
 	// min); an address gets four times as many.
 	LoginLimit  int
 	LoginWindow time.Duration
+	// ReadTimeout, WriteTimeout and IdleTimeout bound how long a client may take to send a
+	// request, to read a response and to keep an idle connection (defaults 15 s, 15 s, 120 s),
+	// so a slow client cannot hold connections forever.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -79,6 +83,15 @@ func New(st *store.Store, cfg Config) *Server {
 	if cfg.LoginWindow == 0 {
 		cfg.LoginWindow = 15 * time.Minute
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 15 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 15 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 120 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -94,9 +107,9 @@ func New(st *store.Store, cfg Config) *Server {
 	s.app = fiber.New(fiber.Config{
 		Immutable:               true, // Fiber reuses request buffers; we keep strings past the handler
 		BodyLimit:               cfg.BodyLimit,
-		ReadTimeout:             15 * time.Second,
-		WriteTimeout:            15 * time.Second,
-		IdleTimeout:             120 * time.Second,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
 		ReadBufferSize:          8192, // caps the request line and headers (431 beyond)
 		ErrorHandler:            s.errorHandler,
 		DisableStartupMessage:   true,
