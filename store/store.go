@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -125,18 +126,47 @@ func (s *Store) load() error {
 		meta := tx.Bucket(bucketMeta)
 		s.epoch = string(meta.Get(keyEpoch))
 		s.rev = btou(meta.Get(keyRev))
-		err := tx.Bucket(bucketProjects).ForEach(func(k, v []byte) error {
-			p := &Project{}
-			if err := decode(v, p); err != nil {
-				return fmt.Errorf("project %q: %w", k, err)
-			}
-			s.projects[p.ID] = p
-			s.agg.add(p, 1)
+		// Decoding dominates start-up with many projects, so it runs on every core. The
+		// values point into the memory map, valid while this transaction is open.
+		var values [][]byte
+		_ = tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
+			values = append(values, v)
 			return nil
 		})
-		s.summary = s.agg.summary(s.rev, SummaryFilter{}, s.opt.Now())
-		return err
+		projects, err := decodeProjects(values)
+		if err != nil {
+			return err
+		}
+		for _, p := range projects {
+			s.projects[p.ID] = p
+			s.agg.add(p, 1)
+		}
+		s.summary = s.agg.all.summary(s.rev, 0, s.opt.Now())
+		return nil
 	})
+}
+
+func decodeProjects(values [][]byte) ([]*Project, error) {
+	out := make([]*Project, len(values))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(values)/1000))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(values); i += workers {
+				p := &Project{}
+				if err := decode(values[i], p); err != nil {
+					errs[w] = fmt.Errorf("project %d: %w", i, err)
+					return
+				}
+				out[i] = p
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // Close stops the writer after it has committed what is queued, then closes the file.

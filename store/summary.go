@@ -101,10 +101,11 @@ type cell struct {
 }
 
 type aggregate struct {
-	cells map[cellKey]*cell
+	cells map[cellKey]*cell // for filtered summaries
+	all   *tallies          // every project, kept up to date at each change
 }
 
-func newAggregate() *aggregate { return &aggregate{cells: map[cellKey]*cell{}} }
+func newAggregate() *aggregate { return &aggregate{cells: map[cellKey]*cell{}, all: newTallies()} }
 
 func keyOf(p *Project) cellKey {
 	due := p.Category.Construction() && p.PlannedCompletion != "" && p.PlannedCompletion.Year() <= p.Year
@@ -118,6 +119,7 @@ func (a *aggregate) add(p *Project, sign int) {
 		return
 	}
 	k := keyOf(p)
+	a.all.add(k, cell{count: 1, invest: p.InvestmentYuan, plan: p.AnnualPlanYuan, completed: p.InvestmentCompletedYuan}, sign)
 	c := a.cells[k]
 	if c == nil {
 		c = &cell{}
@@ -144,104 +146,138 @@ func ratio(n, d float64) float64 {
 	return n / d
 }
 
-// summary folds the matching cells into a Summary. now gives 序时进度.
-func (a *aggregate) summary(rev uint64, f SummaryFilter, now time.Time) *Summary {
-	s := &Summary{Rev: rev}
-	if f.Year != 0 {
-		y := f.Year
-		s.Year = &y
+// tallies accumulate the figures of a set of projects. Adding a project's cell with sign -1
+// removes it again, so the store keeps one tallies for all projects up to date at every
+// change in time proportional to the number of buckets, not of projects.
+type tallies struct {
+	total        Tally
+	planned      ConstructionTally
+	unplanned    ConstructionTally
+	attraction   AttractionTally
+	completion   Completion
+	investment   Investment
+	byStage      map[string]*Bucket
+	byCategory   map[string]*Bucket
+	bySector     map[string]*Bucket
+	byDepartment map[string]*Bucket
+	years        map[int]int
+}
+
+func newTallies() *tallies {
+	return &tallies{byStage: map[string]*Bucket{}, byCategory: map[string]*Bucket{}, bySector: map[string]*Bucket{},
+		byDepartment: map[string]*Bucket{}, years: map[int]int{}}
+}
+
+// add adds (sign +1) or removes (sign -1) the projects of one cell.
+func (t *tallies) add(k cellKey, c cell, sign int) {
+	n, invest := sign*c.count, int64(sign)*c.invest
+	plan, done := int64(sign)*c.plan, int64(sign)*c.completed
+	tl := Tally{Count: n, InvestmentYuan: invest}
+	addTally(&t.total, tl)
+	if t.years[k.year] += n; t.years[k.year] == 0 {
+		delete(t.years, k.year)
 	}
-	byStage := map[string]*Bucket{}
-	byCategory := map[string]*Bucket{}
-	bySector := map[string]*Bucket{}
-	byDepartment := map[string]*Bucket{}
-	latestYear := 0
-	bump := func(m map[string]*Bucket, key string, c *cell, k cellKey) {
+	switch k.category {
+	case CategoryPlanned, CategoryUnplanned:
+		ct := &t.unplanned
+		if k.category == CategoryPlanned {
+			ct = &t.planned
+		}
+		addTally(&ct.Tally, tl)
+		if k.stage.Started() {
+			ct.Started += n
+		}
+		if k.stage.Completed() {
+			ct.Completed += n
+			t.completion.Completed += n
+		}
+		if k.due {
+			t.completion.Due += n
+		}
+		t.investment.AnnualPlanYuan += plan
+		t.investment.CompletedYuan += done
+	case CategoryAttraction:
+		addTally(&t.attraction.Tally, tl)
+		switch k.stage {
+		case StageNegotiating:
+			addTally(&t.attraction.Negotiating, tl)
+		case StageSigned:
+			addTally(&t.attraction.Signed, tl)
+		case StageLanded:
+			addTally(&t.attraction.Landed, tl)
+		}
+	}
+	bump := func(m map[string]*Bucket, key string) {
 		b := m[key]
 		if b == nil {
 			b = &Bucket{Key: key}
 			m[key] = b
 		}
-		b.Count += c.count
-		b.InvestmentYuan += c.invest
+		addTally(&b.Tally, tl)
 		if k.category.Construction() {
-			b.AnnualPlanYuan += c.plan
-			b.InvestmentCompletedYuan += c.completed
+			b.AnnualPlanYuan += plan
+			b.InvestmentCompletedYuan += done
 			if k.stage.Started() {
-				b.Started += c.count
+				b.Started += n
 			}
 			if k.stage.Completed() {
-				b.Completed += c.count
+				b.Completed += n
 			}
+		}
+		if b.Count == 0 {
+			delete(m, key)
 		}
 	}
-	for k, c := range a.cells {
-		if !f.match(k) {
-			continue
+	bump(t.byStage, string(k.stage))
+	bump(t.byCategory, string(k.category))
+	bump(t.bySector, k.sector)
+	bump(t.byDepartment, k.department)
+}
+
+// summary makes an immutable Summary of the tallies. year is the filter's year, 0 for all.
+func (t *tallies) summary(rev uint64, year int, now time.Time) *Summary {
+	s := &Summary{Rev: rev, Total: t.total, Unplanned: t.unplanned, Attraction: t.attraction,
+		Completion: t.completion, Investment: t.investment}
+	s.Planned.ConstructionTally = t.planned
+	if year != 0 {
+		y := year
+		s.Year = &y
+	} else {
+		for y := range t.years {
+			year = max(year, y)
 		}
-		latestYear = max(latestYear, k.year)
-		t := Tally{Count: c.count, InvestmentYuan: c.invest}
-		addTally(&s.Total, t)
-		switch k.category {
-		case CategoryPlanned, CategoryUnplanned:
-			ct := &s.Unplanned
-			if k.category == CategoryPlanned {
-				ct = &s.Planned.ConstructionTally
-			}
-			addTally(&ct.Tally, t)
-			if k.stage.Started() {
-				ct.Started += c.count
-			}
-			if k.stage.Completed() {
-				ct.Completed += c.count
-				s.Completion.Completed += c.count
-			}
-			if k.due {
-				s.Completion.Due += c.count
-			}
-			s.Investment.AnnualPlanYuan += c.plan
-			s.Investment.CompletedYuan += c.completed
-		case CategoryAttraction:
-			addTally(&s.Attraction.Tally, t)
-			switch k.stage {
-			case StageNegotiating:
-				addTally(&s.Attraction.Negotiating, t)
-			case StageSigned:
-				addTally(&s.Attraction.Signed, t)
-			case StageLanded:
-				addTally(&s.Attraction.Landed, t)
-			}
-		}
-		bump(byStage, string(k.stage), c, k)
-		bump(byCategory, string(k.category), c, k)
-		bump(bySector, k.sector, c, k)
-		bump(byDepartment, k.department, c, k)
 	}
 	s.Planned.StartRate = ratio(float64(s.Planned.Started), float64(s.Planned.Count))
 	s.CompletionRate = ratio(float64(s.Completion.Completed), float64(s.Completion.Due))
 	s.Investment.CompletionRate = ratio(float64(s.Investment.CompletedYuan), float64(s.Investment.AnnualPlanYuan))
-	year := f.Year
-	if year == 0 {
-		year = latestYear
-	}
 	s.ElapsedShare = ElapsedShare(year, now)
 	for _, st := range Stages {
-		if b := byStage[string(st)]; b != nil {
-			s.ByStage = append(s.ByStage, *b)
-		} else {
-			s.ByStage = append(s.ByStage, Bucket{Key: string(st)})
-		}
+		s.ByStage = append(s.ByStage, bucketOrZero(t.byStage, string(st)))
 	}
 	for _, c := range Categories {
-		if b := byCategory[string(c)]; b != nil {
-			s.ByCategory = append(s.ByCategory, *b)
-		} else {
-			s.ByCategory = append(s.ByCategory, Bucket{Key: string(c)})
+		s.ByCategory = append(s.ByCategory, bucketOrZero(t.byCategory, string(c)))
+	}
+	s.BySector = sortedBuckets(t.bySector)
+	s.ByDepartment = sortedBuckets(t.byDepartment)
+	return s
+}
+
+func bucketOrZero(m map[string]*Bucket, key string) Bucket {
+	if b := m[key]; b != nil {
+		return *b
+	}
+	return Bucket{Key: key}
+}
+
+// summary folds the cells that match a filter into a Summary. now gives 序时进度.
+func (a *aggregate) summary(rev uint64, f SummaryFilter, now time.Time) *Summary {
+	t := newTallies()
+	for k, c := range a.cells {
+		if f.match(k) {
+			t.add(k, *c, 1)
 		}
 	}
-	s.BySector = sortedBuckets(bySector)
-	s.ByDepartment = sortedBuckets(byDepartment)
-	return s
+	return t.summary(rev, f.Year, now)
 }
 
 func addTally(dst *Tally, t Tally) {

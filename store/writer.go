@@ -171,7 +171,7 @@ func (s *Store) commit(batch []*writeReq) {
 		s.rev = st.change.Rev
 		s.mu.Unlock()
 		// Only this goroutine changes agg, so it can read it without the lock.
-		sum := s.agg.summary(st.change.Rev, SummaryFilter{}, now)
+		sum := s.agg.all.summary(st.change.Rev, 0, now)
 		s.mu.Lock()
 		s.summary = sum
 		s.mu.Unlock()
