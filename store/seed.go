@@ -103,13 +103,14 @@ func projectFromRecord(rec []string) (Project, error) {
 func (s *Store) Empty() bool { return s.Rev() == 0 && s.Len() == 0 }
 
 // Seed creates the given projects, each as a create change by the given actor, in one
-// transaction.
+// transaction: a crash during the import leaves either all of them or none, so an
+// interrupted first start imports again.
 func (s *Store) Seed(projects []Project, by, comment string) error {
 	edits := make([]Edit, len(projects))
 	for i := range projects {
 		p := projects[i]
 		edits[i] = Edit{Kind: ChangeCreate, New: &p, By: by, Comment: comment}
 	}
-	_, errs := s.ApplyAll(edits)
-	return errors.Join(errs...)
+	_, err := s.ApplyAtomic(edits)
+	return err
 }

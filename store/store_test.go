@@ -314,3 +314,33 @@ func TestElapsedShare(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyAtomicAllOrNothing(t *testing.T) {
+	s := openTest(t, "")
+	mustCreate(t, s, sample("A", StagePreparing))
+	bad := sample("C", StagePreparing)
+	bad.Progress = 300
+	_, err := s.ApplyAtomic([]Edit{
+		{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, Patch: &Patch{Progress: ptr(5)}},
+		{Kind: ChangeCreate, New: sample("B", StagePreparing)},
+		{Kind: ChangeCreate, New: bad},
+	})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "progress" {
+		t.Fatalf("got %v, want the progress error", err)
+	}
+	if s.Rev() != 1 || s.Len() != 1 {
+		t.Fatalf("got rev %d and %d projects after a refused group, want 1 and 1", s.Rev(), s.Len())
+	}
+	if p, _ := s.Project("A"); p.Progress != 0 || p.Version != 1 {
+		t.Fatalf("A changed: %+v", p)
+	}
+	res, err := s.ApplyAtomic([]Edit{
+		{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 1, Patch: &Patch{Progress: ptr(5)}},
+		{Kind: ChangeUpdate, ProjectID: "A", IfMatch: 2, Patch: &Patch{Progress: ptr(6)}},
+		{Kind: ChangeCreate, New: sample("B", StagePreparing)},
+	})
+	if err != nil || s.Rev() != 4 || res[1].Project.Progress != 6 {
+		t.Fatalf("got %v, rev %d", err, s.Rev())
+	}
+}

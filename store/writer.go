@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,44 +31,41 @@ type Result struct {
 	Change  *Change // nil when the edit changed nothing
 }
 
+// writeReq is one caller's request: usually one edit; for an atomic request several, which
+// commit in one transaction or not at all.
 type writeReq struct {
-	edit Edit
-	res  Result
-	err  error
-	done chan struct{}
+	edits  []Edit
+	atomic bool
+	res    []Result
+	errs   []error
+	done   chan struct{}
+}
+
+func (s *Store) submit(r *writeReq) {
+	r.res, r.errs, r.done = make([]Result, len(r.edits)), make([]error, len(r.edits)), make(chan struct{})
+	select {
+	case s.reqs <- r:
+		<-r.done
+	case <-s.stop:
+		for i := range r.errs {
+			r.errs[i] = ErrClosed
+		}
+	}
 }
 
 // Apply queues an edit for the writer and waits until it is durable on disk (or refused).
 func (s *Store) Apply(e Edit) (Result, error) {
-	r := &writeReq{edit: e, done: make(chan struct{})}
-	select {
-	case s.reqs <- r:
-	case <-s.stop:
-		return Result{}, ErrClosed
-	}
-	<-r.done
-	return r.res, r.err
+	r := &writeReq{edits: []Edit{e}}
+	s.submit(r)
+	return r.res[0], r.errs[0]
 }
 
-// ApplyAll queues several edits at once; they commit together when nothing else is queued.
-func (s *Store) ApplyAll(edits []Edit) ([]Result, []error) {
-	reqs := make([]*writeReq, len(edits))
-	res := make([]Result, len(edits))
-	errs := make([]error, len(edits))
-	for i, e := range edits {
-		reqs[i] = &writeReq{edit: e, done: make(chan struct{})}
-		select {
-		case s.reqs <- reqs[i]:
-		case <-s.stop:
-			reqs[i].err = ErrClosed
-			close(reqs[i].done)
-		}
-	}
-	for i, r := range reqs {
-		<-r.done
-		res[i], errs[i] = r.res, r.err
-	}
-	return res, errs
+// ApplyAtomic commits every edit in one transaction, or none: if one is refused, all are,
+// and the error names the first refused edit.
+func (s *Store) ApplyAtomic(edits []Edit) ([]Result, error) {
+	r := &writeReq{edits: edits, atomic: true}
+	s.submit(r)
+	return r.res, errors.Join(r.errs...)
 }
 
 // writer is the single goroutine that changes projects. It takes everything queued, commits
@@ -108,6 +106,7 @@ func (s *Store) writer() {
 
 type staged struct {
 	req    *writeReq
+	i      int // the edit's index in req
 	change Change
 	after  *Project // nil for a delete
 	before *Project // nil for a create
@@ -126,21 +125,58 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	rev := s.rev
 	var ok []staged
+	edits := 0
 	for _, r := range batch {
-		st, err := s.stage(r.edit, current, now, today)
-		if err != nil {
-			r.err = err
-			continue
+		edits += len(r.edits)
+		// For an atomic request, remember how to undo its part of the overlay.
+		startOK, startRev := len(ok), rev
+		type prior struct {
+			p         *Project
+			inOverlay bool
 		}
-		if st == nil { // nothing changed
-			r.res = Result{Project: *mustCurrent(current, r.edit.ProjectID)}
-			continue
+		undo := map[string]prior{}
+		failed := -1
+		for i, e := range r.edits {
+			st, err := s.stage(e, current, now, today)
+			if err != nil {
+				r.errs[i] = err
+				if r.atomic {
+					failed = i
+					break
+				}
+				continue
+			}
+			if st == nil { // nothing changed
+				r.res[i] = Result{Project: *mustCurrent(current, e.ProjectID)}
+				continue
+			}
+			rev++
+			st.req, st.i = r, i
+			st.change.Rev = rev
+			id := st.change.ProjectID
+			if _, seen := undo[id]; !seen {
+				p, inOverlay := overlay[id]
+				undo[id] = prior{p, inOverlay}
+			}
+			overlay[id] = st.after
+			ok = append(ok, *st)
 		}
-		rev++
-		st.req = r
-		st.change.Rev = rev
-		overlay[st.change.ProjectID] = st.after
-		ok = append(ok, *st)
+		if failed >= 0 {
+			for id, u := range undo {
+				if u.inOverlay {
+					overlay[id] = u.p
+				} else {
+					delete(overlay, id)
+				}
+			}
+			ok, rev = ok[:startOK], startRev
+			for i := range r.errs {
+				if i != failed {
+					r.errs[i] = nil
+				}
+			}
+			r.errs[failed] = fmt.Errorf("edit %d of %d: %w", failed+1, len(r.edits), r.errs[failed])
+		}
 	}
 	s.hookMu.Lock()
 	hook, observe := s.hook, s.observe
@@ -149,11 +185,11 @@ func (s *Store) commit(batch []*writeReq) {
 		t0 := time.Now()
 		err := s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
 		if observe != nil {
-			observe(CommitStats{Edits: len(ok), Refused: len(batch) - len(ok), Duration: time.Since(t0), Err: err})
+			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})
 		}
 		if err != nil {
 			for _, st := range ok {
-				st.req.err = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+				st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
 			}
 			ok = nil
 		}
@@ -176,12 +212,13 @@ func (s *Store) commit(batch []*writeReq) {
 		s.summary = sum
 		s.mu.Unlock()
 		ch := st.change
-		st.req.res = Result{Change: &ch}
+		res := Result{Change: &ch}
 		if st.after != nil {
-			st.req.res.Project = *st.after
+			res.Project = *st.after
 		} else {
-			st.req.res.Project = *st.before
+			res.Project = *st.before
 		}
+		st.req.res[st.i] = res
 		events = append(events, Event{Change: ch, Project: st.after, Summary: sum})
 	}
 	if len(events) > 0 && hook != nil {
