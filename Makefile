@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz
+.PHONY: crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz
 
 ## run: build the UI and start the server on the bundled data (http://localhost:8080)
 run: ui
@@ -15,9 +15,16 @@ run: ui
 build: ui
 	go build -ldflags "$(LDFLAGS)" -o bin/projectboard .
 
-## test: formatting, vet, Go tests with the race detector, the frontend's type check, unit
-## tests and browser tests against the real binary
-test: check-fmt vet test-go test-frontend
+## test: formatting, vet, Go tests with the race detector, a short crash test, the frontend's
+## type check, unit tests and browser tests against the real binary
+test: check-fmt vet test-go crashtest-short test-frontend
+
+## crashtest: 50 SIGKILL cycles under 8 concurrent editors and a live screen (docs/reliability.md)
+crashtest:
+	go run ./scripts/crashtest --cycles 50 --first-start-kills 20
+
+crashtest-short:
+	go run ./scripts/crashtest --cycles 3 --first-start-kills 3
 
 check-fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './frontend/*' -not -path './.git/*')); \

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"projectboard/store"
+)
+
+const (
+	adminPassword   = "crash-test-password"
+	editorTokenName = "crash" // the api token's name: the "by" of every change the editors make
+	seedProjects    = 197     // the bundled jingyue-2022 data set: revisions 1–197
+)
+
+// serverProc is the projectboard server process, restartable on the same port and file.
+type serverProc struct {
+	bin, addr, dbPath string
+	log               *os.File
+
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+	err    error         // cmd.Wait's answer, valid after exited is closed
+}
+
+// start starts the server and waits until /healthz answers.
+func (s *serverProc) start(ctx context.Context) error {
+	if err := s.spawn(); err != nil {
+		return err
+	}
+	return s.waitHealthy(ctx)
+}
+
+// spawn starts the server process without waiting for it.
+func (s *serverProc) spawn() error {
+	if s.cmd != nil {
+		return errors.New("start: the server is already running")
+	}
+	fmt.Fprintf(s.log, "\n=== crashtest: start %s\n", time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(s.bin, "serve", "--addr", s.addr, "--db", s.dbPath)
+	cmd.Env = append(os.Environ(), "PROJECTBOARD_ADMIN_PASSWORD="+adminPassword)
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	s.cmd, s.exited = cmd, make(chan struct{})
+	go func() { s.err = cmd.Wait(); close(s.exited) }()
+	return nil
+}
+
+// waitHealthy waits until /healthz answers 200.
+func (s *serverProc) waitHealthy(ctx context.Context) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := client.Get("http://" + s.addr + "/healthz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.exited:
+			s.cmd = nil
+			return fmt.Errorf("the server exited while starting (%v); see %s", s.err, s.log.Name())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server did not answer /healthz within 20 s; see %s", s.log.Name())
+		}
+	}
+}
+
+// kill sends SIGKILL and waits until the process is gone (its file lock with it).
+func (s *serverProc) kill() error {
+	if s.cmd == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("server pid %d still running 10 s after SIGKILL", s.cmd.Process.Pid)
+	}
+	fmt.Fprintf(s.log, "=== crashtest: SIGKILL %s\n", time.Now().Format(time.RFC3339Nano))
+	s.cmd = nil
+	return nil
+}
+
+// stopGracefully sends SIGTERM and expects a clean exit within wait.
+func (s *serverProc) stopGracefully(wait time.Duration) error {
+	if s.cmd == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(wait):
+		return fmt.Errorf("the server did not stop within %v of SIGTERM", wait)
+	}
+	s.cmd = nil
+	if s.err != nil {
+		return fmt.Errorf("the server exited with %v on SIGTERM; see %s", s.err, s.log.Name())
+	}
+	return nil
+}
+
+func (s *serverProc) closeLog() {
+	if s.log != nil {
+		s.log.Close()
+	}
+}
+
+// setup makes the directory, gets the binary, starts the first server and makes the tokens.
+func (t *test) setup(ctx context.Context) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	base := os.TempDir()
+	if onTmpfs(base) {
+		// A crash test on memory proves nothing about files: use the repository's data/.
+		base = filepath.Join(root, "data")
+		if err := os.MkdirAll(base, 0o750); err != nil {
+			return err
+		}
+	}
+	if t.dir, err = os.MkdirTemp(base, "crashtest-"); err != nil {
+		return err
+	}
+	if onTmpfs(t.dir) {
+		return fmt.Errorf("%s is on tmpfs: the crash test needs a disk", t.dir)
+	}
+	bin := t.cfg.bin
+	if bin == "" {
+		bin = filepath.Join(t.dir, "projectboard")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build: %w", err)
+		}
+	} else if bin, err = filepath.Abs(bin); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(t.dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	t.srv = &serverProc{bin: bin, addr: fmt.Sprintf("127.0.0.1:%d", port), dbPath: filepath.Join(t.dir, "pb.db"), log: logf}
+	t.base = "http://" + t.srv.addr
+	jar, _ := cookiejar.New(nil)
+	t.client = &http.Client{Timeout: 5 * time.Second, Jar: jar,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 2*t.cfg.editors + 4, DisableCompression: true}}
+	t.ledger = newLedger()
+	t.gate = newGate()
+	if t.cfg.firstStartKills > 0 {
+		if err := t.killFirstStarts(ctx); err != nil {
+			return err
+		}
+	}
+	if err := t.srv.start(ctx); err != nil {
+		return err
+	}
+
+	if _, err := t.send(ctx, "POST", "/api/session", map[string]string{"username": "admin", "password": adminPassword}, nil); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	var api, display struct {
+		Token string `json:"token"`
+	}
+	if _, err := t.send(ctx, "POST", "/api/tokens", map[string]string{"kind": "api", "name": editorTokenName, "role": "editor"}, &api); err != nil {
+		return fmt.Errorf("api token: %w", err)
+	}
+	if _, err := t.send(ctx, "POST", "/api/tokens", map[string]string{"kind": "display", "name": "crash-screen"}, &display); err != nil {
+		return fmt.Errorf("display token: %w", err)
+	}
+	var meta struct {
+		Epoch string `json:"epoch"`
+		Rev   uint64 `json:"rev"`
+	}
+	if err := t.getJSON(ctx, "/api/meta", &meta); err != nil {
+		return err
+	}
+	if meta.Rev != seedProjects || meta.Epoch == "" {
+		return fmt.Errorf("a new database is at rev %d with epoch %q; want rev %d (the bundled projects)", meta.Rev, meta.Epoch, seedProjects)
+	}
+	t.epoch = meta.Epoch
+	var list struct {
+		Projects []store.Project `json:"projects"`
+	}
+	if err := t.getJSON(ctx, "/api/projects", &list); err != nil {
+		return err
+	}
+	for _, p := range list.Projects {
+		t.projectIDs = append(t.projectIDs, p.ID)
+	}
+	if len(t.projectIDs) != seedProjects {
+		return fmt.Errorf("a new database lists %d projects, want %d", len(t.projectIDs), seedProjects)
+	}
+	t.editorToken = api.Token
+	t.sub = newSubscriber(t.srv.addr, display.Token, t.epoch, t.findings)
+	return nil
+}
+
+// send makes a JSON request with the admin session and decodes a 2xx answer into out.
+func (t *test) send(ctx context.Context, method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := t.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res.StatusCode, err
+	}
+	if res.StatusCode/100 != 2 {
+		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return res.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return res.StatusCode, nil
+}
+
+func (t *test) getJSON(ctx context.Context, path string, out any) error {
+	_, err := t.send(ctx, "GET", path, nil, out)
+	return err
+}
+
+// repoRoot finds the projectboard module's directory from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module projectboard\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run crashtest inside the projectboard repository (no go.mod of module projectboard found)")
+		}
+		dir = parent
+	}
+}
+
+// freePort asks the kernel for a free 127.0.0.1 port. The server is restarted on it.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// killFirstStarts kills servers during their first start on new files (while they load the
+// data set and create the admin account), restarts each once, and checks that the restart
+// completed the file: every bundled project, a consistent file.
+func (t *test) killFirstStarts(ctx context.Context) error {
+	var v violationError
+	for i := 1; i <= t.cfg.firstStartKills; i++ {
+		p := &serverProc{bin: t.srv.bin, addr: t.srv.addr, log: t.srv.log,
+			dbPath: filepath.Join(t.dir, fmt.Sprintf("first-start-%d.db", i))}
+		if err := p.spawn(); err != nil {
+			return err
+		}
+		after := time.Duration(t.rng.IntN(100)) * time.Millisecond
+		time.Sleep(after)
+		if err := p.kill(); err != nil {
+			return err
+		}
+		if err := p.start(ctx); err != nil {
+			return err
+		}
+		if err := p.kill(); err != nil {
+			return err
+		}
+		st, err := store.Open(p.dbPath, store.Options{})
+		if err != nil {
+			return fmt.Errorf("first start %d: %w", i, err)
+		}
+		if err := st.Check(); err != nil {
+			v = append(v, fmt.Sprintf("first start killed after %v: bbolt consistency check: %v", after, err))
+		}
+		if n, rev := st.Len(), st.Rev(); n != seedProjects || rev != seedProjects {
+			v = append(v, fmt.Sprintf("first start killed after %v, then restarted: the file holds %d of the %d bundled projects (rev %d); "+
+				"the restart did not finish loading the data set (%s)", after, n, seedProjects, rev, p.dbPath))
+		}
+		st.Close()
+	}
+	fmt.Fprintf(os.Stderr, "crashtest: killed %d first starts\n", t.cfg.firstStartKills)
+	if len(v) > 0 {
+		return v
+	}
+	return nil
+}
