@@ -21,7 +21,8 @@ type metrics struct {
 	commitErrors prometheus.Counter
 	commitTime   prometheus.Histogram
 	batchSize    prometheus.Histogram
-	delivery     prometheus.Histogram
+	delivery      prometheus.Histogram
+	writeFailures prometheus.Counter
 	requests     *prometheus.CounterVec
 }
 
@@ -38,10 +39,12 @@ func newMetrics(h *hub.Hub, st *store.Store) *metrics {
 			Help: "Edits per writer transaction (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
 		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "projectboard_delivery_seconds",
 			Help: "From a change's commit to its write on one screen's socket.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_screen_write_failures_total",
+			Help: "Live connections dropped because a write failed or timed out (a screen that stopped reading)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "projectboard_http_requests_total",
 			Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"}),
 	}
-	m.reg.MustRegister(m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.requests,
+	m.reg.MustRegister(m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.writeFailures, m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_screens",
 			Help: "Open live connections."}, func() float64 { return float64(h.Len()) }),

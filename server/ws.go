@@ -129,6 +129,9 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 				last = m.Rev
 			}
 			if err := write(m.Data); err != nil {
+				// A screen that stopped reading fills its socket buffers before its queue:
+				// the write times out and the connection is dropped without a close frame.
+				s.metrics.writeFailures.Inc()
 				return
 			}
 			s.metrics.observeDelivery(m.At)
