@@ -16,14 +16,14 @@ import (
 
 // metrics are the server's Prometheus series, in a registry of its own (no globals).
 type metrics struct {
-	reg          *prometheus.Registry
-	commits      prometheus.Counter
-	commitErrors prometheus.Counter
-	commitTime   prometheus.Histogram
-	batchSize    prometheus.Histogram
+	reg           *prometheus.Registry
+	commits       prometheus.Counter
+	commitErrors  prometheus.Counter
+	commitTime    prometheus.Histogram
+	batchSize     prometheus.Histogram
 	delivery      prometheus.Histogram
 	writeFailures prometheus.Counter
-	requests     *prometheus.CounterVec
+	requests      *prometheus.CounterVec
 }
 
 func newMetrics(h *hub.Hub, st *store.Store) *metrics {
