@@ -58,6 +58,7 @@ type Server struct {
 	login   *loginLimiter
 	metrics *metrics
 
+	gzipped  sync.Map // UI file name → its gzip-compressed bytes
 	wsWG     sync.WaitGroup
 	stopping chan struct{}
 	stopOnce sync.Once

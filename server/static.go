@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io/fs"
 	"mime"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,7 +52,7 @@ func (s *Server) handleStatic(c *fiber.Ctx) error {
 				ct = "application/octet-stream"
 			}
 			c.Set(fiber.HeaderContentType, ct)
-			return c.Send(data)
+			return s.sendMaybeGzip(c, name, data)
 		}
 		if strings.HasPrefix(name, "assets/") || path.Ext(name) != "" {
 			return errorf(fiber.StatusNotFound, "not_found", "", "no such file")
@@ -61,7 +64,49 @@ func (s *Server) handleStatic(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Send(index)
+	return s.sendMaybeGzip(c, "index.html", index)
+}
+
+// compressible are the types worth compressing; images other than SVG already are.
+var compressible = map[string]bool{".js": true, ".css": true, ".html": true, ".svg": true, ".json": true,
+	".txt": true, ".map": true, ".mjs": true}
+
+// sendMaybeGzip sends a UI file gzip-compressed to clients that accept it. The embedded
+// files never change while the binary runs, so each is compressed once and kept.
+func (s *Server) sendMaybeGzip(c *fiber.Ctx, name string, data []byte) error {
+	c.Vary(fiber.HeaderAcceptEncoding)
+	if len(data) < 1024 || !compressible[path.Ext(name)] || !acceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
+		return c.Send(data)
+	}
+	gz, ok := s.gzipped.Load(name)
+	if !ok {
+		var buf bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = w.Write(data)
+		_ = w.Close()
+		gz, _ = s.gzipped.LoadOrStore(name, buf.Bytes())
+	}
+	c.Set(fiber.HeaderContentEncoding, "gzip")
+	return c.Send(gz.([]byte))
+}
+
+// acceptsGzip reads Accept-Encoding: gzip (or *) with a q-value above zero.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		enc = strings.TrimSpace(enc)
+		if !strings.EqualFold(enc, "gzip") && enc != "*" {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		return q > 0
+	}
+	return false
 }
 
 func (s *Server) sendNotBuilt(c *fiber.Ctx) error {

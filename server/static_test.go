@@ -1,6 +1,7 @@
 package server
 
 import (
+	"compress/gzip"
 	"io"
 	"io/fs"
 	"net/http/httptest"
@@ -54,6 +55,22 @@ func TestStaticServing(t *testing.T) {
 		if strings.Contains(body, "SECRET") || status >= 500 {
 			t.Errorf("%s: got %d %q", target, status, body)
 		}
+	}
+	// Text files over 1 KiB go out gzip-compressed to clients that accept it.
+	big := strings.Repeat("console.log('projectboard');\n", 200)
+	root["dist/assets/big-9z.js"] = &fstest.MapFile{Data: []byte(big)}
+	req := httptest.NewRequest("GET", "/assets/big-9z.js", nil)
+	req.Header.Set("Accept-Encoding", "br, gzip;q=0.9")
+	res, _ := f.srv.App().Test(req, -1)
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("got Content-Encoding %q, %v", res.Header.Get("Content-Encoding"), err)
+	}
+	if plain, _ := io.ReadAll(zr); string(plain) != big {
+		t.Fatal("gzip body differs from the file")
+	}
+	if status, _, body := get("/assets/big-9z.js"); status != 200 || body != big {
+		t.Fatal("a client without gzip got something else than the file")
 	}
 	// Without a built UI, every page explains how to build it.
 	f.srv = New(f.store, Config{Build: "test", UI: fstest.MapFS{}, Logger: f.srv.log})

@@ -1,0 +1,289 @@
+// Browser tests against the real server binary: one server, one Chromium, tests in order.
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CreatedToken, Project } from '../src/api/types'
+import { ADMIN_PASSWORD, Api, launch, SERVER_DOWN_NOISE, sleep, TestServer, watchConsole } from './harness'
+
+const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
+const XSS_NAME = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
+
+let server: TestServer
+let browser: Browser
+let admin: Api
+let wallToken: string
+const contexts: BrowserContext[] = []
+
+async function newPage(opts: { width?: number; height?: number } = {}): Promise<{ page: Page; errors: string[]; ctx: BrowserContext }> {
+  const ctx = await browser.newContext({ viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 }, locale: 'zh-CN' })
+  contexts.push(ctx)
+  const page = await ctx.newPage()
+  return { page, ctx, errors: watchConsole(page) }
+}
+
+async function loginUI(page: Page, username: string, password: string, next = '/'): Promise<void> {
+  await page.goto(`${server.base}/login?next=${encodeURIComponent(next)}`)
+  await page.fill('input[name=username]', username)
+  await page.fill('input[name=password]', password)
+  await page.press('input[name=password]', 'Enter')
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+}
+
+async function stageCount(page: Page, stage: string): Promise<number> {
+  const text = await page.locator(`[data-testid=stage-counts] [data-stage=${stage}] .sc-count`).textContent()
+  return Number(text)
+}
+
+async function projects(): Promise<Project[]> {
+  return (await admin.ok<{ projects: Project[] }>('GET', '/api/projects')).projects
+}
+
+async function openWall(width = 1920, height = 1080) {
+  const w = await newPage({ width, height })
+  await w.page.goto(`${server.base}/wall?token=${encodeURIComponent(wallToken)}&rotate=0`)
+  await w.page.locator('[data-testid=wall-kpis]').waitFor()
+  await w.page.locator('[data-testid=wall-conn].conn-open').waitFor()
+  await w.page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1))
+  return w
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true })
+  browser = await launch()
+  server = await TestServer.start()
+  admin = new Api(server.base)
+  await admin.login('admin', ADMIN_PASSWORD)
+  const tok = await admin.ok<CreatedToken>('POST', '/api/tokens', { kind: 'display', name: 'e2e' })
+  wallToken = tok.token
+  for (const u of ['ed1', 'ed2']) {
+    await admin.ok('POST', '/api/users', { username: u, password: `${u}-password-123`, displayName: `编辑${u}`, role: 'editor', departments: [] })
+  }
+})
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined)
+  await browser?.close()
+  await server?.stop()
+})
+
+describe('wall screen', () => {
+  it('shows the bundled figures, fits 1920×1080 without scroll bars', async () => {
+    const started = Date.now()
+    const { page, errors } = await openWall()
+    const firstRender = Date.now() - started
+    const kpi = (k: string) => page.locator(`[data-kpi=${k}]`)
+    await expect.poll(() => kpi('planned').locator('.num').textContent()).toBe('102')
+    expect(await kpi('startRate').locator('.num').textContent()).toBe('100%')
+    expect(await kpi('startRate').getAttribute('title')).toMatch(/102.*102/)
+    expect(await kpi('unplanned').locator('.num').textContent()).toBe('14')
+    expect(await kpi('attraction').locator('.num').textContent()).toBe('81')
+    expect(await kpi('attraction').locator('.kpi-sub').textContent()).toContain('343.55亿')
+    expect(await kpi('signed').locator('.num').textContent()).toBe('35')
+    expect(await kpi('signed').locator('.kpi-sub').textContent()).toContain('191.7亿')
+    await expect.poll(() => page.locator('[data-testid=wall-updated]').textContent()).toMatch(/\d\d:\d\d:\d\d/)
+    const scroll = await page.evaluate(() => ({
+      sw: document.documentElement.scrollWidth,
+      sh: document.documentElement.scrollHeight,
+      w: innerWidth,
+      h: innerHeight,
+    }))
+    expect(scroll.sw).toBeLessThanOrEqual(scroll.w)
+    expect(scroll.sh).toBeLessThanOrEqual(scroll.h)
+    // Let charts draw, then keep the picture.
+    await sleep(1200)
+    await page.screenshot({ path: resolve(SHOTS, 'wall.png') })
+    const transfer = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .concat(performance.getEntriesByType('navigation'))
+        .reduce((n, e) => n + ((e as PerformanceResourceTiming).transferSize || 0), 0),
+    )
+    console.log(`wall: first full render ${firstRender} ms, transferred ${(transfer / 1024).toFixed(1)} KiB`)
+    expect(errors).toEqual([])
+  })
+
+  it('shows an edit made in a second browser context within 2 s, without a reload', async () => {
+    const wall = await openWall()
+    const target = (await projects()).find((p) => p.stage === 'negotiating')
+    expect(target, 'a negotiating project in the bundled data').toBeTruthy()
+    const beforeNeg = await stageCount(wall.page, 'negotiating')
+    const beforeSigned = await stageCount(wall.page, 'signed')
+
+    const editor = await newPage()
+    await loginUI(editor.page, 'ed1', 'ed1-password-123', `/projects/${encodeURIComponent(target!.id)}`)
+    await editor.page.locator('[data-testid=edit-form]').waitFor()
+    await editor.page.selectOption('#f-stage', 'signed')
+    const t0 = Date.now()
+    await editor.page.click('[data-testid=save]')
+    await editor.page.locator('[data-testid=saved]').waitFor()
+
+    await expect.poll(() => stageCount(wall.page, 'signed'), { timeout: 2000, interval: 50 }).toBe(beforeSigned + 1)
+    const latency = Date.now() - t0
+    expect(await stageCount(wall.page, 'negotiating')).toBe(beforeNeg - 1)
+    await expect.poll(() => wall.page.locator('.ticker-row').first().textContent(), { timeout: 2000 }).toContain(target!.name)
+    expect(await wall.page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1)
+    console.log(`edit → wall: ${latency} ms`)
+    expect(wall.errors).toEqual([])
+    expect(editor.errors).toEqual([])
+  })
+})
+
+describe('project editing', () => {
+  it('two editors change the same project: the second sees the conflict and re-applies', async () => {
+    const target = (await projects()).find((p) => p.category === 'planned')!
+    const a = await newPage()
+    const b = await newPage()
+    // Chromium itself logs every non-2xx response; the 412 and 422 are this test's point.
+    b.errors.length = 0
+    const expectedStatus = /status of (412|422) /
+    const url = `/projects/${encodeURIComponent(target.id)}`
+    await loginUI(a.page, 'ed1', 'ed1-password-123', url)
+    await loginUI(b.page, 'ed2', 'ed2-password-123', url)
+    await a.page.locator('#f-progress').waitFor()
+    await b.page.locator('#f-progress').waitFor()
+
+    await a.page.fill('#f-progress', '41')
+    await a.page.click('[data-testid=save]')
+    await a.page.locator('[data-testid=saved]').waitFor()
+
+    // The second editor works with the keyboard only.
+    await b.page.focus('#f-progress')
+    await b.page.keyboard.press('Control+A')
+    await b.page.keyboard.type('57')
+    await b.page.keyboard.press('Enter')
+    const conflict = b.page.locator('[data-testid=conflict]')
+    await conflict.waitFor()
+    expect(await conflict.textContent()).toContain('ed1')
+    expect(await conflict.locator('[data-field=progress]').textContent()).toContain('41')
+    expect(await conflict.locator('[data-field=progress]').textContent()).toContain('57')
+    await b.page.click('[data-testid=reapply]')
+    await b.page.locator('[data-testid=saved]').waitFor()
+    const now = await admin.ok<Project>('GET', `/api/projects/${encodeURIComponent(target.id)}`)
+    expect(now.progress).toBe(57)
+    expect(now.version).toBe(target.version + 2)
+    await expect.poll(() => b.page.locator('[data-testid=timeline] > li').count()).toBeGreaterThanOrEqual(3)
+    await sleep(300)
+    await b.page.screenshot({ path: resolve(SHOTS, 'project.png'), fullPage: true })
+
+    // A value the server refuses shows next to its field.
+    await b.page.fill('#f-progress', '150')
+    await b.page.click('[data-testid=save]')
+    await b.page.locator('#e-progress').waitFor()
+    expect(await b.page.locator('#f-progress').getAttribute('aria-invalid')).toBe('true')
+    expect(a.errors).toEqual([])
+    expect(b.errors.filter((e) => !expectedStatus.test(e))).toEqual([])
+    expect(b.errors.length).toBe(2)
+  })
+
+  it('shows a hostile project name as text and runs nothing', async () => {
+    const created = await admin.ok<Project>('POST', '/api/projects', {
+      name: XSS_NAME,
+      category: 'attraction',
+      year: 2022,
+      sector: '数字经济',
+      department: '经济发展局',
+      stage: 'negotiating',
+    })
+    const wall = await openWall()
+    await expect.poll(() => wall.page.locator('.ticker-row').first().textContent()).toContain(XSS_NAME)
+    const p = await newPage()
+    await loginUI(p.page, 'ed1', 'ed1-password-123', '/projects')
+    await p.page.fill('[data-testid=search]', 'onerror')
+    await expect.poll(() => p.page.locator('[data-testid=projects-table] tbody tr').first().textContent()).toContain(XSS_NAME)
+    await p.page.goto(`${server.base}/projects/${encodeURIComponent(created.id)}`)
+    await expect.poll(() => p.page.locator('[data-testid=project-name]').textContent()).toBe(XSS_NAME)
+    await p.page.goto(`${server.base}/`)
+    await p.page.locator('.kpis').waitFor()
+    await sleep(500)
+    for (const page of [wall.page, p.page]) {
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined()
+      expect(await page.locator('img[src=x]').count()).toBe(0)
+    }
+    expect(wall.errors).toEqual([])
+    expect(p.errors).toEqual([])
+  })
+})
+
+describe('language', () => {
+  it('switches labels and remembers the choice', async () => {
+    const { page, errors } = await newPage({ width: 1440, height: 900 })
+    await loginUI(page, 'ed1', 'ed1-password-123', '/')
+    await page.locator('.kpis').waitFor()
+    expect(await page.locator('[data-kpi=startRate] .kpi-label').textContent()).toBe('开复工率')
+    await sleep(800)
+    await page.screenshot({ path: resolve(SHOTS, 'dashboard.png'), fullPage: true })
+    await page.click('[data-testid=lang]')
+    expect(await page.locator('[data-kpi=startRate] .kpi-label').textContent()).toBe('Start/restart rate')
+    expect(await page.locator('html').getAttribute('lang')).toBe('en')
+    await page.reload()
+    await page.locator('.kpis').waitFor()
+    expect(await page.locator('[data-kpi=startRate] .kpi-label').textContent()).toBe('Start/restart rate')
+    await page.click('[data-testid=lang]')
+    expect(await page.locator('[data-kpi=startRate] .kpi-label').textContent()).toBe('开复工率')
+    expect(errors).toEqual([])
+  })
+})
+
+describe('administration', () => {
+  it('creates a display token with a wall link, and reloads every screen', async () => {
+    const wall = await openWall()
+    const a = await newPage()
+    await loginUI(a.page, 'admin', ADMIN_PASSWORD, '/admin')
+    await a.page.fill('input[name=tokenName]', '大厅大屏')
+    await a.page.press('input[name=tokenName]', 'Enter')
+    const link = await a.page.locator('#wall-link').inputValue()
+    expect(link).toMatch(new RegExp(`^${server.base}/wall\\?token=.+`))
+    // The new link opens a working wall.
+    const w2 = await newPage({ width: 1920, height: 1080 })
+    await w2.page.goto(link)
+    await w2.page.locator('[data-testid=wall-conn].conn-open').waitFor()
+
+    await a.page.click('[data-testid=reload-screens]')
+    await expect.poll(() => wall.page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload ?? 0), { timeout: 5000 }).toBe(0)
+    await wall.page.locator('[data-testid=wall-conn].conn-open').waitFor()
+    expect(wall.errors).toEqual([])
+    expect(a.errors).toEqual([])
+    expect(w2.errors).toEqual([])
+  })
+
+  it('a revoked display token shows a banner on its wall', async () => {
+    const tok = await admin.ok<CreatedToken>('POST', '/api/tokens', { kind: 'display', name: 'to-revoke' })
+    const w = await newPage({ width: 1920, height: 1080 })
+    await w.page.goto(`${server.base}/wall?token=${encodeURIComponent(tok.token)}`)
+    await w.page.locator('[data-testid=wall-conn].conn-open').waitFor()
+    await admin.ok('DELETE', `/api/tokens/${encodeURIComponent(tok.id)}`)
+    await w.page.locator('[data-testid=revoked]').waitFor({ timeout: 5000 })
+    expect(w.errors).toEqual([])
+  })
+})
+
+describe('server crash', () => {
+  it('shows the offline banner, recovers by itself and shows an edit made meanwhile', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } })
+    contexts.push(ctx)
+    const page = await ctx.newPage()
+    const errors = watchConsole(page, SERVER_DOWN_NOISE)
+    await page.goto(`${server.base}/wall?token=${encodeURIComponent(wallToken)}&rotate=0&stale=8`)
+    await page.locator('[data-testid=wall-conn].conn-open').waitFor()
+    await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1))
+    const target = (await projects()).find((p) => p.stage === 'negotiating')!
+    const beforeSigned = await stageCount(page, 'signed')
+
+    await server.kill()
+    await page.locator('[data-testid=offline-banner]').waitFor({ timeout: 10_000 })
+    await page.locator('.wall.stale').waitFor({ timeout: 10_000 })
+
+    await server.spawn()
+    // The edit lands right after the restart, most likely before the wall is back.
+    const cur = await admin.call<Project>('GET', `/api/projects/${encodeURIComponent(target.id)}`)
+    await admin.ok('PATCH', `/api/projects/${encodeURIComponent(target.id)}`, { stage: 'signed', comment: 'while the wall was away' }, { 'If-Match': `"${cur.data.version}"` })
+
+    await page.locator('[data-testid=wall-conn].conn-open').waitFor({ timeout: 20_000 })
+    await expect.poll(() => stageCount(page, 'signed'), { timeout: 5000 }).toBe(beforeSigned + 1)
+    await expect.poll(() => page.locator('[data-testid=offline-banner]').count()).toBe(0)
+    expect(await page.locator('.wall.stale').count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1)
+    expect(errors).toEqual([])
+  })
+})

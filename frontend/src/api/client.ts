@@ -1,0 +1,145 @@
+import type {
+  ApiErrorBody,
+  Change,
+  CreatedToken,
+  Meta,
+  Project,
+  ProjectPatch,
+  Role,
+  Summary,
+  Token,
+  TokenKind,
+  TokenRole,
+  User,
+} from './types'
+
+/** An error answer of the API, with the status and the JSON error body. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly field: string | undefined
+  readonly current: Project | undefined
+  readonly retryAfter: number | undefined
+
+  constructor(status: number, body: ApiErrorBody | null, retryAfter?: number) {
+    super(body?.error.message ?? `HTTP ${status}`)
+    this.status = status
+    this.code = body?.error.code ?? 'http_error'
+    this.field = body?.error.field
+    this.current = body?.current
+    this.retryAfter = retryAfter
+  }
+}
+
+function isErrorBody(v: unknown): v is ApiErrorBody {
+  if (typeof v !== 'object' || v === null || !('error' in v)) return false
+  const e = (v as { error: unknown }).error
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+}
+
+/** Bearer token of a wall screen opened with ?token=…; null when the page uses the session cookie. */
+let bearer: string | null = null
+export function setBearerToken(token: string | null): void {
+  bearer = token
+}
+export function bearerToken(): string | null {
+  return bearer
+}
+
+/** Called on any 401 from the API (session ended). */
+let onUnauthorized: (() => void) | null = null
+export function setUnauthorizedHandler(fn: (() => void) | null): void {
+  onUnauthorized = fn
+}
+
+interface RequestOptions {
+  method?: string
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+async function request<T>(path: string, opts: RequestOptions = {}): Promise<{ data: T; headers: Headers }> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json'
+  if (bearer) headers.Authorization = `Bearer ${bearer}`
+  const res = await fetch(path, {
+    method: opts.method ?? 'GET',
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  })
+  if (res.status === 204 || res.status === 202) {
+    return { data: undefined as T, headers: res.headers }
+  }
+  let parsed: unknown = null
+  const text = await res.text()
+  if (text) {
+    try {
+      parsed = JSON.parse(text) as unknown
+    } catch {
+      parsed = null
+    }
+  }
+  if (!res.ok) {
+    const ra = res.headers.get('Retry-After')
+    const err = new ApiError(res.status, isErrorBody(parsed) ? parsed : null, ra ? Number(ra) : undefined)
+    if (res.status === 401 && path !== '/api/session' && path !== '/api/me' && onUnauthorized) onUnauthorized()
+    throw err
+  }
+  return { data: parsed as T, headers: res.headers }
+}
+
+async function get<T>(path: string): Promise<T> {
+  return (await request<T>(path)).data
+}
+
+function qs(params: Record<string, string | number | null | undefined>): string {
+  const sp = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== '') sp.set(k, String(v))
+  }
+  const s = sp.toString()
+  return s ? `?${s}` : ''
+}
+
+export interface SummaryFilter {
+  year?: number | null
+  category?: string | null
+  department?: string | null
+}
+
+export const api = {
+  login: (username: string, password: string) =>
+    request<{ user: User }>('/api/session', { method: 'POST', body: { username, password } }).then((r) => r.data.user),
+  logout: () => request<void>('/api/session', { method: 'DELETE' }).then(() => undefined),
+  me: () => get<{ user?: User; token?: Token }>('/api/me'),
+  meta: () => get<Meta>('/api/meta'),
+
+  projects: () => get<{ rev: number; projects: Project[] }>('/api/projects'),
+  project: (id: string) => get<Project>(`/api/projects/${encodeURIComponent(id)}`),
+  projectChanges: (id: string, limit = 50) =>
+    get<{ changes: Change[] }>(`/api/projects/${encodeURIComponent(id)}/changes${qs({ limit })}`).then((r) => r.changes),
+  patchProject: (id: string, version: number, patch: ProjectPatch) =>
+    request<Project>(`/api/projects/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      body: patch,
+      headers: { 'If-Match': `"${version}"` },
+    }).then((r) => r.data),
+  changes: (since: number, limit = 100) => get<{ changes: Change[] }>(`/api/changes${qs({ since, limit })}`).then((r) => r.changes),
+  summary: (f: SummaryFilter = {}) => get<Summary>(`/api/summary${qs({ year: f.year, category: f.category, department: f.department })}`),
+
+  users: () => get<{ users: User[] }>('/api/users').then((r) => r.users),
+  createUser: (u: { username: string; password: string; displayName: string; role: Role; departments: string[] }) =>
+    request<User>('/api/users', { method: 'POST', body: u }).then((r) => r.data),
+  updateUser: (username: string, patch: Partial<{ password: string; displayName: string; role: Role; departments: string[] }>) =>
+    request<User>(`/api/users/${encodeURIComponent(username)}`, { method: 'PATCH', body: patch }).then((r) => r.data),
+  deleteUser: (username: string) =>
+    request<void>(`/api/users/${encodeURIComponent(username)}`, { method: 'DELETE' }).then(() => undefined),
+
+  tokens: () => get<{ tokens: Token[] }>('/api/tokens').then((r) => r.tokens),
+  createToken: (t: { kind: TokenKind; name: string; role?: TokenRole }) =>
+    request<CreatedToken>('/api/tokens', { method: 'POST', body: t }).then((r) => r.data),
+  deleteToken: (id: string) => request<void>(`/api/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }).then(() => undefined),
+  reloadScreens: () => request<void>('/api/screens/reload', { method: 'POST', body: {} }).then(() => undefined),
+}

@@ -1,0 +1,172 @@
+// Mirrors docs/api.md exactly. Money is integer yuan, rates are fractions (1 = 100 %),
+// dates "YYYY-MM-DD" or null, timestamps RFC 3339 UTC.
+
+export type Role = 'admin' | 'editor' | 'viewer'
+export type TokenKind = 'display' | 'api'
+export type TokenRole = Role | 'display'
+
+export interface User {
+  username: string
+  displayName: string
+  role: Role
+  departments: string[]
+  createdAt: string
+}
+
+export interface Token {
+  id: string
+  name: string
+  kind: TokenKind
+  role: TokenRole
+  createdAt: string
+  createdBy: string
+}
+
+/** POST /api/tokens answer: the secret is shown this once. */
+export interface CreatedToken extends Token {
+  token: string
+}
+
+export type Category = 'planned' | 'unplanned' | 'attraction'
+export type Stage =
+  | 'negotiating'
+  | 'signed'
+  | 'landed'
+  | 'preparing'
+  | 'under_construction'
+  | 'completed'
+  | 'operating'
+
+export const STAGES: readonly Stage[] = [
+  'negotiating',
+  'signed',
+  'landed',
+  'preparing',
+  'under_construction',
+  'completed',
+  'operating',
+]
+export const ATTRACTION_STAGES: readonly Stage[] = ['negotiating', 'signed', 'landed']
+export const CONSTRUCTION_STAGES: readonly Stage[] = ['preparing', 'under_construction', 'completed', 'operating']
+export const CATEGORIES: readonly Category[] = ['planned', 'unplanned', 'attraction']
+
+export interface Project {
+  id: string
+  name: string
+  category: Category
+  year: number
+  sector: string
+  department: string
+  leader: string
+  stage: Stage
+  investmentYuan: number
+  annualPlanYuan: number
+  investmentCompletedYuan: number
+  progress: number
+  plannedStart: string | null
+  startedAt: string | null
+  plannedCompletion: string | null
+  completedAt: string | null
+  onHold: boolean
+  note: string
+  version: number
+  updatedAt: string
+  updatedBy: string
+}
+
+/** Fields a PATCH may carry (any Project field but id, version, updatedAt, updatedBy) plus a comment. */
+export type ProjectPatch = Partial<Omit<Project, 'id' | 'version' | 'updatedAt' | 'updatedBy'>> & {
+  comment?: string
+}
+
+export interface FieldChange {
+  from: unknown
+  to: unknown
+}
+
+export type ChangeKind = 'create' | 'update' | 'delete'
+
+export interface Change {
+  rev: number
+  projectId: string
+  projectName: string
+  at: string
+  by: string
+  kind: ChangeKind
+  fields: Record<string, FieldChange>
+  comment: string
+}
+
+export interface Tally {
+  count: number
+  investmentYuan: number
+}
+
+export interface Bucket extends Tally {
+  key: string
+  annualPlanYuan: number
+  investmentCompletedYuan: number
+  started: number
+  completed: number
+}
+
+export interface Summary {
+  rev: number
+  year: number | null
+  total: Tally
+  planned: Tally & { started: number; startRate: number; completed: number }
+  unplanned: Tally & { started: number; completed: number }
+  attraction: Tally & { negotiating: Tally; signed: Tally; landed: Tally }
+  completion: { completed: number; due: number }
+  completionRate: number
+  investment: { annualPlanYuan: number; completedYuan: number; completionRate: number }
+  elapsedShare: number
+  byStage: Bucket[]
+  byCategory: Bucket[]
+  bySector: Bucket[]
+  byDepartment: Bucket[]
+}
+
+export interface Meta {
+  build: string
+  epoch: string
+  rev: number
+  zone: string
+  stages: Stage[]
+  categories: Category[]
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string }
+  current?: Project
+}
+
+// Live feed (GET /ws), server → client.
+export interface HelloMessage {
+  type: 'hello'
+  epoch: string
+  rev: number
+  build: string
+}
+export interface SnapshotMessage {
+  type: 'snapshot'
+  rev: number
+  projects: Project[]
+  summary: Summary
+}
+export interface ChangeMessage {
+  type: 'change'
+  rev: number
+  change: Change
+  project: Project | null
+  summary?: Summary
+}
+export interface ReloadMessage {
+  type: 'reload'
+}
+export type ServerMessage = HelloMessage | SnapshotMessage | ChangeMessage | ReloadMessage
+
+/** Close codes of /ws. */
+export const CLOSE_GOING_AWAY = 1001
+export const CLOSE_FELL_BEHIND = 4008
+export const CLOSE_UNAUTHORIZED = 4001

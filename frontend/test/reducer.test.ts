@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { applyMessage, emptyState, parseMessage, withSummary, type BoardState } from '../src/live/reducer'
+import { change, project, summary } from './fixtures'
+
+function loaded(rev = 10): BoardState {
+  return applyMessage(emptyState(), {
+    type: 'snapshot',
+    rev,
+    projects: [project('a'), project('b')],
+    summary: summary(rev),
+  }).state
+}
+
+describe('applyMessage', () => {
+  it('snapshot replaces everything', () => {
+    const s1 = loaded(10)
+    const s2 = applyMessage(s1, { type: 'snapshot', rev: 3, projects: [project('c')], summary: summary(3) }).state
+    expect(s2.rev).toBe(3)
+    expect([...s2.projects.keys()]).toEqual(['c'])
+    expect(s2.summary?.rev).toBe(3)
+    expect(s2.loaded).toBe(true)
+  })
+
+  it('applies the next change and keeps the old state untouched', () => {
+    const s1 = loaded(10)
+    const p = project('a', { stage: 'under_construction', version: 2 })
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), project: p, summary: summary(11) })
+    expect(r.outcome.kind).toBe('applied')
+    expect(r.state.rev).toBe(11)
+    expect(r.state.projects.get('a')?.stage).toBe('under_construction')
+    expect(r.state.summary?.rev).toBe(11)
+    expect(r.state.ticker.map((c) => c.rev)).toEqual([11])
+    expect(s1.projects.get('a')?.stage).toBe('preparing')
+    expect(s1.rev).toBe(10)
+  })
+
+  it('keeps the summary when a change has none', () => {
+    const s1 = loaded(10)
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), project: project('a') })
+    expect(r.state.summary?.rev).toBe(10)
+  })
+
+  it('creates and deletes', () => {
+    const s1 = loaded(10)
+    const s2 = applyMessage(s1, {
+      type: 'change',
+      rev: 11,
+      change: change(11, 'n', { kind: 'create', fields: {} }),
+      project: project('n'),
+    }).state
+    expect(s2.projects.has('n')).toBe(true)
+    const s3 = applyMessage(s2, { type: 'change', rev: 12, change: change(12, 'a', { kind: 'delete' }), project: null }).state
+    expect(s3.projects.has('a')).toBe(false)
+    expect(s3.projects.size).toBe(2)
+  })
+
+  it('ignores a stale duplicate', () => {
+    const s1 = loaded(10)
+    const r = applyMessage(s1, { type: 'change', rev: 10, change: change(10, 'a'), project: project('a', { name: 'old' }) })
+    expect(r.outcome.kind).toBe('ignored')
+    expect(r.state).toBe(s1)
+  })
+
+  it('asks for a resync on a gap', () => {
+    const s1 = loaded(10)
+    const r = applyMessage(s1, { type: 'change', rev: 12, change: change(12, 'a'), project: project('a') })
+    expect(r.outcome).toEqual({ kind: 'resync', reason: 'gap' })
+    expect(r.state).toBe(s1)
+  })
+
+  it('asks for a resync when a change comes before any snapshot', () => {
+    const r = applyMessage(emptyState(), { type: 'change', rev: 1, change: change(1, 'a'), project: project('a') })
+    expect(r.outcome).toEqual({ kind: 'resync', reason: 'not_loaded' })
+  })
+
+  it('caps the ticker', () => {
+    let s = loaded(0)
+    for (let rev = 1; rev <= 100; rev++) {
+      s = applyMessage(s, { type: 'change', rev, change: change(rev, 'a'), project: project('a') }, 40).state
+    }
+    expect(s.ticker.length).toBe(40)
+    expect(s.ticker[0]?.rev).toBe(61)
+    expect(s.ticker[39]?.rev).toBe(100)
+  })
+
+  it('hello records the epoch; reload is passed up', () => {
+    const r = applyMessage(emptyState(), { type: 'hello', epoch: 'E1', rev: 5, build: 'b1' })
+    expect(r.state.epoch).toBe('E1')
+    expect(r.outcome).toEqual({ kind: 'hello', epoch: 'E1', rev: 5, build: 'b1' })
+    expect(applyMessage(r.state, { type: 'reload' }).outcome.kind).toBe('reload')
+  })
+
+  it('withSummary takes only newer summaries', () => {
+    const s1 = loaded(10)
+    expect(withSummary(s1, summary(9))).toBe(s1)
+    expect(withSummary(s1, summary(11)).summary?.rev).toBe(11)
+  })
+})
+
+describe('parseMessage', () => {
+  it('accepts known types only', () => {
+    expect(parseMessage('{"type":"reload"}')).toEqual({ type: 'reload' })
+    expect(parseMessage('{"type":"nope"}')).toBeNull()
+    expect(parseMessage('not json')).toBeNull()
+    expect(parseMessage('null')).toBeNull()
+  })
+})
+
+describe('seedTicker', () => {
+  it('merges earlier changes in order without duplicates and caps', async () => {
+    const { seedTicker } = await import('../src/live/reducer')
+    let s = loaded(10)
+    s = applyMessage(s, { type: 'change', rev: 11, change: change(11, 'a'), project: project('a') }).state
+    const seeded = seedTicker(s, [change(9, 'a'), change(10, 'b'), change(11, 'a'), change(12, 'x')], 3)
+    expect(seeded.ticker.map((c) => c.rev)).toEqual([9, 10, 11])
+    expect(seedTicker(seeded, [])).toBe(seeded)
+  })
+})
