@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -260,12 +261,17 @@ func TestWebsocketRefusals(t *testing.T) {
 
 func TestBodyLimitOverHTTP(t *testing.T) {
 	l := startLive(t)
-	body := `{"note":"` + strings.Repeat("x", 2<<20) + `"}`
-	req, _ := http.NewRequest("PATCH", "http://"+l.addr+"/api/projects/P1", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("If-Match", `"1"`)
-	req.Header.Set("Authorization", "Bearer "+l.f.api)
-	res, err := http.DefaultClient.Do(req)
+	// Announce a 2 MiB body and send only the headers: the server must refuse on the length
+	// alone (a client streaming the body would see its write cut, not the answer).
+	conn, err := net.Dial("tcp", l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PATCH /api/projects/P1 HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
+		"If-Match: \"1\"\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", l.addr, l.f.api, 2<<20)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
