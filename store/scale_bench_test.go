@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 var (
@@ -112,4 +114,61 @@ func BenchmarkEditAt100k(b *testing.B) {
 		p = r.Project
 	}
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "commits/s")
+}
+
+// BenchmarkFileSize100kEdits: how the file grows with the permanent change log. 200
+// projects, then 100,000 edits by 32 concurrent editors; reports the file size, the size of
+// what it holds (projects and log), and the size after compaction.
+func BenchmarkFileSize100kEdits(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		path := filepath.Join(b.TempDir(), "size.db")
+		s, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		projects := make([]Project, 200)
+		for j := range projects {
+			projects[j] = *sample(fmt.Sprintf("Z%03d", j), StageUnderConstruction)
+			projects[j].Note = "冬季持续施工，进行机电、消防、水暖安装工程"
+		}
+		if err := s.Seed(projects, "bench", ""); err != nil {
+			b.Fatal(err)
+		}
+		const edits, editors = 100_000, 32
+		var wg sync.WaitGroup
+		for w := 0; w < editors; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for k := w; k < edits; k += editors {
+					id := fmt.Sprintf("Z%03d", k%200)
+					for {
+						p, _ := s.Project(id)
+						_, err := s.Apply(Edit{Kind: ChangeUpdate, ProjectID: id, IfMatch: p.Version, By: "editor",
+							Patch: &Patch{Progress: ptr(k % 101), InvestmentCompletedYuan: ptr(int64(k) * 10_000)}, Comment: "月报"})
+						if err == nil {
+							break
+						}
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		var live int64
+		_ = s.db.View(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketProjects, bucketChanges, bucketProjectChanges} {
+				_ = tx.Bucket(name).ForEach(func(k, v []byte) error { live += int64(len(k) + len(v)); return nil })
+			}
+			return nil
+		})
+		s.Close()
+		before, after, err := Compact(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(before)/(1<<20), "file-MiB")
+		b.ReportMetric(float64(live)/(1<<20), "data-MiB")
+		b.ReportMetric(float64(after)/(1<<20), "compacted-MiB")
+		b.ReportMetric(float64(before)/float64(edits), "file-bytes/edit")
+	}
 }

@@ -309,6 +309,10 @@ func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Ti
 func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
 	projects := tx.Bucket(bucketProjects)
 	changes := tx.Bucket(bucketChanges)
+	// The log only ever appends at the end: full pages waste nothing (the default of half
+	// full suits random inserts). FillPercent lives on the bucket handle, so it is set in
+	// every transaction.
+	changes.FillPercent = 0.95
 	index := tx.Bucket(bucketProjectChanges)
 	for _, st := range batch {
 		id := []byte(st.change.ProjectID)
