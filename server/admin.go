@@ -114,7 +114,7 @@ func (s *Server) handleTokenDelete(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleScreensReload(c *fiber.Ctx) error {
-	s.hub.Publish(hub.Message{Data: []byte(`{"type":"reload"}`)})
+	s.hub.Publish(&hub.Message{Data: []byte(`{"type":"reload"}`)})
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"screens": s.hub.Len()})
 }
 

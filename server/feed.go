@@ -60,10 +60,10 @@ func encodeChange(e store.Event) []byte {
 // publish is the store's commit hook: it runs on the writer goroutine after each durable
 // commit, so messages enter the hub in revision order.
 func (f *feed) publish(events []store.Event) {
-	msgs := make([]hub.Message, len(events))
+	msgs := make([]*hub.Message, len(events))
 	now := time.Now()
 	for i, e := range events {
-		msgs[i] = hub.Message{Rev: e.Change.Rev, Data: encodeChange(e), At: now}
+		msgs[i] = &hub.Message{Rev: e.Change.Rev, Data: encodeChange(e), At: now}
 	}
 	f.hub.Publish(msgs...)
 }

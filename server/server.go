@@ -30,7 +30,7 @@ type Config struct {
 	BodyLimit int
 	// WSPerAddr caps open websockets per client address (default 5000).
 	WSPerAddr int
-	// WSQueue is how many messages a screen may fall behind before it is dropped (default 1024).
+	// WSQueue is how many messages a screen may fall behind before it is dropped (default 256).
 	WSQueue int
 	// PingInterval is the websocket ping period (default 25 s); a screen that does not answer
 	// within PongWait (default 60 s) is dropped.
@@ -111,7 +111,7 @@ func New(st *store.Store, cfg Config) *Server {
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
 		IdleTimeout:             cfg.IdleTimeout,
-		ReadBufferSize:          8192, // caps the request line and headers (431 beyond)
+		ReadBufferSize:          4096, // caps the request line and headers (431 beyond); a websocket keeps it for life
 		ErrorHandler:            s.errorHandler,
 		DisableStartupMessage:   true,
 		EnableTrustedProxyCheck: true,
@@ -143,6 +143,9 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 // and waits up to the context's deadline for requests and sockets to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopping) })
+	// Stop accepting first, so that screens told to reconnect do not hammer this process.
+	shut := make(chan error, 1)
+	go func() { shut <- s.app.ShutdownWithContext(ctx) }()
 	s.hub.Drop(func(hub.Meta) bool { return true }, hub.CodeGoingAway, "server restarting")
 	done := make(chan struct{})
 	go func() { s.wsWG.Wait(); close(done) }()
@@ -150,9 +153,5 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(10 * time.Second)
-	}
-	return s.app.ShutdownWithTimeout(time.Until(deadline))
+	return <-shut
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -31,7 +32,10 @@ func (s *Server) handleWebsocket() fiber.Handler {
 		Origins:           []string{"*"},
 		EnableCompression: false, // a read limit then counts real bytes; changes are small
 		ReadBufferSize:    1024,
-		WriteBufferSize:   4096,
+		// Write buffers come from a pool and are held only while a message is written, so an
+		// idle screen holds none; 16 KiB takes a change message in one write.
+		WriteBufferSize: 16 << 10,
+		WriteBufferPool: &sync.Pool{},
 	})
 	return func(c *fiber.Ctx) error {
 		if !fws.IsWebSocketUpgrade(c) {
@@ -46,7 +50,7 @@ func (s *Server) handleWebsocket() fiber.Handler {
 		default:
 		}
 		addr := c.IP()
-		if s.hub.Count(func(m hub.Meta) bool { return m.Addr == addr }) >= s.cfg.WSPerAddr {
+		if s.hub.CountAddr(addr) >= s.cfg.WSPerAddr {
 			return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", "too many open screens from this address")
 		}
 		c.Locals("addr", addr)

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func msg(rev uint64) Message { return Message{Rev: rev, Data: []byte(fmt.Sprint(rev))} }
+func msg(rev uint64) *Message { return &Message{Rev: rev, Data: []byte(fmt.Sprint(rev))} }
 
 func TestOrderAndFanOut(t *testing.T) {
 	h := New(100)
@@ -62,8 +62,11 @@ func TestBatchNeverSplit(t *testing.T) {
 
 func TestDropByMeta(t *testing.T) {
 	h := New(4)
-	a := h.Subscribe(Meta{TokenID: "t1"})
-	b := h.Subscribe(Meta{TokenID: "t2"})
+	a := h.Subscribe(Meta{TokenID: "t1", Addr: "10.0.0.1"})
+	b := h.Subscribe(Meta{TokenID: "t2", Addr: "10.0.0.1"})
+	if n := h.CountAddr("10.0.0.1"); n != 2 {
+		t.Fatalf("CountAddr: got %d, want 2", n)
+	}
 	if n := h.Drop(func(m Meta) bool { return m.TokenID == "t1" }, CodeRevoked, "revoked"); n != 1 {
 		t.Fatalf("dropped %d, want 1", n)
 	}
@@ -71,6 +74,9 @@ func TestDropByMeta(t *testing.T) {
 		t.Fatalf("got codes %d and %d, want %d and 0", a.Code(), b.Code(), CodeRevoked)
 	}
 	h.Unsubscribe(a) // already gone: harmless
+	if n := h.CountAddr("10.0.0.1"); n != 1 {
+		t.Fatalf("CountAddr after a drop and a repeated unsubscribe: got %d, want 1", n)
+	}
 	h.Unsubscribe(b)
 	if h.Len() != 0 {
 		t.Fatalf("got %d subscribers, want 0", h.Len())

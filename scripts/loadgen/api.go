@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// api talks HTTP to a target: login, tokens, projects, edits, the change log. Every request
+// carries the target's own Origin, as a browser would.
+type api struct {
+	base, origin string
+	http         *http.Client
+	cookie       string
+	apiToken     string
+	displayToken string
+}
+
+func newAPI(base string) *api {
+	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute}
+	return &api{base: base, origin: base, http: &http.Client{Transport: tr, Timeout: 120 * time.Second}}
+}
+
+func (a *api) do(ctx context.Context, method, path string, body any, hdr map[string]string, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Origin", a.origin)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.apiToken != "" {
+		req.Header.Set("Authorization", "Bearer "+a.apiToken)
+	} else if a.cookie != "" {
+		req.Header.Set("Cookie", a.cookie)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if method == "POST" && path == "/api/session" {
+		for _, c := range resp.Cookies() {
+			if c.Name == "pb_session" {
+				a.cookie = c.Name + "=" + c.Value
+			}
+		}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// login gets a session, then a display token for the screens and an editor api token.
+func (a *api) login(ctx context.Context) error {
+	if _, err := a.do(ctx, "POST", "/api/session", map[string]string{"username": "admin", "password": adminPassword}, nil, nil); err != nil {
+		return err
+	}
+	if a.cookie == "" {
+		return fmt.Errorf("login: no pb_session cookie")
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if _, err := a.do(ctx, "POST", "/api/tokens", map[string]string{"kind": "display", "name": "load"}, nil, &tok); err != nil {
+		return err
+	}
+	a.displayToken = tok.Token
+	if _, err := a.do(ctx, "POST", "/api/tokens", map[string]string{"kind": "api", "name": "load", "role": "editor"}, nil, &tok); err != nil {
+		return err
+	}
+	a.apiToken = tok.Token
+	return nil
+}
+
+type meta struct {
+	Epoch string `json:"epoch"`
+	Rev   uint64 `json:"rev"`
+}
+
+func (a *api) meta(ctx context.Context) (meta, error) {
+	var m meta
+	_, err := a.do(ctx, "GET", "/api/meta", nil, nil, &m)
+	return m, err
+}
+
+// project is what the editor keeps of a project; mu serialises edits of one project so
+// that If-Match always holds.
+type project struct {
+	mu       sync.Mutex
+	ID       string `json:"id"`
+	Version  int64  `json:"version"`
+	Progress int    `json:"progress"`
+	edits    int    // in the current phase
+}
+
+// edit is one PATCH: what was sent, when, and (after resolve) the revision it got.
+type edit struct {
+	projectID string
+	nth       int // this project's nth edit in the phase, from 0
+	sent      time.Time
+	rtt       time.Duration
+	rev       uint64
+	err       error
+}
+
+// editor drives PATCHes round-robin over the projects, so concurrent edits touch distinct
+// projects and none gets a 412.
+type editor struct {
+	api      *api
+	projects []*project
+	next     atomic.Int64
+}
+
+func newEditor(ctx context.Context, a *api) (*editor, error) {
+	var list struct {
+		Projects []*project `json:"projects"`
+	}
+	if _, err := a.do(ctx, "GET", "/api/projects", nil, nil, &list); err != nil {
+		return nil, err
+	}
+	if len(list.Projects) == 0 {
+		return nil, fmt.Errorf("the target has no projects to edit")
+	}
+	return &editor{api: a, projects: list.Projects}, nil
+}
+
+// newPhase resets the per-project counters used to match edits to revisions.
+func (e *editor) newPhase() {
+	for _, p := range e.projects {
+		p.mu.Lock()
+		p.edits = 0
+		p.mu.Unlock()
+	}
+}
+
+// edit PATCHes the next project's progress to a new value.
+func (e *editor) edit(ctx context.Context) edit {
+	p := e.projects[int(e.next.Add(1)-1)%len(e.projects)]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	progress := (p.Progress + 1) % 101
+	var out project
+	ed := edit{projectID: p.ID, nth: p.edits, sent: time.Now()}
+	_, err := e.api.do(ctx, "PATCH", "/api/projects/"+p.ID, map[string]int{"progress": progress},
+		map[string]string{"If-Match": `"` + strconv.FormatInt(p.Version, 10) + `"`}, &out)
+	ed.rtt = time.Since(ed.sent)
+	if err != nil {
+		ed.err = err
+		return ed
+	}
+	p.Version, p.Progress = out.Version, out.Progress
+	p.edits++
+	return ed
+}
+
+// resolve finds each edit's revision in the change log after base: a project's nth change
+// there is its nth edit, because edits of one project are serialised.
+func (e *editor) resolve(ctx context.Context, base uint64, edits []edit) error {
+	type key struct {
+		id string
+		n  int
+	}
+	revs := map[key]uint64{}
+	seen := map[string]int{}
+	since := base
+	for {
+		var page struct {
+			Changes []struct {
+				Rev       uint64 `json:"rev"`
+				ProjectID string `json:"projectId"`
+			} `json:"changes"`
+		}
+		if _, err := e.api.do(ctx, "GET", "/api/changes?since="+strconv.FormatUint(since, 10)+"&limit=1000", nil, nil, &page); err != nil {
+			return err
+		}
+		for _, c := range page.Changes {
+			revs[key{c.ProjectID, seen[c.ProjectID]}] = c.Rev
+			seen[c.ProjectID]++
+			since = c.Rev
+		}
+		if len(page.Changes) < 1000 {
+			break
+		}
+	}
+	for i := range edits {
+		if edits[i].err != nil {
+			continue
+		}
+		r, ok := revs[key{edits[i].projectID, edits[i].nth}]
+		if !ok {
+			return fmt.Errorf("edit of %s (#%d) not in the change log", edits[i].projectID, edits[i].nth)
+		}
+		edits[i].rev = r
+	}
+	return nil
+}

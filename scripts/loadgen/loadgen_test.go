@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for the loadgen binary when the runner starts the
+// bare baseline as a child process (`<this binary> bare-server …`).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
+		if err := bareMain(os.Args[2:]); err != nil {
+			os.Stderr.WriteString("bare-server: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestParseHead(t *testing.T) {
+	tests := []struct {
+		in  string
+		typ string
+		rev uint64
+	}{
+		{`{"type":"change","rev":1234,"change":{"rev":1234}}`, "change", 1234},
+		{`{"type":"snapshot","rev":7,"projects":[]}`, "snapshot", 7},
+		{`{"type":"hello","epoch":"e","rev":3,"build":"b"}`, "hello", 0},
+		{`{"type":"reload"}`, "reload", 0},
+		{`{"type":"change","rev":18446744073709551615,`, "change", 18446744073709551615},
+		{`{"type":"chan`, "", 0},
+		{`not json`, "", 0},
+		{``, "", 0},
+	}
+	for _, tt := range tests {
+		typ, rev := parseHead([]byte(tt.in))
+		if typ != tt.typ || rev != tt.rev {
+			t.Errorf("parseHead(%q) = %q, %d; want %q, %d", tt.in, typ, rev, tt.typ, tt.rev)
+		}
+	}
+}
+
+func TestPct(t *testing.T) {
+	v := make([]int64, 100)
+	for i := range v {
+		v[i] = int64(i + 1)
+	}
+	for _, tt := range []struct {
+		q    float64
+		want int64
+	}{{0.5, 50}, {0.9, 90}, {0.99, 99}, {1, 100}, {0, 1}} {
+		if got := pct(v, tt.q); got != tt.want {
+			t.Errorf("pct(1..100, %v) = %d, want %d", tt.q, got, tt.want)
+		}
+	}
+	if got := pct(nil, 0.5); got != 0 {
+		t.Errorf("pct(nil) = %d, want 0", got)
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	stat := "1234 (proj board) S 1 1234 1234 0 -1 4194560 2000 0 0 0 250 50 0 0 20 0 9 0 100 1000000 5000"
+	got, err := parseStatCPU(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * time.Second; got != want {
+		t.Errorf("parseStatCPU = %s, want %s", got, want)
+	}
+}
+
+func TestRecorder(t *testing.T) {
+	rec := newRecorder(10, 2, 3, []bool{true, false, true})
+	now := time.Now()
+	rec.deliver(11, 0, now)
+	rec.deliver(11, 1, now) // not wanted: does not count
+	if err := rec.wait(11, 10*time.Millisecond); err == nil {
+		t.Fatal("wait returned before every wanted client read rev 11")
+	}
+	rec.deliver(11, 2, now)
+	rec.deliver(11, 2, now) // a replay is not counted twice
+	if err := rec.wait(11, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rec.deliver(13, 0, now)
+	if got := rec.stray.Load(); got != 1 {
+		t.Errorf("stray = %d, want 1", got)
+	}
+}
+
+// smoke runs loadgen in this process against both targets and checks the JSON report.
+func smoke(t *testing.T, bin string, args ...string) *report {
+	t.Helper()
+	out := t.TempDir() + "/report.json"
+	args = append([]string{"--clients", "20", "--edits", "5", "--quiet", "--idle", "100ms", "--wait", "10s",
+		"--max-time", "60s", "--json", out, "--bin", bin}, args...)
+	var stdout strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := run(ctx, args, &stdout, io.Discard); err != nil {
+		t.Fatalf("loadgen %s: %v\n%s", strings.Join(args, " "), err, stdout.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 2 {
+		t.Fatalf("got %d targets, want 2", len(rep.Targets))
+	}
+	for _, r := range rep.Targets {
+		if len(r.Errors) > 0 {
+			t.Errorf("%s: %v", r.Target, r.Errors)
+		}
+	}
+	if len(rep.Ratios) == 0 {
+		t.Error("no ours/bare ratios")
+	}
+	t.Logf("\n%s", stdout.String())
+	return &rep
+}
+
+func metricOf(t *testing.T, r *result, name string) float64 {
+	t.Helper()
+	v, ok := r.get(name)
+	if !ok {
+		t.Fatalf("%s: no metric %q", r.Target, name)
+	}
+	return v
+}
+
+func TestSmoke(t *testing.T) {
+	if _, err := raiseFileLimit(); err != nil {
+		t.Fatal(err)
+	}
+	// The bare server is this (race-instrumented) test binary: do not let the race runtime
+	// sleep a second at every exit.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	bin := os.Getenv("PROJECTBOARD_BIN")
+	if bin == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		var err error
+		if bin, err = buildOurs(ctx, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("single", func(t *testing.T) {
+		rep := smoke(t, bin)
+		for _, r := range rep.Targets {
+			if got := metricOf(t, r, "edits committed"); got != 5 {
+				t.Errorf("%s: edits committed = %v, want 5", r.Target, got)
+			}
+			if got := metricOf(t, r, "deliveries missing"); got != 0 {
+				t.Errorf("%s: deliveries missing = %v, want 0", r.Target, got)
+			}
+			if got := metricOf(t, r, "delivery p99 (ms)"); got <= 0 {
+				t.Errorf("%s: delivery p99 = %v, want > 0", r.Target, got)
+			}
+		}
+	})
+	t.Run("burst with slow clients", func(t *testing.T) {
+		rep := smoke(t, bin, "--mode", "burst", "--slow", "10", "--editors", "4")
+		for _, r := range rep.Targets {
+			if r.SlowClients != 2 {
+				t.Errorf("%s: %d slow clients, want 2", r.Target, r.SlowClients)
+			}
+			metricOf(t, r, "healthy p99 with/without slow")
+		}
+	})
+	t.Run("storm", func(t *testing.T) {
+		rep := smoke(t, bin, "--mode", "storm")
+		for _, r := range rep.Targets {
+			if got := metricOf(t, r, "clients resumed"); got != 20 {
+				t.Errorf("%s: clients resumed = %v, want 20", r.Target, got)
+			}
+			if got := metricOf(t, r, "snapshots sent on resume"); got != 0 {
+				t.Errorf("%s: snapshots on resume = %v, want 0", r.Target, got)
+			}
+		}
+	})
+}

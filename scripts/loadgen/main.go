@@ -1,0 +1,456 @@
+// Command loadgen measures Projectboard's live feed under many wall screens, against a bare
+// fasthttp/websocket broadcast server run the same way, and prints both side by side.
+//
+//	go run ./scripts/loadgen --clients 1000 --mode single
+//	go run ./scripts/loadgen --clients 10000 --mode rate --rate 10 --duration 60s
+//	go run ./scripts/loadgen --clients 10000 --mode storm
+//	go run ./scripts/loadgen --clients 10000 --slow 1
+//
+// It starts each target itself (ours: the projectboard binary on a fresh database in a
+// temporary directory; bare: this binary's hidden `bare-server` subcommand), opens the
+// websocket clients from 127.0.0.2, 127.0.0.3 … and drives edits over HTTP. Latency is from
+// sending a PATCH to each client reading the change with that revision.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Sizes of a real change message (project + change + summary) and snapshot of the bundled
+// data, measured from projectboard; the bare baseline uses them unless ours ran first in the
+// same invocation, which measures them afresh.
+const (
+	defaultChangeSize   = 6300
+	defaultSnapshotSize = 115000
+)
+
+type options struct {
+	target      string
+	bin         string
+	mode        string
+	clients     int
+	edits       int
+	rate        float64
+	duration    time.Duration
+	slow        float64
+	perAddr     int
+	connectConc int
+	wait        time.Duration
+	maxTime     time.Duration
+	jsonPath    string
+	msgSize     int
+	snapSize    int
+	perf        string
+	perfPhase   string
+	keep        bool
+	quiet       bool
+	idle        time.Duration
+	editors     int
+	repeat      int
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
+		if err := bareMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bare-server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	f := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	f.SetOutput(stderr)
+	f.StringVar(&o.target, "target", "both", "ours, bare or both (same scenario against each in turn)")
+	f.StringVar(&o.bin, "bin", "", "projectboard binary (default: go build it from the module root)")
+	f.StringVar(&o.mode, "mode", "single", "single, rate, burst or storm")
+	f.IntVar(&o.clients, "clients", 1000, "websocket clients")
+	f.IntVar(&o.edits, "edits", 50, "edits (single, burst)")
+	f.Float64Var(&o.rate, "rate", 10, "edits per second (rate)")
+	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long to edit (rate)")
+	f.Float64Var(&o.slow, "slow", 0, "percent of clients that stop reading; the scenario runs without them first, then with them")
+	f.IntVar(&o.perAddr, "per-addr", 1000, "clients per loopback source address (127.0.0.2 …)")
+	f.IntVar(&o.connectConc, "connect-conc", 64, "dials in flight while connecting")
+	f.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for every client to read one edit")
+	f.DurationVar(&o.maxTime, "max-time", 15*time.Minute, "stop everything after this long")
+	f.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
+	f.IntVar(&o.msgSize, "msg-size", 0, "bare: bytes per change message (0: as measured from ours, else built-in)")
+	f.IntVar(&o.snapSize, "snap-size", 0, "bare: bytes of the snapshot (0: as measured from ours, else built-in)")
+	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of our server during the measured phase into this file")
+	f.StringVar(&o.perfPhase, "perf-phase", "edits", "what --perf records: edits or connect")
+	f.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server logs)")
+	f.BoolVar(&o.quiet, "quiet", false, "no progress lines")
+	f.DurationVar(&o.idle, "idle", time.Second, "idle time after connecting before reading RSS")
+	f.IntVar(&o.editors, "editors", 32, "concurrent editors (burst, rate)")
+	f.IntVar(&o.repeat, "repeat", 1, "run the scenario this many times, alternating targets; the table shows medians")
+	if err := f.Parse(args); err != nil {
+		return o, err
+	}
+	switch o.target {
+	case "ours", "bare", "both":
+	default:
+		return o, fmt.Errorf("--target must be ours, bare or both, not %q", o.target)
+	}
+	switch o.mode {
+	case "single", "rate", "burst", "storm":
+	default:
+		return o, fmt.Errorf("--mode must be single, rate, burst or storm, not %q", o.mode)
+	}
+	if o.clients < 1 || o.edits < 1 || o.perAddr < 1 || o.connectConc < 1 || o.editors < 1 || o.repeat < 1 {
+		return o, errors.New("--clients, --edits, --per-addr, --connect-conc, --editors and --repeat must be positive")
+	}
+	if o.slow < 0 || o.slow >= 100 {
+		return o, errors.New("--slow must be in [0, 100)")
+	}
+	if o.mode == "storm" && o.slow > 0 {
+		return o, errors.New("--slow does not combine with storm")
+	}
+	if o.mode == "rate" && (o.rate <= 0 || o.duration <= 0) {
+		return o, errors.New("--rate and --duration must be positive")
+	}
+	return o, nil
+}
+
+// report is one invocation's results.
+type report struct {
+	Mode     string        `json:"mode"`
+	Clients  int           `json:"clients"`
+	Slow     int           `json:"slowClients"`
+	Edits    int           `json:"edits"`
+	Rate     float64       `json:"rate,omitempty"`
+	Duration string        `json:"duration,omitempty"`
+	Started  time.Time     `json:"started"`
+	Repeat   int           `json:"repeat"`
+	Targets  []*result     `json:"targets"` // medians over the runs
+	Runs     [][]*result   `json:"runs"`    // every run, in order
+	Ratios   []ratioMetric `json:"ratios,omitempty"`
+}
+
+type ratioMetric struct {
+	Name  string  `json:"name"`
+	Ratio float64 `json:"oursOverBare"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.maxTime)
+	defer cancel()
+	logf := func(format string, a ...any) {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
+		}
+	}
+	if _, err := raiseFileLimit(); err != nil {
+		return fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "loadgen-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		logf("keeping %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	rep := &report{Mode: o.mode, Clients: o.clients, Edits: o.edits, Started: time.Now()}
+	if o.mode == "rate" {
+		rep.Rate, rep.Duration, rep.Edits = o.rate, o.duration.String(), int(o.rate*o.duration.Seconds())
+	}
+	var kinds []string
+	if o.target == "both" || o.target == "ours" {
+		kinds = append(kinds, "ours")
+	}
+	if o.target == "both" || o.target == "bare" {
+		kinds = append(kinds, "bare")
+	}
+	if o.bin == "" && kinds[0] == "ours" {
+		logf("building projectboard")
+		if o.bin, err = buildOurs(ctx, dir); err != nil {
+			return err
+		}
+	}
+	rep.Repeat = o.repeat
+	msgSize, snapSize := o.msgSize, o.snapSize
+	runs := map[string][]*result{}
+	failed := 0
+	for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
+		var round []*result
+		for _, kind := range kinds {
+			r := &runner{o: o, kind: kind, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf,
+				msgSize: msgSize, snapSize: snapSize}
+			if msgSize == 0 {
+				r.msgSize = defaultChangeSize
+			}
+			if snapSize == 0 {
+				r.snapSize = defaultSnapshotSize
+			}
+			res, err := r.run(ctx)
+			if res == nil {
+				res = &result{Target: kind}
+			}
+			if err != nil {
+				failed++
+				logf("%s run %d: %v", kind, i+1, err)
+				if len(res.Errors) == 0 {
+					res.Errors = append(res.Errors, err.Error())
+				}
+			}
+			round = append(round, res)
+			runs[kind] = append(runs[kind], res)
+			if o.repeat > 1 && !o.quiet {
+				// Each run as it ends, so an interrupted series still shows something.
+				fmt.Fprintf(stderr, "--- %s, run %d of %d\n", kind, i+1, o.repeat)
+				printReport(stderr, &report{Mode: rep.Mode, Clients: rep.Clients, Edits: rep.Edits, Rate: rep.Rate,
+					Duration: rep.Duration, Slow: res.SlowClients, Targets: []*result{res}})
+			}
+			rep.Slow = max(rep.Slow, res.SlowClients)
+			if kind == "ours" {
+				// The bare baseline sends messages of the size ours really sent.
+				if msgSize == 0 && res.ChangeBytes > 0 {
+					msgSize = int(res.ChangeBytes)
+				}
+				if snapSize == 0 && res.SnapshotBytes > 0 {
+					snapSize = int(res.SnapshotBytes)
+				}
+			}
+		}
+		rep.Runs = append(rep.Runs, round)
+	}
+	for _, kind := range kinds {
+		rep.Targets = append(rep.Targets, medianResult(kind, runs[kind]))
+	}
+	rep.Ratios = ratios(rep.Targets)
+	printReport(stdout, rep)
+	if o.jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d runs had errors (see above)", failed, o.repeat*len(kinds))
+	}
+	return ctx.Err()
+}
+
+// medianResult is, metric by metric, the median over the runs of one target.
+func medianResult(kind string, runs []*result) *result {
+	out := &result{Target: kind}
+	var names []string
+	seen := map[string]bool{}
+	higher := map[string]bool{}
+	for i, r := range runs {
+		out.SlowClients = max(out.SlowClients, r.SlowClients)
+		out.ChangeBytes = max(out.ChangeBytes, r.ChangeBytes)
+		out.SnapshotBytes = max(out.SnapshotBytes, r.SnapshotBytes)
+		for _, e := range r.Errors {
+			out.Errors = append(out.Errors, fmt.Sprintf("run %d: %s", i+1, e))
+		}
+		for _, m := range r.Metrics {
+			if !seen[m.Name] {
+				seen[m.Name] = true
+				names = append(names, m.Name)
+				higher[m.Name] = m.Higher
+			}
+		}
+	}
+	for _, n := range names {
+		var vs []float64
+		for _, r := range runs {
+			if v, ok := r.get(n); ok {
+				vs = append(vs, v)
+			}
+		}
+		slices.Sort(vs)
+		med := vs[len(vs)/2]
+		if len(vs)%2 == 0 {
+			med = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+		}
+		out.Metrics = append(out.Metrics, metric{Name: n, Value: med, Higher: higher[n]})
+	}
+	return out
+}
+
+// result is one target's figures, as an ordered list of metrics for the table.
+type result struct {
+	Target        string   `json:"target"`
+	SlowClients   int      `json:"slowClients"`
+	ChangeBytes   int64    `json:"changeMessageBytes"`
+	SnapshotBytes int64    `json:"snapshotBytes"`
+	Metrics       []metric `json:"metrics"`
+	Errors        []string `json:"errors,omitempty"`
+}
+
+type metric struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	// Higher says whether a larger value is better (for reading the ratio).
+	Higher bool `json:"higherIsBetter,omitempty"`
+}
+
+func (r *result) add(name string, v float64) {
+	r.Metrics = append(r.Metrics, metric{Name: name, Value: v})
+}
+func (r *result) addHigher(name string, v float64) {
+	r.Metrics = append(r.Metrics, metric{Name: name, Value: v, Higher: true})
+}
+
+func (r *result) get(name string) (float64, bool) {
+	for _, m := range r.Metrics {
+		if m.Name == name {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+func ratios(targets []*result) []ratioMetric {
+	var ours, bare *result
+	for _, t := range targets {
+		switch t.Target {
+		case "ours":
+			ours = t
+		case "bare":
+			bare = t
+		}
+	}
+	if ours == nil || bare == nil {
+		return nil
+	}
+	var out []ratioMetric
+	for _, m := range ours.Metrics {
+		if b, ok := bare.get(m.Name); ok && b != 0 {
+			out = append(out, ratioMetric{Name: m.Name, Ratio: m.Value / b})
+		}
+	}
+	return out
+}
+
+func printReport(w io.Writer, rep *report) {
+	title := fmt.Sprintf("mode %s, %d clients", rep.Mode, rep.Clients)
+	if rep.Slow > 0 {
+		title += fmt.Sprintf(" (%d slow)", rep.Slow)
+	}
+	switch rep.Mode {
+	case "rate":
+		title += fmt.Sprintf(", %.4g edits/s for %s", rep.Rate, rep.Duration)
+	case "single", "burst":
+		title += fmt.Sprintf(", %d edits", rep.Edits)
+	}
+	if rep.Repeat > 1 {
+		title += fmt.Sprintf("; medians of %d runs per target, alternating", rep.Repeat)
+	}
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tours\tbare\tours/bare\t")
+	byTarget := map[string]*result{}
+	var names []string
+	seen := map[string]bool{}
+	for _, t := range rep.Targets {
+		byTarget[t.Target] = t
+		for _, m := range t.Metrics {
+			if !seen[m.Name] {
+				seen[m.Name] = true
+				names = append(names, m.Name)
+			}
+		}
+	}
+	for _, n := range names {
+		cell := func(target string) (string, float64, bool) {
+			t := byTarget[target]
+			if t == nil {
+				return "-", 0, false
+			}
+			v, ok := t.get(n)
+			if !ok {
+				return "-", 0, false
+			}
+			return formatValue(v), v, true
+		}
+		oursText, ov, ook := cell("ours")
+		bareText, bv, bok := cell("bare")
+		ratio := "-"
+		if ook && bok && bv != 0 {
+			ratio = fmt.Sprintf("%.2f", ov/bv)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", n, oursText, bareText, ratio)
+	}
+	tw.Flush()
+	for _, t := range rep.Targets {
+		if t.ChangeBytes > 0 || t.SnapshotBytes > 0 {
+			fmt.Fprintf(w, "%s: change message %d B, snapshot %d B\n", t.Target, t.ChangeBytes, t.SnapshotBytes)
+		}
+		for _, e := range t.Errors {
+			fmt.Fprintf(w, "%s: ERROR %s\n", t.Target, e)
+		}
+	}
+}
+
+func formatValue(v float64) string {
+	switch {
+	case v == float64(int64(v)) && (v >= 100 || v <= -100 || v == 0):
+		return fmt.Sprintf("%d", int64(v))
+	case v >= 100 || v <= -100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10 || v <= -10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.3g", v)
+	}
+}
+
+// perfRecorder runs `perf record` against a process until stopped.
+type perfRecorder struct{ cmd *exec.Cmd }
+
+func startPerf(path string, pid int) (*perfRecorder, error) {
+	cmd := exec.Command("perf", "record", "-F", "499", "-g", "-p", fmt.Sprint(pid), "-o", path)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	time.Sleep(200 * time.Millisecond) // let it attach
+	return &perfRecorder{cmd: cmd}, nil
+}
+
+func (p *perfRecorder) stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}

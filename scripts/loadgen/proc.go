@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const adminPassword = "loadgen-password-1"
+
+// server is one target process: ours (the projectboard binary) or the bare baseline (this
+// binary's bare-server subcommand). restart keeps the address and the database.
+type server struct {
+	kind    string // "ours" or "bare"
+	bin     string
+	args    []string
+	env     []string
+	addr    string
+	logPath string
+
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// buildOurs builds the projectboard binary from the module root into dir.
+func buildOurs(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the projectboard module: pass --bin")
+	}
+	bin := filepath.Join(dir, "projectboard")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Dir(gomod)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return bin, nil
+}
+
+// childEnv is the environment without PROJECTBOARD_* settings of the caller, plus extra.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PROJECTBOARD_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+func newOurs(bin, dir string, port int) *server {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return &server{kind: "ours", bin: bin, addr: addr, logPath: filepath.Join(dir, "ours.log"),
+		args: []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db")},
+		env:  childEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
+}
+
+func newBare(dir string, port, msgSize, snapSize int) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return &server{kind: "bare", bin: self, addr: addr, logPath: filepath.Join(dir, "bare.log"),
+		args: []string{"bare-server", "--addr", addr, "--msg-size", strconv.Itoa(msgSize),
+			"--snap-size", strconv.Itoa(snapSize)},
+		env: childEnv()}, nil
+}
+
+func (s *server) baseURL() string { return "http://" + s.addr }
+func (s *server) pid() int        { return s.cmd.Process.Pid }
+
+// start runs the process and waits until /healthz answers.
+func (s *server) start(ctx context.Context, extraArgs ...string) error {
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, append(append([]string{}, s.args...), extraArgs...)...)
+	cmd.Env = s.env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// The child dies with us even if we are killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", s.kind, err)
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(s.exited) }()
+	return s.waitHealthy(ctx, 60*time.Second)
+}
+
+func (s *server) waitHealthy(ctx context.Context, limit time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("%s exited during start (log %s): %s", s.kind, s.logPath, tail(s.logPath))
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := client.Get(s.baseURL() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not healthy after %s (log %s)", s.kind, limit, s.logPath)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for the exit (SIGKILL after limit).
+func (s *server) stop(limit time.Duration) error {
+	if s.cmd == nil {
+		return nil
+	}
+	select {
+	case <-s.exited:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(limit):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed", s.kind, limit)
+	}
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// rssKiB is VmRSS of a process.
+func rssKiB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// cpuTime is utime+stime of a process.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// clockTicks is USER_HZ, 100 on every Linux we run on.
+const clockTicks = 100
+
+func parseStatCPU(stat string) (time.Duration, error) {
+	// The command name may contain spaces and parentheses: fields start after the last ')'.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("bad stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// After ')' come: state(3) ppid(4) … utime(14) stime(15); f[0] is field 3.
+	if len(f) < 13 {
+		return 0, errors.New("short stat")
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bad stat numbers")
+	}
+	return time.Duration(u+s) * time.Second / clockTicks, nil
+}
+
+// selfCPU is this process's CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func raiseFileLimit() (uint64, error) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, err
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+			return 0, err
+		}
+	}
+	return rl.Cur, nil
+}
