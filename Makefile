@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz
+.PHONY: bench soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz
 
 ## run: build the UI and start the server on the bundled data (http://localhost:8080)
 run: ui
@@ -22,6 +22,10 @@ test: check-fmt vet test-go crashtest-short test-frontend
 ## crashtest: 50 SIGKILL cycles under 8 concurrent editors and a live screen (docs/reliability.md)
 crashtest:
 	go run ./scripts/crashtest --cycles 50 --first-start-kills 20
+
+## bench: a short run of every performance measurement, as one table (docs/performance.md)
+bench:
+	scripts/bench
 
 ## soak: 10 minutes of 300 screens (10 % dropped each minute, 3 that never read) and 20 racing editors
 SOAK ?= --duration 10m

@@ -37,5 +37,5 @@ type logEntry struct {
 type Event struct {
 	Change  Change
 	Project *Project // after the change; nil for a delete
-	Summary *Summary // the unfiltered summary right after this change
+	Summary *Summary // the unfiltered summary after this change; only on the last event of a commit
 }

@@ -194,32 +194,40 @@ func (s *Store) commit(batch []*writeReq) {
 			ok = nil
 		}
 	}
+	// The whole batch becomes visible at once, with the summary of its last revision, so a
+	// reader never sees a revision without its figures. Only the last event carries the
+	// summary: the earlier ones were never visible on their own.
 	events := make([]Event, 0, len(ok))
-	for _, st := range ok {
+	if len(ok) > 0 {
 		s.mu.Lock()
-		s.agg.add(st.before, -1)
-		s.agg.add(st.after, 1)
-		if st.after == nil {
-			delete(s.projects, st.change.ProjectID)
-		} else {
-			s.projects[st.change.ProjectID] = st.after
+		for _, st := range ok {
+			s.agg.add(st.before, -1)
+			s.agg.add(st.after, 1)
+			if st.after == nil {
+				delete(s.projects, st.change.ProjectID)
+			} else {
+				s.projects[st.change.ProjectID] = st.after
+			}
 		}
-		s.rev = st.change.Rev
+		s.rev = rev
+		s.summary = s.agg.all.summary(rev, 0, now)
+		sum := s.summary
 		s.mu.Unlock()
-		// Only this goroutine changes agg, so it can read it without the lock.
-		sum := s.agg.all.summary(st.change.Rev, 0, now)
-		s.mu.Lock()
-		s.summary = sum
-		s.mu.Unlock()
-		ch := st.change
-		res := Result{Change: &ch}
-		if st.after != nil {
-			res.Project = *st.after
-		} else {
-			res.Project = *st.before
+		for i, st := range ok {
+			ch := st.change
+			res := Result{Change: &ch}
+			if st.after != nil {
+				res.Project = *st.after
+			} else {
+				res.Project = *st.before
+			}
+			st.req.res[st.i] = res
+			ev := Event{Change: ch, Project: st.after}
+			if i == len(ok)-1 {
+				ev.Summary = sum
+			}
+			events = append(events, ev)
 		}
-		st.req.res[st.i] = res
-		events = append(events, Event{Change: ch, Project: st.after, Summary: sum})
 	}
 	if len(events) > 0 && hook != nil {
 		hook(events)
