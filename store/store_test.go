@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,4 +345,40 @@ func TestApplyAtomicAllOrNothing(t *testing.T) {
 	if err != nil || s.Rev() != 4 || res[1].Project.Progress != 6 {
 		t.Fatalf("got %v, rev %d", err, s.Rev())
 	}
+}
+
+// TestAcknowledgedMeansSynced: bbolt syncs every commit (NoSync and NoGrowSync are off, and
+// the writer uses Update, not Batch), and no caller is answered before the commit holding
+// its edit has returned from Update.
+func TestAcknowledgedMeansSynced(t *testing.T) {
+	s := openTest(t, "")
+	if s.db.NoSync || s.db.NoGrowSync {
+		t.Fatal("bbolt is set not to sync")
+	}
+	for i := 0; i < 8; i++ {
+		mustCreate(t, s, sample(fmt.Sprintf("P%d", i), StagePreparing))
+	}
+	var durable, acked atomic.Int64
+	s.SetCommitObserver(func(c CommitStats) {
+		if c.Err == nil {
+			durable.Add(int64(c.Edits))
+		}
+	})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			for v := uint64(1); v <= 50; v++ {
+				if _, err := s.Apply(Edit{Kind: ChangeUpdate, ProjectID: id, IfMatch: v, Patch: &Patch{Progress: ptr(int(v))}}); err != nil {
+					t.Error(err)
+					return
+				}
+				if a, d := acked.Add(1), durable.Load(); a > d {
+					t.Errorf("%d edits acknowledged, only %d committed", a, d)
+				}
+			}
+		}(fmt.Sprintf("P%d", w))
+	}
+	wg.Wait()
 }
