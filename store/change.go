@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // ChangeKind says what a change did to its project.
 type ChangeKind string
@@ -30,6 +33,13 @@ type Change struct {
 type logEntry struct {
 	Change
 	After *Project `json:"after"`
+}
+
+// storedLogEntry is how a logEntry is written: the project's JSON, already encoded for the
+// projects bucket, goes in as it is.
+type storedLogEntry struct {
+	Change
+	After json.RawMessage `json:"after"`
 }
 
 // Event is what the store hands to its commit hook for every committed change, in revision

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -324,6 +325,7 @@ func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
 	index := tx.Bucket(bucketProjectChanges)
 	for _, st := range batch {
 		id := []byte(st.change.ProjectID)
+		after := json.RawMessage("null")
 		if st.after == nil {
 			if err := projects.Delete(id); err != nil {
 				return err
@@ -336,8 +338,9 @@ func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
 			if err := projects.Put(id, v); err != nil {
 				return err
 			}
+			after = v // encoded once, stored twice
 		}
-		v, err := encode(logEntry{Change: st.change, After: st.after})
+		v, err := encode(storedLogEntry{Change: st.change, After: after})
 		if err != nil {
 			return err
 		}
