@@ -43,10 +43,12 @@ func BenchmarkRawUpdate(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		p.Progress, p.Version = i%100, uint64(i+1)
-		err := db.Update(func(tx *bolt.Tx) error {
-			return writeStaged(tx, []staged{{after: p, change: Change{Rev: uint64(i + 1), ProjectID: p.ID, Kind: ChangeUpdate,
-				Fields: map[string]FieldChange{"progress": {From: 0, To: p.Progress}}}}}, uint64(i+1))
-		})
+		batch := []staged{{after: p, change: Change{Rev: uint64(i + 1), ProjectID: p.ID, Kind: ChangeUpdate,
+			Fields: map[string]FieldChange{"progress": {From: 0, To: p.Progress}}}}}
+		err := encodeStaged(batch)
+		if err == nil {
+			err = db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, batch, uint64(i+1)) })
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
