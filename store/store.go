@@ -55,6 +55,9 @@ type Store struct {
 	hookMu    sync.Mutex
 	hook      func([]Event)
 	observe   func(CommitStats)
+
+	dummyOnce sync.Once
+	dummy     string
 }
 
 // CommitStats describe one transaction of the writer.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"sort"
 	"time"
 
@@ -103,12 +104,26 @@ func (u *User) validate() error {
 	return nil
 }
 
+// argon2id takes 64 MiB and a core per hash by default: at most one hash per core runs at a
+// time, so a burst of logins queues instead of exhausting memory.
+var hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func withHashSlot[T any](fn func() (T, error)) (T, error) {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return fn()
+}
+
 func (s *Store) hashPassword(pw string) (string, error) {
 	p := argon2id.DefaultParams
 	if s.opt.PasswordParams != nil {
 		p = s.opt.PasswordParams
 	}
-	return argon2id.CreateHash(pw, p)
+	return withHashSlot(func() (string, error) { return argon2id.CreateHash(pw, p) })
+}
+
+func comparePassword(pw, hash string) (bool, error) {
+	return withHashSlot(func() (bool, error) { return argon2id.ComparePasswordAndHash(pw, hash) })
 }
 
 // AddUser creates an account.
@@ -263,19 +278,21 @@ func (s *Store) Authenticate(username, password string) (User, error) {
 	var r userRecord
 	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
 	if err != nil {
-		_, _ = argon2id.ComparePasswordAndHash(password, s.dummyHash())
+		_, _ = comparePassword(password, s.dummyHash())
 		return User{}, ErrBadCredentials
 	}
-	match, err := argon2id.ComparePasswordAndHash(password, r.PasswordHash)
+	match, err := comparePassword(password, r.PasswordHash)
 	if err != nil || !match {
 		return User{}, ErrBadCredentials
 	}
 	return r.User, nil
 }
 
+// dummyHash is a hash with the store's parameters, made once, compared against for unknown
+// users so that they cost what a wrong password costs.
 func (s *Store) dummyHash() string {
-	h, _ := s.hashPassword("not a real password, only for timing")
-	return h
+	s.dummyOnce.Do(func() { s.dummy, _ = s.hashPassword("not a real password, only for timing") })
+	return s.dummy
 }
 
 // Session is a login. Its ID is known only to the browser; the store keeps a hash of it.
