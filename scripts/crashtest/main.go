@@ -87,6 +87,7 @@ import (
 	"syscall"
 	"time"
 
+	"projectboard/scripts/internal/harness"
 	"projectboard/store"
 )
 
@@ -156,8 +157,9 @@ type test struct {
 
 	dir    string
 	srv    *serverProc
-	client *http.Client
-	base   string // http://127.0.0.1:PORT
+	client *http.Client // the editors' client; api uses it too
+	api    *harness.API // the admin session
+	base   string       // http://127.0.0.1:PORT
 	epoch  string
 
 	editorToken string

@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
+	"projectboard/scripts/internal/harness"
 	"projectboard/store"
 )
 
@@ -53,7 +48,7 @@ func (s *serverProc) spawn() error {
 	cmd := exec.Command(s.bin, "serve", "--addr", s.addr, "--db", s.dbPath)
 	cmd.Env = append(os.Environ(), "PROJECTBOARD_ADMIN_PASSWORD="+adminPassword)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = harness.ChildAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}
@@ -64,29 +59,15 @@ func (s *serverProc) spawn() error {
 
 // waitHealthy waits until /healthz answers 200.
 func (s *serverProc) waitHealthy(ctx context.Context) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := client.Get("http://" + s.addr + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-s.exited:
-			s.cmd = nil
-			return fmt.Errorf("the server exited while starting (%v); see %s", s.err, s.log.Name())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the server did not answer /healthz within 20 s; see %s", s.log.Name())
-		}
+	err := harness.WaitOK(ctx, "http://"+s.addr+"/healthz", s.exited, time.Now().Add(20*time.Second), 10*time.Millisecond)
+	switch {
+	case errors.Is(err, harness.ErrExited):
+		s.cmd = nil
+		return fmt.Errorf("the server exited while starting (%v); see %s", s.err, s.log.Name())
+	case errors.Is(err, harness.ErrTimeout):
+		return fmt.Errorf("the server did not answer /healthz within 20 s; see %s", s.log.Name())
 	}
+	return err
 }
 
 // kill sends SIGKILL and waits until the process is gone (its file lock with it).
@@ -131,12 +112,12 @@ func (s *serverProc) closeLog() {
 
 // setup makes the directory, gets the binary, starts the first server and makes the tokens.
 func (t *test) setup(ctx context.Context) error {
-	root, err := repoRoot()
+	root, err := harness.RepoRoot()
 	if err != nil {
 		return err
 	}
 	base := os.TempDir()
-	if onTmpfs(base) {
+	if harness.OnTmpfs(base) {
 		// A crash test on memory proves nothing about files: use the repository's data/.
 		base = filepath.Join(root, "data")
 		if err := os.MkdirAll(base, 0o750); err != nil {
@@ -146,21 +127,18 @@ func (t *test) setup(ctx context.Context) error {
 	if t.dir, err = os.MkdirTemp(base, "crashtest-"); err != nil {
 		return err
 	}
-	if onTmpfs(t.dir) {
+	if harness.OnTmpfs(t.dir) {
 		return fmt.Errorf("%s is on tmpfs: the crash test needs a disk", t.dir)
 	}
 	bin := t.cfg.bin
 	if bin == "" {
-		bin = filepath.Join(t.dir, "projectboard")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("go build: %w", err)
+		if bin, err = harness.BuildServer(ctx, t.dir); err != nil {
+			return err
 		}
 	} else if bin, err = filepath.Abs(bin); err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return err
 	}
@@ -170,9 +148,9 @@ func (t *test) setup(ctx context.Context) error {
 	}
 	t.srv = &serverProc{bin: bin, addr: fmt.Sprintf("127.0.0.1:%d", port), dbPath: filepath.Join(t.dir, "pb.db"), log: logf}
 	t.base = "http://" + t.srv.addr
-	jar, _ := cookiejar.New(nil)
-	t.client = &http.Client{Timeout: 5 * time.Second, Jar: jar,
+	t.client = &http.Client{Timeout: 5 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 2*t.cfg.editors + 4, DisableCompression: true}}
+	t.api = &harness.API{Base: t.base, HTTP: t.client}
 	t.ledger = newLedger()
 	t.gate = newGate()
 	if t.cfg.firstStartKills > 0 {
@@ -184,16 +162,15 @@ func (t *test) setup(ctx context.Context) error {
 		return err
 	}
 
-	if _, err := t.send(ctx, "POST", "/api/session", map[string]string{"username": "admin", "password": adminPassword}, nil); err != nil {
-		return fmt.Errorf("login: %w", err)
+	if err := t.api.Login(ctx, adminPassword); err != nil {
+		return err
 	}
-	var api, display struct {
-		Token string `json:"token"`
-	}
-	if _, err := t.send(ctx, "POST", "/api/tokens", map[string]string{"kind": "api", "name": editorTokenName, "role": "editor"}, &api); err != nil {
+	editorToken, err := t.api.NewToken(ctx, "api", editorTokenName, "editor")
+	if err != nil {
 		return fmt.Errorf("api token: %w", err)
 	}
-	if _, err := t.send(ctx, "POST", "/api/tokens", map[string]string{"kind": "display", "name": "crash-screen"}, &display); err != nil {
+	displayToken, err := t.api.NewToken(ctx, "display", "crash-screen", "")
+	if err != nil {
 		return fmt.Errorf("display token: %w", err)
 	}
 	var meta struct {
@@ -219,77 +196,15 @@ func (t *test) setup(ctx context.Context) error {
 	if len(t.projectIDs) != seedProjects {
 		return fmt.Errorf("a new database lists %d projects, want %d", len(t.projectIDs), seedProjects)
 	}
-	t.editorToken = api.Token
-	t.sub = newSubscriber(t.srv.addr, display.Token, t.epoch, t.findings)
+	t.editorToken = editorToken
+	t.sub = newSubscriber(t.srv.addr, displayToken, t.epoch, t.findings)
 	return nil
 }
 
-// send makes a JSON request with the admin session and decodes a 2xx answer into out.
-func (t *test) send(ctx context.Context, method, path string, body, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, t.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := t.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return res.StatusCode, err
-	}
-	if res.StatusCode/100 != 2 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, strings.TrimSpace(string(b)))
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return res.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return res.StatusCode, nil
-}
-
+// getJSON GETs path with the admin session and decodes the 2xx answer into out.
 func (t *test) getJSON(ctx context.Context, path string, out any) error {
-	_, err := t.send(ctx, "GET", path, nil, out)
+	_, err := t.api.Call(ctx, "GET", path, "", nil, nil, out)
 	return err
-}
-
-// repoRoot finds the projectboard module's directory from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(b, []byte("module projectboard\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run crashtest inside the projectboard repository (no go.mod of module projectboard found)")
-		}
-		dir = parent
-	}
-}
-
-// freePort asks the kernel for a free 127.0.0.1 port. The server is restarted on it.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // killFirstStarts kills servers during their first start on new files (while they load the

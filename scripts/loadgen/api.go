@@ -1,105 +1,47 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 // api talks HTTP to a target: login, tokens, projects, edits, the change log. Every request
 // carries the target's own Origin, as a browser would.
 type api struct {
-	base, origin string
-	http         *http.Client
-	cookie       string
+	*harness.API
 	apiToken     string
 	displayToken string
 }
 
 func newAPI(base string) *api {
 	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute}
-	return &api{base: base, origin: base, http: &http.Client{Transport: tr, Timeout: 120 * time.Second}}
+	return &api{API: &harness.API{Base: base, HTTP: &http.Client{Transport: tr, Timeout: 120 * time.Second}}}
 }
 
+// do is a request that must succeed, with the editor api token once login has made it and
+// the admin session before; a 2xx body is decoded into out unless out is nil.
 func (a *api) do(ctx context.Context, method, path string, body any, hdr map[string]string, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Origin", a.origin)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.apiToken != "" {
-		req.Header.Set("Authorization", "Bearer "+a.apiToken)
-	} else if a.cookie != "" {
-		req.Header.Set("Cookie", a.cookie)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, err
-	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if method == "POST" && path == "/api/session" {
-		for _, c := range resp.Cookies() {
-			if c.Name == "pb_session" {
-				a.cookie = c.Name + "=" + c.Value
-			}
-		}
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return resp.StatusCode, nil
+	return a.Call(ctx, method, path, a.apiToken, hdr, body, out)
 }
 
 // login gets a session, then a display token for the screens and an editor api token.
 func (a *api) login(ctx context.Context) error {
-	if _, err := a.do(ctx, "POST", "/api/session", map[string]string{"username": "admin", "password": adminPassword}, nil, nil); err != nil {
+	if err := a.Login(ctx, adminPassword); err != nil {
 		return err
 	}
-	if a.cookie == "" {
-		return fmt.Errorf("login: no pb_session cookie")
-	}
-	var tok struct {
-		Token string `json:"token"`
-	}
-	if _, err := a.do(ctx, "POST", "/api/tokens", map[string]string{"kind": "display", "name": "load"}, nil, &tok); err != nil {
+	var err error
+	if a.displayToken, err = a.NewToken(ctx, "display", "load", ""); err != nil {
 		return err
 	}
-	a.displayToken = tok.Token
-	if _, err := a.do(ctx, "POST", "/api/tokens", map[string]string{"kind": "api", "name": "load", "role": "editor"}, nil, &tok); err != nil {
-		return err
-	}
-	a.apiToken = tok.Token
-	return nil
+	a.apiToken, err = a.NewToken(ctx, "api", "load", "editor")
+	return err
 }
 
 type meta struct {

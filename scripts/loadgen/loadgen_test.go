@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 // TestMain lets the test binary stand in for the loadgen binary when the runner starts the
@@ -150,7 +152,7 @@ func TestSmoke(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		var err error
-		if bin, err = buildOurs(ctx, t.TempDir()); err != nil {
+		if bin, err = harness.BuildServer(ctx, t.TempDir()); err != nil {
 			t.Fatal(err)
 		}
 	}

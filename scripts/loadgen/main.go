@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 // Sizes of a real change message (project + change + summary) and snapshot of the bundled
@@ -191,7 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.bin == "" && kinds[0] == "ours" {
 		logf("building projectboard")
-		if o.bin, err = buildOurs(ctx, dir); err != nil {
+		if o.bin, err = harness.BuildServer(ctx, dir); err != nil {
 			return err
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 const adminPassword = "loadgen-password-1"
@@ -31,50 +31,11 @@ type server struct {
 	exited chan struct{}
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// buildOurs builds the projectboard binary from the module root into dir.
-func buildOurs(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the projectboard module: pass --bin")
-	}
-	bin := filepath.Join(dir, "projectboard")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Dir(gomod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return bin, nil
-}
-
-// childEnv is the environment without PROJECTBOARD_* settings of the caller, plus extra.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PROJECTBOARD_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
 func newOurs(bin, dir string, port int) *server {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	return &server{kind: "ours", bin: bin, addr: addr, logPath: filepath.Join(dir, "ours.log"),
 		args: []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db")},
-		env:  childEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
+		env:  harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
 }
 
 func newBare(dir string, port, msgSize, snapSize int) (*server, error) {
@@ -86,7 +47,7 @@ func newBare(dir string, port, msgSize, snapSize int) (*server, error) {
 	return &server{kind: "bare", bin: self, addr: addr, logPath: filepath.Join(dir, "bare.log"),
 		args: []string{"bare-server", "--addr", addr, "--msg-size", strconv.Itoa(msgSize),
 			"--snap-size", strconv.Itoa(snapSize)},
-		env: childEnv()}, nil
+		env: harness.ChildEnv()}, nil
 }
 
 func (s *server) baseURL() string { return "http://" + s.addr }
@@ -102,7 +63,7 @@ func (s *server) start(ctx context.Context, extraArgs ...string) error {
 	cmd.Env = s.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The child dies with us even if we are killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = harness.ChildAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", s.kind, err)
@@ -114,28 +75,14 @@ func (s *server) start(ctx context.Context, extraArgs ...string) error {
 }
 
 func (s *server) waitHealthy(ctx context.Context, limit time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(limit)
-	for {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("%s exited during start (log %s): %s", s.kind, s.logPath, tail(s.logPath))
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		resp, err := client.Get(s.baseURL() + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not healthy after %s (log %s)", s.kind, limit, s.logPath)
-		}
-		time.Sleep(10 * time.Millisecond)
+	err := harness.WaitOK(ctx, s.baseURL()+"/healthz", s.exited, time.Now().Add(limit), 10*time.Millisecond)
+	switch {
+	case errors.Is(err, harness.ErrExited):
+		return fmt.Errorf("%s exited during start (log %s): %s", s.kind, s.logPath, tail(s.logPath))
+	case errors.Is(err, harness.ErrTimeout):
+		return fmt.Errorf("%s not healthy after %s (log %s)", s.kind, limit, s.logPath)
 	}
+	return err
 }
 
 // stop sends SIGTERM and waits for the exit (SIGKILL after limit).

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 // runner runs the scenario against one target.
@@ -33,7 +35,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	if err := mkdir(dir); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +43,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 		bin := r.o.bin
 		if bin == "" {
 			r.logf("building projectboard")
-			if bin, err = buildOurs(ctx, dir); err != nil {
+			if bin, err = harness.BuildServer(ctx, dir); err != nil {
 				return nil, err
 			}
 		}

@@ -110,7 +110,7 @@ func (e *editors) run(ctx context.Context, stop <-chan struct{}, who int) {
 func (e *editors) edit(ctx context.Context, id string, version uint64, note string) (uint64, bool) {
 	l := e.ledger
 	hdr := map[string]string{"If-Match": `"` + strconv.FormatUint(version, 10) + `"`}
-	status, body, err := e.api.do(ctx, "PATCH", "/api/projects/"+id, e.token, hdr, map[string]string{"note": note})
+	status, body, err := e.api.Do(ctx, "PATCH", "/api/projects/"+id, e.token, hdr, map[string]string{"note": note})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sent++

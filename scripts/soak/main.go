@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 const (
@@ -122,7 +124,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	dir := cfg.dir
 	if dir == "" {
 		base := os.TempDir()
-		if onTmpfs(base) {
+		if harness.OnTmpfs(base) {
 			return nil, fmt.Errorf("%s is a tmpfs: pass --dir on a disk", base)
 		}
 		var err error
@@ -143,7 +145,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	if bin == "" {
 		logf("building projectboard")
 		var err error
-		if bin, err = buildServer(ctx, dir); err != nil {
+		if bin, err = harness.BuildServer(ctx, dir); err != nil {
 			return nil, err
 		}
 	} else if abs, err := filepath.Abs(bin); err == nil {
@@ -172,7 +174,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	if startRev < seedProjects || len(startProjects) != seedProjects {
 		return nil, fmt.Errorf("a new database has %d projects at rev %d; want %d", len(startProjects), startRev, seedProjects)
 	}
-	admin.http.CloseIdleConnections()
+	admin.HTTP.CloseIdleConnections()
 	sleep(ctx, 2*time.Second)
 	s0, err := scrape(ctx, srv.metricsAddr)
 	if err != nil {
@@ -310,8 +312,8 @@ loop:
 	}
 
 	// (4) goroutines and RSS come back once the screens are gone.
-	editAPI.http.CloseIdleConnections()
-	admin.http.CloseIdleConnections()
+	editAPI.HTTP.CloseIdleConnections()
+	admin.HTTP.CloseIdleConnections()
 	rep.settle(ctx, srv.metricsAddr, cfg)
 	rep.total = time.Since(began)
 	return rep, nil

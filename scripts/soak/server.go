@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"projectboard/scripts/internal/harness"
 )
 
 const adminPassword = "soak-password-123"
@@ -34,11 +35,11 @@ type serverProc struct {
 // startServer starts bin on two free loopback ports and waits until it answers /healthz and
 // /metrics.
 func startServer(ctx context.Context, bin, dir string) (*serverProc, error) {
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	mport, err := freePort()
+	mport, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -48,9 +49,9 @@ func startServer(ctx context.Context, bin, dir string) (*serverProc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", "--addr", s.addr, "--db", filepath.Join(dir, "pb.db"), "--metrics-addr", s.metricsAddr)
-	cmd.Env = append(childEnv(), "PROJECTBOARD_ADMIN_PASSWORD="+adminPassword)
+	cmd.Env = harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = harness.ChildAttr()
 	if err := cmd.Start(); err != nil {
 		s.log.Close()
 		return nil, fmt.Errorf("start server: %w", err)
@@ -58,30 +59,18 @@ func startServer(ctx context.Context, bin, dir string) (*serverProc, error) {
 	s.cmd, s.exited = cmd, make(chan struct{})
 	go func() { s.err = cmd.Wait(); close(s.exited) }()
 
-	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, u := range []string{"http://" + s.addr + "/healthz", "http://" + s.metricsAddr + "/metrics"} {
-		for {
-			res, err := client.Get(u)
-			if err == nil {
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case <-s.exited:
-				return nil, fmt.Errorf("the server exited while starting (%v); see %s", s.err, s.logPath)
-			case <-ctx.Done():
-				s.stop(5 * time.Second)
-				return nil, ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				s.stop(5 * time.Second)
-				return nil, fmt.Errorf("%s did not answer within 30 s; see %s", u, s.logPath)
-			}
+		err := harness.WaitOK(ctx, u, s.exited, deadline, 20*time.Millisecond)
+		switch {
+		case errors.Is(err, harness.ErrExited):
+			return nil, fmt.Errorf("the server exited while starting (%v); see %s", s.err, s.logPath)
+		case errors.Is(err, harness.ErrTimeout):
+			s.stop(5 * time.Second)
+			return nil, fmt.Errorf("%s did not answer within 30 s; see %s", u, s.logPath)
+		case err != nil:
+			s.stop(5 * time.Second)
+			return nil, err
 		}
 	}
 	return s, nil
@@ -185,59 +174,4 @@ func parseMetrics(b []byte) (sample, error) {
 		}
 	}
 	return s, sc.Err()
-}
-
-// buildServer builds the projectboard binary from the module root into dir.
-func buildServer(ctx context.Context, dir string) (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "projectboard")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// repoRoot finds the projectboard module's directory from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(b, []byte("module projectboard\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run soak inside the projectboard repository or pass --bin")
-		}
-		dir = parent
-	}
-}
-
-// childEnv is the environment without the caller's PROJECTBOARD_* settings, which would
-// otherwise change the server under test.
-func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PROJECTBOARD_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
