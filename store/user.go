@@ -325,6 +325,13 @@ func (s *Store) CreateSession(username string) (string, error) {
 		if _, err := s.userRecord(tx, username); err != nil {
 			return err
 		}
+		// Sessions that were never presented again would stay forever: each login sweeps
+		// the expired ones of its user.
+		if err := deleteSessionsWhere(tx, func(sess Session) bool {
+			return sess.Username == username && (now.Sub(sess.LastSeen) > s.opt.SessionIdle || now.Sub(sess.CreatedAt) > s.opt.SessionMax)
+		}); err != nil {
+			return err
+		}
 		return putJSON(tx.Bucket(bucketSessions), SessionKey(id), Session{Username: username, CreatedAt: now, LastSeen: now})
 	})
 	return id, wrapWrite(err)
@@ -375,6 +382,10 @@ func (s *Store) DeleteSession(id string) error {
 }
 
 func deleteSessionsOf(tx *bolt.Tx, username string) error {
+	return deleteSessionsWhere(tx, func(sess Session) bool { return sess.Username == username })
+}
+
+func deleteSessionsWhere(tx *bolt.Tx, match func(Session) bool) error {
 	b := tx.Bucket(bucketSessions)
 	var keys [][]byte
 	err := b.ForEach(func(k, v []byte) error {
@@ -382,7 +393,7 @@ func deleteSessionsOf(tx *bolt.Tx, username string) error {
 		if err := decode(v, &sess); err != nil {
 			return err
 		}
-		if sess.Username == username {
+		if match(sess) {
 			keys = append(keys, append([]byte{}, k...))
 		}
 		return nil

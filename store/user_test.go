@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestUsersSessionsTokens(t *testing.T) {
@@ -88,5 +90,14 @@ func TestSessionLifetimes(t *testing.T) {
 	now = now.Add(61 * time.Minute)
 	if _, _, err := s.SessionUser(sid2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("idle session still valid: %v", err)
+	}
+	// Expired sessions that are never presented again are swept at the next login.
+	_, _ = s.CreateSession("wang")
+	now = now.Add(2 * time.Hour)
+	_, _ = s.CreateSession("wang")
+	n := 0
+	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketSessions).Stats().KeyN; return nil })
+	if n != 1 {
+		t.Fatalf("got %d stored sessions, want only the live one", n)
 	}
 }

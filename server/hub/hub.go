@@ -175,19 +175,6 @@ func (h *Hub) Len() int {
 	return len(h.subs)
 }
 
-// Count is the number of subscribers for which match returns true.
-func (h *Hub) Count(match func(Meta) bool) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for s := range h.subs {
-		if match(s.Meta) {
-			n++
-		}
-	}
-	return n
-}
-
 // Stats returns the counters.
 func (h *Hub) Stats() Stats {
 	return Stats{Subscribers: h.Len(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load()}
