@@ -285,3 +285,55 @@ func TestBodyLimitOverHTTP(t *testing.T) {
 		t.Fatalf("rev moved to %d", l.st.Rev())
 	}
 }
+
+// TestBatchedFrames: a screen that asks for batch=1 gets what is queued for it in one frame
+// (a JSON array), still in revision order with no gaps.
+func TestBatchedFrames(t *testing.T) {
+	l := startLive(t)
+	c, _, err := l.dial(t, "batch=1&token="+l.f.display, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.next() // hello
+	c.next() // snapshot
+	edits := make([]store.Edit, 200)
+	for i := range edits {
+		edits[i] = store.Edit{Kind: store.ChangeUpdate, ProjectID: "P1", IfMatch: uint64(i + 1), By: "t",
+			Patch: &store.Patch{Progress: ptrTo(i%100 + 1)}}
+	}
+	if _, err := l.st.ApplyAtomic(edits); err != nil {
+		t.Fatal(err)
+	}
+	want, frames, arrays := uint64(4), 0, 0
+	for want <= 203 {
+		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		var msgs []wsMsg
+		if data[0] == '[' {
+			arrays++
+			if err := json.Unmarshal(data, &msgs); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			var m wsMsg
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			msgs = []wsMsg{m}
+		}
+		for _, m := range msgs {
+			if m.Type != "change" || m.Rev != want {
+				t.Fatalf("got %s rev %d, want change %d", m.Type, m.Rev, want)
+			}
+			want++
+		}
+	}
+	if arrays == 0 || frames >= 200 {
+		t.Fatalf("200 changes came in %d frames, %d of them batches", frames, arrays)
+	}
+	t.Logf("200 changes in %d frames", frames)
+}

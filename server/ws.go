@@ -117,28 +117,55 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 		s.closeSocket(conn, sub, err)
 		return
 	}
+	batching := conn.Query("batch") == "1"
+	pending := make([]*hub.Message, 0, maxFrameMessages)
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case m := <-sub.C:
-			if m.Rev != 0 {
-				if m.Rev <= last {
-					continue // already sent during catch-up
-				}
-				if m.Rev != last+1 {
-					s.closeSocket(conn, sub, errGap)
-					return
-				}
-				last = m.Rev
+			pending = append(pending[:0], m)
+			// A screen that asked for batches gets what else is queued in the same frame:
+			// one write instead of many when the server is busy, none of it delayed.
+			for batching && len(pending) < maxFrameMessages && len(sub.C) > 0 {
+				pending = append(pending, <-sub.C)
 			}
-			if err := write(m.Data); err != nil {
+			send := pending[:0]
+			for _, m := range pending {
+				if m.Rev != 0 {
+					if m.Rev <= last {
+						continue // already sent during catch-up
+					}
+					if m.Rev != last+1 {
+						s.closeSocket(conn, sub, errGap)
+						return
+					}
+					last = m.Rev
+				}
+				send = append(send, m)
+			}
+			if len(send) == 0 {
+				continue
+			}
+			var err error
+			if batching && len(send) > 1 {
+				err = writeFrame(conn, send)
+			} else {
+				for _, m := range send {
+					if err = write(m.Data); err != nil {
+						break
+					}
+				}
+			}
+			if err != nil {
 				// A screen that stopped reading fills its socket buffers before its queue:
 				// the write times out and the connection is dropped without a close frame.
 				s.metrics.writeFailures.Inc()
 				return
 			}
-			s.metrics.observeDelivery(m.At)
+			for _, m := range send {
+				s.metrics.observeDelivery(m.At)
+			}
 		case <-sub.Done():
 			s.closeSocket(conn, sub, nil)
 			return
@@ -153,6 +180,35 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 }
 
 var errGap = errors.New("revision gap")
+
+// maxFrameMessages bounds how many messages one batched frame carries.
+const maxFrameMessages = 64
+
+// writeFrame writes messages as one text frame holding a JSON array of them, without
+// copying them into a new buffer first.
+func writeFrame(conn *fws.Conn, msgs []*hub.Message) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	w, err := conn.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		sep := []byte{','}
+		if i == 0 {
+			sep[0] = '['
+		}
+		if _, err := w.Write(sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(m.Data); err != nil {
+			return err
+		}
+	}
+	if _, err := w.Write([]byte{']'}); err != nil {
+		return err
+	}
+	return w.Close()
+}
 
 // catchUp sends hello and then either the changes after the client's revision or a
 // snapshot. The subscription already exists, so nothing committed meanwhile is missed; it

@@ -20,6 +20,10 @@ class FakeSocket implements SocketLike {
   send(msg: ServerMessage): void {
     this.onmessage?.({ data: JSON.stringify(msg) } as MessageEvent)
   }
+  /** One frame holding several messages, as the server sends to a screen with batch=1. */
+  sendBatch(msgs: ServerMessage[]): void {
+    this.onmessage?.({ data: JSON.stringify(msgs) } as MessageEvent)
+  }
   serverClose(code: number): void {
     this.onclose?.({ code } as CloseEvent)
   }
@@ -148,6 +152,24 @@ describe('LiveConnection', () => {
     expect(first.closed).not.toBeNull()
     expect(x.sockets.length).toBe(2)
     expect(x.last().url).toBe('ws://x/ws?token=T')
+  })
+
+  it('applies a batched frame in order, and drops the rest of a frame after a gap', () => {
+    const x = harness()
+    x.conn.start()
+    helloAndSnapshot(x.last(), 5)
+    x.last().sendBatch([
+      { type: 'change', rev: 6, change: change(6, 'a'), project: project('a') },
+      { type: 'change', rev: 7, change: change(7, 'a'), project: project('a') },
+    ])
+    expect(x.received.map((m) => (m.type === 'change' ? m.rev : m.type))).toEqual(['hello', 'snapshot', 6, 7])
+    const first = x.last()
+    x.last().sendBatch([
+      { type: 'change', rev: 9, change: change(9, 'a'), project: project('a') },
+      { type: 'change', rev: 10, change: change(10, 'a'), project: project('a') },
+    ])
+    expect(first.closed).not.toBeNull()
+    expect(x.received.length).toBe(4)
   })
 
   it('backs off with growing, capped, jittered delays and never gives up', async () => {

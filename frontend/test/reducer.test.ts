@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyMessage, emptyState, parseMessage, withSummary, type BoardState } from '../src/live/reducer'
+import { applyMessage, emptyState, parseFrame, parseMessage, withSummary, type BoardState } from '../src/live/reducer'
 import { change, project, summary } from './fixtures'
 
 function loaded(rev = 10): BoardState {
@@ -94,6 +94,14 @@ describe('applyMessage', () => {
     const s1 = loaded(10)
     expect(withSummary(s1, summary(9))).toBe(s1)
     expect(withSummary(s1, summary(11)).summary?.rev).toBe(11)
+  })
+})
+
+describe('parseFrame', () => {
+  it('reads one message or a batch of them, skipping what it does not know', () => {
+    expect(parseFrame('{"type":"reload"}')).toEqual([{ type: 'reload' }])
+    expect(parseFrame('[{"type":"reload"},{"type":"nope"},7,{"type":"reload"}]')).toEqual([{ type: 'reload' }, { type: 'reload' }])
+    expect(parseFrame('[')).toEqual([])
   })
 })
 

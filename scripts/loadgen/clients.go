@@ -79,12 +79,16 @@ type writePool struct{ p sync.Pool }
 func (w *writePool) Get() any  { return w.p.Get() }
 func (w *writePool) Put(v any) { w.p.Put(v) }
 
-func newFleet(base, token string, n, perAddr int, slowPercent float64) (*fleet, error) {
+func newFleet(base, token string, n, perAddr int, slowPercent float64, batch bool) (*fleet, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{wsURL: "ws://" + u.Host + "/ws?token=" + url.QueryEscape(token), origin: base, perAddr: perAddr,
+	wsURL := "ws://" + u.Host + "/ws?token=" + url.QueryEscape(token)
+	if batch {
+		wsURL += "&batch=1"
+	}
+	f := &fleet{wsURL: wsURL, origin: base, perAddr: perAddr,
 		backoff: 50 * time.Millisecond, capOff: 500 * time.Millisecond, resume: make(chan struct{})}
 	addrs := (n + perAddr - 1) / perAddr
 	if addrs > 250 {
@@ -227,6 +231,10 @@ func (c *client) read() {
 		}
 		n, _ := io.ReadFull(r, head[:])
 		now := time.Now()
+		if n > 0 && head[0] == '[' { // a batch of changes (batch=1)
+			c.readBatch(head[:n], r, now)
+			continue
+		}
 		typ, rev := parseHead(head[:n])
 		switch typ {
 		case "change":
@@ -278,6 +286,38 @@ func (c *client) read() {
 			c.markConnected()
 		default:
 			_, _ = io.Copy(io.Discard, r)
+		}
+	}
+}
+
+// frameBufs holds the buffers batched frames are read into; only frames being read hold one.
+var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var changeHead = []byte(`{"type":"change","rev":`)
+
+// readBatch records every change of a batched frame, which the server writes as
+// [{"type":"change","rev":N,…},{"type":"change","rev":N+1,…}].
+func (c *client) readBatch(head []byte, r io.Reader, now time.Time) {
+	buf := frameBufs.Get().(*bytes.Buffer)
+	defer frameBufs.Put(buf)
+	buf.Reset()
+	buf.Write(head)
+	_, _ = io.Copy(buf, r)
+	b := buf.Bytes()
+	for {
+		i := bytes.Index(b, changeHead)
+		if i < 0 {
+			return
+		}
+		b = b[i+len(changeHead):]
+		var rev uint64
+		for len(b) > 0 && b[0] >= '0' && b[0] <= '9' {
+			rev = rev*10 + uint64(b[0]-'0')
+			b = b[1:]
+		}
+		c.lastRev.Store(rev)
+		if rec := c.f.rec.Load(); rec != nil {
+			rec.deliver(rev, c.idx, now)
 		}
 	}
 }

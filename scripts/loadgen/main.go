@@ -48,6 +48,7 @@ type options struct {
 	rate        float64
 	duration    time.Duration
 	slow        float64
+	batch       bool
 	perAddr     int
 	connectConc int
 	wait        time.Duration
@@ -92,6 +93,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.IntVar(&o.edits, "edits", 50, "edits (single, burst)")
 	f.Float64Var(&o.rate, "rate", 10, "edits per second (rate)")
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long to edit (rate)")
+	f.BoolVar(&o.batch, "batch", false, "clients ask for batch=1: the server may put what is queued for a client into one frame (a JSON array); the bare baseline ignores it")
 	f.Float64Var(&o.slow, "slow", 0, "percent of clients that stop reading; the scenario runs without them first, then with them")
 	f.IntVar(&o.perAddr, "per-addr", 1000, "clients per loopback source address (127.0.0.2 …)")
 	f.IntVar(&o.connectConc, "connect-conc", 64, "dials in flight while connecting")

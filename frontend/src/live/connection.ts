@@ -8,7 +8,7 @@ import {
   type ServerMessage,
 } from '../api/types'
 import { fullJitter } from './backoff'
-import { parseMessage } from './reducer'
+import { parseFrame } from './reducer'
 
 export type LiveStatus = 'connecting' | 'open' | 'offline'
 
@@ -159,8 +159,15 @@ export class LiveConnection {
   }
 
   private handle(text: string): void {
-    const msg = parseMessage(text)
-    if (!msg) return
+    const s = this.socket
+    for (const msg of parseFrame(text)) {
+      // A message may end this socket (a gap → resync): the rest of its frame is void.
+      if (this.stopped || this.socket !== s) return
+      this.handleOne(msg)
+    }
+  }
+
+  private handleOne(msg: ServerMessage): void {
     switch (msg.type) {
       case 'hello':
         if (this.build === null) this.build = msg.build

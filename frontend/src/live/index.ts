@@ -25,7 +25,7 @@ let scheduled = false
 function wsURL(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
   const token = bearerToken()
-  return `${proto}//${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`
+  return `${proto}//${location.host}/ws?batch=1${token ? `&token=${encodeURIComponent(token)}` : ''}`
 }
 
 async function probe(): Promise<ProbeResult> {

@@ -88,6 +88,30 @@ export function parseMessage(text: string): ServerMessage | null {
   } catch {
     return null
   }
+  return asMessage(v)
+}
+
+/**
+ * The messages of one frame: a single message, or (the server batches what is queued for a
+ * screen that asked with batch=1) a JSON array of them, in order. Unknown entries are skipped.
+ */
+export function parseFrame(text: string): ServerMessage[] {
+  let v: unknown
+  try {
+    v = JSON.parse(text) as unknown
+  } catch {
+    return []
+  }
+  const items = Array.isArray(v) ? v : [v]
+  const out: ServerMessage[] = []
+  for (const item of items) {
+    const m = asMessage(item)
+    if (m) out.push(m)
+  }
+  return out
+}
+
+function asMessage(v: unknown): ServerMessage | null {
   if (typeof v !== 'object' || v === null) return null
   const t = (v as { type?: unknown }).type
   switch (t) {
