@@ -58,6 +58,9 @@ type Store struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	tokenMu    sync.Mutex // orders caching a token against revoking it
+	tokenCache sync.Map   // sha256(secret) → Token
 }
 
 // CommitStats describe one transaction of the writer.

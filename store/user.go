@@ -446,8 +446,13 @@ func (s *Store) CreateToken(t Token) (Token, string, error) {
 }
 
 // TokenBySecret finds the token a secret belongs to.
+// Every API call and screen presents its token, so known tokens are kept in memory by hash;
+// DeleteToken forgets them before it returns.
 func (s *Store) TokenBySecret(secret string) (Token, error) {
 	sum := sha256.Sum256([]byte(secret))
+	if t, ok := s.tokenCache.Load(sum); ok {
+		return t.(Token), nil
+	}
 	var t Token
 	err := s.db.View(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketTokenHashes).Get(sum[:])
@@ -462,6 +467,14 @@ func (s *Store) TokenBySecret(secret string) (Token, error) {
 	})
 	if err != nil {
 		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
+	}
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
+	// Cache only what is still stored: a revocation may have committed since the read.
+	still := false
+	_ = s.db.View(func(tx *bolt.Tx) error { still = tx.Bucket(bucketTokenHashes).Get(sum[:]) != nil; return nil })
+	if still {
+		s.tokenCache.Store(sum, t)
 	}
 	return t, nil
 }
@@ -485,6 +498,14 @@ func (s *Store) Tokens() ([]Token, error) {
 
 // DeleteToken revokes a token.
 func (s *Store) DeleteToken(id string) error {
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
+	s.tokenCache.Range(func(k, v any) bool {
+		if v.(Token).ID == id {
+			s.tokenCache.Delete(k)
+		}
+		return true
+	})
 	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
 		if b.Get([]byte(id)) == nil {
