@@ -155,8 +155,42 @@ func encodeStaged(batch []staged) error {
 	return errors.Join(errs...)
 }
 
+// commit stages a batch against the current state, writes what passed in one transaction,
+// makes it visible, publishes it and answers every caller, in that order.
 func (s *Store) commit(batch []*writeReq) {
 	now := s.opt.Now().UTC()
+	ok, rev, edits := s.stageBatch(batch, now)
+	s.hookMu.Lock()
+	hook, observe := s.hook, s.observe
+	s.hookMu.Unlock()
+	if len(ok) > 0 {
+		t0 := time.Now()
+		err := encodeStaged(ok)
+		if err == nil {
+			err = s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
+		}
+		if observe != nil {
+			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})
+		}
+		if err != nil {
+			for _, st := range ok {
+				st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+			}
+			ok = nil
+		}
+	}
+	if events := s.makeVisible(ok, rev, now); len(events) > 0 && hook != nil {
+		hook(events)
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// stageBatch checks every edit of the batch in order against the state the earlier ones
+// leave, numbering those that change something. It returns them, the last revision and how
+// many edits the batch held.
+func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev uint64, edits int) {
 	today := s.today()
 	overlay := map[string]*Project{} // the batch's view of projects changed so far
 	current := func(id string) (*Project, bool) {
@@ -166,17 +200,15 @@ func (s *Store) commit(batch []*writeReq) {
 		p, ok := s.projects[id] // only this goroutine writes s.projects
 		return p, ok
 	}
-	rev := s.rev
-	var ok []staged
-	edits := 0
+	rev = s.rev
+	type prior struct {
+		p         *Project
+		inOverlay bool
+	}
 	for _, r := range batch {
 		edits += len(r.edits)
 		// For an atomic request, remember how to undo its part of the overlay.
 		startOK, startRev := len(ok), rev
-		type prior struct {
-			p         *Project
-			inOverlay bool
-		}
 		undo := map[string]prior{}
 		failed := -1
 		for i, e := range r.edits {
@@ -204,83 +236,66 @@ func (s *Store) commit(batch []*writeReq) {
 			overlay[id] = st.after
 			ok = append(ok, *st)
 		}
-		if failed >= 0 {
-			for id, u := range undo {
-				if u.inOverlay {
-					overlay[id] = u.p
-				} else {
-					delete(overlay, id)
-				}
+		if failed < 0 {
+			continue
+		}
+		for id, u := range undo {
+			if u.inOverlay {
+				overlay[id] = u.p
+			} else {
+				delete(overlay, id)
 			}
-			ok, rev = ok[:startOK], startRev
-			for i := range r.errs {
-				if i != failed {
-					r.errs[i] = nil
-				}
+		}
+		ok, rev = ok[:startOK], startRev
+		for i := range r.errs {
+			if i != failed {
+				r.errs[i] = nil
 			}
-			r.errs[failed] = fmt.Errorf("edit %d of %d: %w", failed+1, len(r.edits), r.errs[failed])
+		}
+		r.errs[failed] = fmt.Errorf("edit %d of %d: %w", failed+1, len(r.edits), r.errs[failed])
+	}
+	return ok, rev, edits
+}
+
+// makeVisible applies committed changes to the in-memory state and returns their events.
+// The whole batch becomes visible at once, with the summary of its last revision, so a
+// reader never sees a revision without its figures. Only the last event carries the
+// summary: the earlier ones were never visible on their own.
+func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
+	if len(ok) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	for _, st := range ok {
+		s.agg.add(st.before, -1)
+		s.agg.add(st.after, 1)
+		if st.after == nil {
+			delete(s.projects, st.change.ProjectID)
+		} else {
+			s.projects[st.change.ProjectID] = st.after
 		}
 	}
-	s.hookMu.Lock()
-	hook, observe := s.hook, s.observe
-	s.hookMu.Unlock()
-	if len(ok) > 0 {
-		t0 := time.Now()
-		err := encodeStaged(ok)
-		if err == nil {
-			err = s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
-		}
-		if observe != nil {
-			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})
-		}
-		if err != nil {
-			for _, st := range ok {
-				st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
-			}
-			ok = nil
-		}
-	}
-	// The whole batch becomes visible at once, with the summary of its last revision, so a
-	// reader never sees a revision without its figures. Only the last event carries the
-	// summary: the earlier ones were never visible on their own.
+	s.rev = rev
+	s.summary = s.agg.all.summary(rev, 0, now)
+	sum := s.summary
+	s.mu.Unlock()
 	events := make([]Event, 0, len(ok))
-	if len(ok) > 0 {
-		s.mu.Lock()
-		for _, st := range ok {
-			s.agg.add(st.before, -1)
-			s.agg.add(st.after, 1)
-			if st.after == nil {
-				delete(s.projects, st.change.ProjectID)
-			} else {
-				s.projects[st.change.ProjectID] = st.after
-			}
+	for i, st := range ok {
+		ch := st.change
+		res := Result{Change: &ch}
+		if st.after != nil {
+			res.Project = *st.after
+		} else {
+			res.Project = *st.before
 		}
-		s.rev = rev
-		s.summary = s.agg.all.summary(rev, 0, now)
-		sum := s.summary
-		s.mu.Unlock()
-		for i, st := range ok {
-			ch := st.change
-			res := Result{Change: &ch}
-			if st.after != nil {
-				res.Project = *st.after
-			} else {
-				res.Project = *st.before
-			}
-			st.req.res[st.i] = res
-			ev := Event{Change: ch, Project: st.after}
-			if i == len(ok)-1 {
-				ev.Summary = sum
-			}
-			events = append(events, ev)
+		st.req.res[st.i] = res
+		ev := Event{Change: ch, Project: st.after}
+		if i == len(ok)-1 {
+			ev.Summary = sum
 		}
+		events = append(events, ev)
 	}
-	if len(events) > 0 && hook != nil {
-		hook(events)
-	}
-	for _, r := range batch {
-		close(r.done)
-	}
+	return events
 }
 
 func mustCurrent(current func(string) (*Project, bool), id string) *Project {
