@@ -296,6 +296,11 @@ func DecodePatch(body []byte) (*Patch, error) {
 	if err != nil {
 		return nil, err
 	}
+	return patchFromFields(raw)
+}
+
+// patchFromFields decodes the fields of a body already split by decodeObject.
+func patchFromFields(raw map[string]json.RawMessage) (*Patch, error) {
 	p := &Patch{}
 	targets := map[string]any{
 		"name": &p.Name, "category": &p.Category, "year": &p.Year, "sector": &p.Sector,
@@ -504,8 +509,7 @@ func DecodeNewProject(body []byte) (Project, string, error) {
 			return Project{}, "", invalid(k, "is required")
 		}
 	}
-	rest, _ := json.Marshal(raw)
-	pt, err := DecodePatch(rest)
+	pt, err := patchFromFields(raw)
 	if err != nil {
 		return Project{}, "", err
 	}
