@@ -80,7 +80,19 @@ func (d Date) MarshalJSON() ([]byte, error) {
 	if d == "" {
 		return []byte("null"), nil
 	}
+	if len(d) == len(dateLayout) && dateChars(string(d)) {
+		return []byte(`"` + d + `"`), nil // nothing to escape in a YYYY-MM-DD date
+	}
 	return json.Marshal(string(d))
+}
+
+func dateChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // UnmarshalJSON accepts null or a valid "YYYY-MM-DD" date.

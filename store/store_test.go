@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -381,4 +382,56 @@ func TestAcknowledgedMeansSynced(t *testing.T) {
 		}(fmt.Sprintf("P%d", w))
 	}
 	wg.Wait()
+}
+
+// The log entry is spliced by hand; it must be exactly what encoding/json would write for
+// the same change with the project's JSON as the "after" field.
+func TestEncodeLogEntryMatchesEncodingJSON(t *testing.T) {
+	p := Project{ID: "p-1", Name: `引号 "<tag>" & \ 反斜杠`, Category: CategoryPlanned, Year: 2022,
+		Stage: StageUnderConstruction, PlannedStart: "2022-03-01", Note: "\u2028line"}
+	pj, err := encode(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Change{Rev: 7, ProjectID: "p-1", ProjectName: p.Name, At: time.Date(2022, 5, 1, 8, 0, 0, 0, time.UTC),
+		By: "staff", Kind: ChangeUpdate, Comment: "<b>",
+		Fields: map[string]FieldChange{"plannedStart": {From: Date(""), To: Date("2022-03-01")}, "progress": {From: 1, To: 2}}}
+	for _, after := range [][]byte{pj, nil} {
+		got, err := encodeLogEntry(c, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := json.RawMessage("null")
+		if after != nil {
+			raw = after
+		}
+		want, err := json.Marshal(struct {
+			Change
+			After json.RawMessage `json:"after"`
+		}{c, raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("encodeLogEntry:\n got %s\nwant %s", got, want)
+		}
+		var back logEntry
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		if (after == nil) != (back.After == nil) || back.Rev != 7 {
+			t.Fatalf("decoded %+v", back)
+		}
+	}
+	// A date is written as encoding/json would write its string.
+	for _, d := range []Date{"", "2022-12-31", Date("<x>")} {
+		got, _ := d.MarshalJSON()
+		want := []byte("null")
+		if d != "" {
+			want, _ = json.Marshal(string(d))
+		}
+		if string(got) != string(want) {
+			t.Fatalf("Date(%q): got %s, want %s", d, got, want)
+		}
+	}
 }

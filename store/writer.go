@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -126,7 +125,7 @@ func encodeStaged(batch []staged) error {
 	encodeShare := func(w int) {
 		for i := w; i < len(batch); i += workers {
 			st := &batch[i]
-			after := json.RawMessage("null")
+			var after []byte
 			if st.after != nil {
 				v, err := encode(st.after)
 				if err != nil {
@@ -135,7 +134,7 @@ func encodeStaged(batch []staged) error {
 				}
 				st.projectJSON, after = v, v // encoded once, stored twice
 			}
-			v, err := encode(storedLogEntry{Change: st.change, After: after})
+			v, err := encodeLogEntry(st.change, after)
 			if err != nil {
 				errs[w] = err
 				return
