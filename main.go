@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cloudflare/tableflip"
 	"golang.org/x/term"
 
 	"projectboard/assets"
@@ -37,7 +38,8 @@ var version = "dev"
 const usage = `projectboard — live project-tracking dashboard
 
 Usage:
-  projectboard serve [flags]                 start the server
+  projectboard serve [flags]                 start the server; SIGHUP upgrades it in place
+                                             (the binary on disk takes over without downtime)
   projectboard user add [flags] USERNAME     add an account (password read from stdin)
   projectboard user passwd [flags] USERNAME  set an account's password (read from stdin)
   projectboard user list [flags]             list accounts
@@ -95,6 +97,7 @@ type Config struct {
 	AllowedOrigins []string
 	TrustedProxies []string
 	MetricsAddr    string
+	PIDFile        string
 }
 
 // flagSet makes a flag set whose flags fall back to PROJECTBOARD_<NAME> variables.
@@ -144,12 +147,20 @@ func serve(args []string, log *slog.Logger) error {
 	f.str(&origins, "allowed-origins", "", "comma-separated origins besides the server's own that may make changes")
 	f.str(&proxies, "trusted-proxies", "", "comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
 	f.str(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics without login on this address (e.g. 127.0.0.1:9090)")
+	f.str(&cfg.PIDFile, "pid-file", "", "write the serving process's PID here (it changes with each SIGHUP upgrade)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
 	cfg.DB = *db
 	cfg.AllowedOrigins, cfg.TrustedProxies = splitList(origins), splitList(proxies)
 
+	// The upgrader passes the listening sockets from this process to the one a SIGHUP starts,
+	// so no connection is refused during an upgrade (see upgrade).
+	upg, err := tableflip.New(tableflip.Options{PIDFile: cfg.PIDFile, UpgradeTimeout: time.Minute})
+	if err != nil {
+		return err
+	}
+	defer upg.Stop()
 	st, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err
@@ -166,30 +177,56 @@ func serve(args []string, log *slog.Logger) error {
 	srv := server.New(st, server.Config{Build: buildID(ui), UI: ui, AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies, Logger: log})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := upg.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.App().Listener(ln) }()
 	if cfg.MetricsAddr != "" {
 		metrics := srv.MetricsApp()
-		go func() { errc <- metrics.Listen(cfg.MetricsAddr) }()
+		mln, err := upg.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		go func() { errc <- metrics.Listener(mln) }()
 		defer metrics.Shutdown()
 		log.Info("metrics without login", "url", localURL(cfg.MetricsAddr)+"/metrics")
 	}
+	if err := upg.Ready(); err != nil {
+		return err
+	}
 	log.Info("projectboard is running", "url", baseURL+"/", "db", cfg.DB, "rev", st.Rev(),
-		"projects", st.Len(), "version", version)
+		"projects", st.Len(), "version", version, "pid", os.Getpid(), "upgraded", upg.HasParent())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := upgrade(st, upg, log); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	handedOver := false
 	select {
 	case err := <-errc:
 		return err
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
+	case <-upg.Exit():
+		handedOver = true
+		log.Info("the new process is serving: handing the screens over")
 	}
 	t0 := time.Now()
+	if handedOver {
+		// The new process holds the file; edits that waited here fail (never acknowledged),
+		// so the requests below can finish.
+		st.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -202,6 +239,32 @@ func serve(args []string, log *slog.Logger) error {
 	}
 	log.Info("stopped", "requests_and_screens_closed_ms", t1.Sub(t0).Milliseconds(),
 		"database_closed_ms", time.Since(t1).Milliseconds())
+	return nil
+}
+
+// upgrade starts the binary on disk as a new process that takes over the listening sockets,
+// for a restart without downtime (SIGHUP; tableflip passes the sockets). This process first
+// releases the database file, since only one process may hold it: screens and reads are
+// still served from memory, edits wait. When the new process is serving, upg.Exit closes
+// and this one hands its screens over (they reconnect at once and resume from their
+// revision). If the new process fails to start, this one takes the file back and goes on;
+// the error returned means it could not, and must stop.
+func upgrade(st *store.Store, upg *tableflip.Upgrader, log *slog.Logger) error {
+	t0 := time.Now()
+	log.Info("upgrade: starting the new process")
+	if err := st.Release(); err != nil {
+		log.Error("upgrade: could not release the database", "err", err)
+		return nil
+	}
+	err := upg.Upgrade()
+	if err == nil {
+		log.Info("upgrade: the new process is ready", "ms", time.Since(t0).Milliseconds())
+		return nil
+	}
+	log.Error("upgrade failed; this process goes on serving", "err", err)
+	if err := st.Reacquire(); err != nil {
+		return fmt.Errorf("after a failed upgrade the database could not be taken back: %w", err)
+	}
 	return nil
 }
 

@@ -82,6 +82,9 @@ func (s *Server) identify(c *fiber.Ctx) (*actor, error) {
 	}
 	if secret != "" {
 		t, err := s.store.TokenBySecret(secret)
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, err // 503: the token may well be valid
+		}
 		if err != nil {
 			return nil, errorf(fiber.StatusUnauthorized, "unauthenticated", "", "unknown or revoked token")
 		}
@@ -96,6 +99,9 @@ func (s *Server) identify(c *fiber.Ctx) (*actor, error) {
 		u, _, err := s.store.SessionUser(id)
 		if err == nil {
 			return &actor{User: &u, SessionID: id, SessionKey: store.SessionKey(id)}, nil
+		}
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, err // 503, not 401: a screen must not drop its login for a restart
 		}
 	}
 	return nil, errorf(fiber.StatusUnauthorized, "unauthenticated", "", "log in first")

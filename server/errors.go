@@ -67,7 +67,7 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, store.ErrBadCredentials):
 		return errorf(fiber.StatusUnauthorized, "bad_credentials", "", "wrong user name or password")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database cannot save changes right now; nothing was changed")
+		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database is unavailable for a moment (a restart or a full disk); nothing was changed, try again")
 	case errors.As(err, &fe):
 		code := map[int]string{400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
 			405: "method_not_allowed", 408: "timeout", 413: "too_large", 415: "unsupported_media_type",
@@ -95,6 +95,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	body.Current = ae.Current
 	if ae.Current != nil {
 		c.Set(fiber.HeaderETag, etag(ae.Current.Version))
+	}
+	if ae.Status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	return c.Status(ae.Status).JSON(body)
 }

@@ -15,7 +15,7 @@ import (
 // one read transaction, so it holds exactly the state of one revision. start, if not nil,
 // learns that revision and the copy's size before the first byte is written.
 func (s *Store) WriteBackup(w io.Writer, start func(rev uint64, size int64)) (n int64, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		if start != nil {
 			start(btou(tx.Bucket(bucketMeta).Get(keyRev)), tx.Size())
 		}

@@ -155,7 +155,7 @@ func BenchmarkFileSize100kEdits(b *testing.B) {
 		}
 		wg.Wait()
 		var live int64
-		_ = s.db.View(func(tx *bolt.Tx) error {
+		_ = s.view(func(tx *bolt.Tx) error {
 			for _, name := range [][]byte{bucketProjects, bucketChanges, bucketProjectChanges} {
 				_ = tx.Bucket(name).ForEach(func(k, v []byte) error { live += int64(len(k) + len(v)); return nil })
 			}

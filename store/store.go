@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,7 +38,10 @@ var ErrLocked = errors.New("the database file is in use by another process (is a
 
 // Store is an open Projectboard database.
 type Store struct {
-	db    *bolt.DB
+	// file is the open bbolt database; Release closes it and Reacquire opens it anew, so it
+	// is read through view and update, which report a released file as ErrUnavailable.
+	file  atomic.Pointer[bolt.DB]
+	path  string
 	opt   Options
 	epoch string
 
@@ -51,6 +55,8 @@ type Store struct {
 	reqs      chan *writeReq
 	stop      chan struct{}
 	stopped   chan struct{}
+	release   chan chan error // Release asks the writer to close the file
+	reacquire chan struct{}   // Reacquire tells a released writer to go on
 	closeOnce sync.Once
 	hookMu    sync.Mutex
 	hook      func([]Event)
@@ -93,19 +99,14 @@ func Open(path string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         opt.LockTimeout,
-		ReadOnly:        opt.ReadOnly,
-		InitialMmapSize: 64 << 20, // long reads must not block a write that grows the map
-	})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
+	db, err := openFile(path, opt)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	s := &Store{db: db, opt: opt, projects: map[string]*Project{}, agg: newAggregate(),
-		reqs: make(chan *writeReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Store{path: path, opt: opt, projects: map[string]*Project{}, agg: newAggregate(),
+		reqs: make(chan *writeReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
+		release: make(chan chan error), reacquire: make(chan struct{})}
+	s.file.Store(db)
 	if !opt.ReadOnly {
 		if err := migrate(db); err != nil {
 			db.Close()
@@ -124,8 +125,40 @@ func Open(path string, opt Options) (*Store, error) {
 	return s, nil
 }
 
+func openFile(path string, opt Options) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         opt.LockTimeout,
+		ReadOnly:        opt.ReadOnly,
+		InitialMmapSize: 64 << 20, // long reads must not block a write that grows the map
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// view and update run a transaction on the open file; while the file is released (see
+// Release) they fail with ErrUnavailable.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return released(s.file.Load().View(fn))
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return released(s.file.Load().Update(fn))
+}
+
+func released(err error) error {
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return fmt.Errorf("the database file is handed over: %w", ErrUnavailable)
+	}
+	return err
+}
+
 func (s *Store) load() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		if schemaOf(tx) != SchemaVersion {
 			return fmt.Errorf("database schema %d, this binary needs %d", schemaOf(tx), SchemaVersion)
 		}
@@ -179,14 +212,64 @@ func decodeProjects(values [][]byte) ([]*Project, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.stopped
-	return s.db.Close()
+	return s.file.Load().Close() // a no-op on a released file
+}
+
+// Release hands the database file over to another process, for an upgrade without
+// downtime: the writer commits what is queued and closes the file, so the new process can
+// open it. The in-memory state stays, so snapshots and the summary are still served; reads
+// of the file fail with ErrUnavailable and edits wait. Then either Close (the new process
+// took over: waiting edits fail with ErrUnavailable, nothing acknowledged is lost) or
+// Reacquire (the upgrade failed).
+func (s *Store) Release() error {
+	if s.opt.ReadOnly {
+		return errors.New("a read-only store has no writer to release")
+	}
+	ack := make(chan error)
+	select {
+	case s.release <- ack:
+		return <-ack
+	case <-s.stop:
+		return ErrClosed
+	}
+}
+
+// Reacquire opens the file again after Release and lets waiting edits through. It fails if
+// the file changed meanwhile (another process wrote to it): this process's state is then
+// stale and it must not go on.
+func (s *Store) Reacquire() error {
+	db, err := openFile(s.path, s.opt)
+	if err != nil {
+		return err
+	}
+	var epoch string
+	var rev uint64
+	_ = db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		epoch, rev = string(meta.Get(keyEpoch)), btou(meta.Get(keyRev))
+		return nil
+	})
+	s.mu.RLock()
+	same := epoch == s.epoch && rev == s.rev
+	s.mu.RUnlock()
+	if !same {
+		db.Close()
+		return fmt.Errorf("the database changed while it was released (epoch %s rev %d, had %s rev %d)", epoch, rev, s.epoch, s.rev)
+	}
+	s.file.Store(db)
+	select {
+	case s.reacquire <- struct{}{}:
+		return nil
+	case <-s.stop:
+		return ErrClosed
+	}
 }
 
 // Epoch identifies this database's history: revisions are comparable only within one epoch.
 func (s *Store) Epoch() string { return s.epoch }
 
 // Path is the database file's path.
-func (s *Store) Path() string { return s.db.Path() }
+func (s *Store) Path() string { return s.path }
 
 // SetCommitHook sets the function the writer calls after every durable commit with the
 // batch's events in revision order. It runs on the writer goroutine and must not block.
@@ -261,7 +344,7 @@ func (s *Store) Replay(since uint64, limit int) ([]Event, error) {
 
 func (s *Store) log(since uint64, limit int) ([]logEntry, error) {
 	var out []logEntry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChanges).Cursor()
 		for k, v := c.Seek(u64(since + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			var e logEntry
@@ -278,7 +361,7 @@ func (s *Store) log(since uint64, limit int) ([]logEntry, error) {
 // ProjectChanges returns up to limit changes of one project, newest first.
 func (s *Store) ProjectChanges(id string, limit int) ([]Change, error) {
 	out := []Change{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		prefix := append([]byte(id), 0)
 		c := tx.Bucket(bucketProjectChanges).Cursor()
 		changes := tx.Bucket(bucketChanges)
@@ -307,7 +390,7 @@ func hasPrefix(k, prefix []byte) bool {
 
 // Check runs bbolt's consistency check over the whole file.
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)

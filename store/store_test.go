@@ -353,7 +353,7 @@ func TestApplyAtomicAllOrNothing(t *testing.T) {
 // its edit has returned from Update.
 func TestAcknowledgedMeansSynced(t *testing.T) {
 	s := openTest(t, "")
-	if s.db.NoSync || s.db.NoGrowSync {
+	if s.file.Load().NoSync || s.file.Load().NoGrowSync {
 		t.Fatal("bbolt is set not to sync")
 	}
 	for i := 0; i < 8; i++ {

@@ -139,7 +139,7 @@ func (s *Store) AddUser(u User, password string) (User, error) {
 		return User{}, err
 	}
 	u.CreatedAt = s.opt.Now().UTC()
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b.Get([]byte(u.Username)) != nil {
 			return fmt.Errorf("user %q: %w", u.Username, ErrConflict)
@@ -187,14 +187,14 @@ func (s *Store) userRecord(tx *bolt.Tx, username string) (userRecord, error) {
 // User returns one account.
 func (s *Store) User(username string) (User, error) {
 	var r userRecord
-	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
+	err := s.view(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
 	return r.User, err
 }
 
 // Users returns every account sorted by name.
 func (s *Store) Users() ([]User, error) {
 	out := []User{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
 			var r userRecord
 			if err := decode(v, &r); err != nil {
@@ -229,7 +229,7 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, error) {
 		}
 	}
 	var out User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		r, err := s.userRecord(tx, username)
 		if err != nil {
 			return err
@@ -261,7 +261,7 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, error) {
 
 // DeleteUser removes an account and its sessions.
 func (s *Store) DeleteUser(username string) error {
-	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
+	return wrapWrite(s.update(func(tx *bolt.Tx) error {
 		if _, err := s.userRecord(tx, username); err != nil {
 			return err
 		}
@@ -276,7 +276,7 @@ func (s *Store) DeleteUser(username string) error {
 // as on a wrong password, so the answer does not tell which names exist.
 func (s *Store) Authenticate(username, password string) (User, error) {
 	var r userRecord
-	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
+	err := s.view(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
 	if err != nil {
 		_, _ = comparePassword(password, s.dummyHash())
 		return User{}, ErrBadCredentials
@@ -321,7 +321,7 @@ func randomToken(prefix string) string {
 func (s *Store) CreateSession(username string) (string, error) {
 	id := randomToken("")
 	now := s.opt.Now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if _, err := s.userRecord(tx, username); err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func (s *Store) SessionUser(id string) (User, Session, error) {
 	now := s.opt.Now().UTC()
 	var sess Session
 	var r userRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketSessions).Get([]byte(key))
 		if v == nil {
 			return ErrNotFound
@@ -359,6 +359,9 @@ func (s *Store) SessionUser(id string) (User, Session, error) {
 		r, err = s.userRecord(tx, sess.Username)
 		return err
 	})
+	if errors.Is(err, ErrUnavailable) {
+		return User{}, Session{}, err // the file is handed over: not a reason to log anyone out
+	}
 	if err != nil {
 		return User{}, Session{}, fmt.Errorf("session: %w", ErrNotFound)
 	}
@@ -369,14 +372,14 @@ func (s *Store) SessionUser(id string) (User, Session, error) {
 	}
 	if now.Sub(sess.LastSeen) > sessionTouchEvery {
 		sess.LastSeen = now
-		_ = s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketSessions), key, sess) })
+		_ = s.update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketSessions), key, sess) })
 	}
 	return r.User, sess, nil
 }
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(id string) error {
-	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
+	return wrapWrite(s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Delete([]byte(SessionKey(id)))
 	}))
 }
@@ -436,7 +439,7 @@ func (s *Store) CreateToken(t Token) (Token, string, error) {
 	t.CreatedAt = s.opt.Now().UTC()
 	secret := randomToken("pb_")
 	sum := sha256.Sum256([]byte(secret))
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if err := putJSON(tx.Bucket(bucketTokens), t.ID, t); err != nil {
 			return err
 		}
@@ -454,7 +457,7 @@ func (s *Store) TokenBySecret(secret string) (Token, error) {
 		return t.(Token), nil
 	}
 	var t Token
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketTokenHashes).Get(sum[:])
 		if id == nil {
 			return ErrNotFound
@@ -465,6 +468,9 @@ func (s *Store) TokenBySecret(secret string) (Token, error) {
 		}
 		return decode(v, &t)
 	})
+	if errors.Is(err, ErrUnavailable) {
+		return Token{}, err
+	}
 	if err != nil {
 		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}
@@ -472,7 +478,7 @@ func (s *Store) TokenBySecret(secret string) (Token, error) {
 	defer s.tokenMu.Unlock()
 	// Cache only what is still stored: a revocation may have committed since the read.
 	still := false
-	_ = s.db.View(func(tx *bolt.Tx) error { still = tx.Bucket(bucketTokenHashes).Get(sum[:]) != nil; return nil })
+	_ = s.view(func(tx *bolt.Tx) error { still = tx.Bucket(bucketTokenHashes).Get(sum[:]) != nil; return nil })
 	if still {
 		s.tokenCache.Store(sum, t)
 	}
@@ -482,7 +488,7 @@ func (s *Store) TokenBySecret(secret string) (Token, error) {
 // Tokens lists every token, newest first.
 func (s *Store) Tokens() ([]Token, error) {
 	out := []Token{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
 			var t Token
 			if err := decode(v, &t); err != nil {
@@ -506,7 +512,7 @@ func (s *Store) DeleteToken(id string) error {
 		}
 		return true
 	})
-	return wrapWrite(s.db.Update(func(tx *bolt.Tx) error {
+	return wrapWrite(s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
 		if b.Get([]byte(id)) == nil {
 			return fmt.Errorf("token %q: %w", id, ErrNotFound)

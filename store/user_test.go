@@ -96,7 +96,7 @@ func TestSessionLifetimes(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	_, _ = s.CreateSession("wang")
 	n := 0
-	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketSessions).Stats().KeyN; return nil })
+	_ = s.view(func(tx *bolt.Tx) error { n = tx.Bucket(bucketSessions).Stats().KeyN; return nil })
 	if n != 1 {
 		t.Fatalf("got %d stored sessions, want only the live one", n)
 	}

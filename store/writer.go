@@ -47,11 +47,22 @@ func (s *Store) submit(r *writeReq) {
 	r.res, r.errs, r.done = make([]Result, len(r.edits)), make([]error, len(r.edits)), make(chan struct{})
 	select {
 	case s.reqs <- r:
-		<-r.done
-	case <-s.stop:
-		for i := range r.errs {
-			r.errs[i] = ErrClosed
+		select {
+		case <-r.done:
+			return
+		case <-s.stopped:
+			// The writer is gone. It may have answered before it went; if not, the request
+			// came after its last look at the queue and nothing of it was written.
+			select {
+			case <-r.done:
+				return
+			default:
+			}
 		}
+	case <-s.stop:
+	}
+	for i := range r.errs {
+		r.errs[i] = ErrClosed
 	}
 }
 
@@ -91,6 +102,11 @@ func (s *Store) writer() {
 					return
 				}
 			}
+		case ack := <-s.release:
+			if !s.released(ack) {
+				return
+			}
+			continue
 		}
 		batch = append(batch[:0], first)
 	drain:
@@ -103,6 +119,40 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+	}
+}
+
+// released commits what is queued, closes the file, answers Release and waits: for
+// Reacquire (true: go on) or for Close (false: queued edits fail, nothing was written).
+func (s *Store) released(ack chan error) bool {
+	for queued := true; queued; {
+		select {
+		case r := <-s.reqs:
+			s.commit([]*writeReq{r})
+		default:
+			queued = false
+		}
+	}
+	err := s.file.Load().Close()
+	ack <- err
+	if err != nil {
+		return true // still open: nothing to wait for
+	}
+	select {
+	case <-s.reacquire:
+		return true
+	case <-s.stop:
+		for {
+			select {
+			case r := <-s.reqs:
+				for i := range r.errs {
+					r.errs[i] = fmt.Errorf("the server is handing over to its new process: %w", ErrUnavailable)
+				}
+				close(r.done)
+			default:
+				return false
+			}
+		}
 	}
 }
 
@@ -166,7 +216,7 @@ func (s *Store) commit(batch []*writeReq) {
 		t0 := time.Now()
 		err := encodeStaged(ok)
 		if err == nil {
-			err = s.db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
+			err = s.update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
 		}
 		if observe != nil {
 			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})

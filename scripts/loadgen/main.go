@@ -43,6 +43,7 @@ type options struct {
 	target      string
 	bin         string
 	mode        string
+	restart     string
 	clients     int
 	edits       int
 	rate        float64
@@ -93,6 +94,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.IntVar(&o.edits, "edits", 50, "edits (single, burst)")
 	f.Float64Var(&o.rate, "rate", 10, "edits per second (rate)")
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long to edit (rate)")
+	f.StringVar(&o.restart, "restart", "sigterm", "storm: sigterm (stop, then start anew) or sighup (ours only: upgrade in place, the new process takes over the socket)")
 	f.BoolVar(&o.batch, "batch", false, "clients ask for batch=1: the server may put what is queued for a client into one frame (a JSON array); the bare baseline ignores it")
 	f.Float64Var(&o.slow, "slow", 0, "percent of clients that stop reading; the scenario runs without them first, then with them")
 	f.IntVar(&o.perAddr, "per-addr", 1000, "clients per loopback source address (127.0.0.2 …)")
@@ -127,6 +129,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.slow < 0 || o.slow >= 100 {
 		return o, errors.New("--slow must be in [0, 100)")
+	}
+	switch {
+	case o.restart != "sigterm" && o.restart != "sighup":
+		return o, fmt.Errorf("--restart must be sigterm or sighup, not %q", o.restart)
+	case o.restart == "sighup" && (o.mode != "storm" || o.target != "ours"):
+		return o, errors.New("--restart sighup needs --mode storm --target ours (the bare baseline has no in-place upgrade)")
 	}
 	if o.mode == "storm" && o.slow > 0 {
 		return o, errors.New("--slow does not combine with storm")

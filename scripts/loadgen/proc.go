@@ -29,12 +29,18 @@ type server struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// adopted is the process an in-place upgrade (SIGHUP) started: not our child, so it is
+	// signalled and watched by PID.
+	adopted   int
+	pidFile   string
+	oldExitAt time.Time // when the process we started exited; read after exited is closed
 }
 
 func newOurs(bin, dir string, port int) *server {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	return &server{kind: "ours", bin: bin, addr: addr, logPath: filepath.Join(dir, "ours.log"),
-		args: []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db")},
+	pidFile := filepath.Join(dir, "pb.pid")
+	return &server{kind: "ours", bin: bin, addr: addr, logPath: filepath.Join(dir, "ours.log"), pidFile: pidFile,
+		args: []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db"), "--pid-file", pidFile},
 		env:  harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
 }
 
@@ -51,7 +57,34 @@ func newBare(dir string, port, msgSize, snapSize int) (*server, error) {
 }
 
 func (s *server) baseURL() string { return "http://" + s.addr }
-func (s *server) pid() int        { return s.cmd.Process.Pid }
+
+func (s *server) pid() int {
+	if s.adopted != 0 {
+		return s.adopted
+	}
+	return s.cmd.Process.Pid
+}
+
+// upgrade sends SIGHUP (ours upgrades in place: a new process takes over the listening
+// socket and the database) and waits until the new process has written its PID, i.e. is
+// serving. The old process exits by itself.
+func (s *server) upgrade(limit time.Duration) (newPID int, err error) {
+	old := s.pid()
+	if err := syscall.Kill(old, syscall.SIGHUP); err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(s.pidFile); err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p != old {
+				s.adopted = p
+				return p, nil
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("no new process within %s of SIGHUP (log %s): %s", limit, s.logPath, tail(s.logPath))
+}
 
 // start runs the process and waits until /healthz answers.
 func (s *server) start(ctx context.Context, extraArgs ...string) error {
@@ -70,7 +103,8 @@ func (s *server) start(ctx context.Context, extraArgs ...string) error {
 	}
 	s.cmd = cmd
 	s.exited = make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(s.exited) }()
+	exited := s.exited
+	go func() { _ = cmd.Wait(); s.oldExitAt = time.Now(); logf.Close(); close(exited) }()
 	return s.waitHealthy(ctx, 60*time.Second)
 }
 
@@ -90,6 +124,9 @@ func (s *server) stop(limit time.Duration) error {
 	if s.cmd == nil {
 		return nil
 	}
+	if s.adopted != 0 {
+		return stopPID(s.kind, s.adopted, limit)
+	}
 	select {
 	case <-s.exited:
 		return nil
@@ -104,6 +141,20 @@ func (s *server) stop(limit time.Duration) error {
 		<-s.exited
 		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed", s.kind, limit)
 	}
+}
+
+// stopPID stops a process that is not our child: SIGTERM, then SIGKILL after limit.
+func stopPID(kind string, pid int, limit time.Duration) error {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(limit)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return fmt.Errorf("%s (pid %d) did not exit within %s of SIGTERM; killed", kind, pid, limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
 }
 
 func tail(path string) string {

@@ -367,22 +367,45 @@ func (r *runner) storm(ctx context.Context) error {
 	f.resumedAll = make(chan struct{})
 	f.resumed.Store(0)
 	f.stormGen.Add(1)
-	r.logf("%s: SIGTERM", r.kind)
+	signal := "SIGTERM"
 	t0 := time.Now()
-	if err := r.srv.stop(20 * time.Second); err != nil {
-		return err
+	if r.o.restart == "sighup" {
+		signal = "SIGHUP"
+		r.logf("%s: SIGHUP (upgrade in place)", r.kind)
+		oldExited := r.srv.exited
+		if _, err := r.srv.upgrade(20 * time.Second); err != nil {
+			return err
+		}
+		ready := time.Since(t0)
+		r.logf("%s: new process serving after %s", r.kind, ready.Round(time.Millisecond))
+		r.res.add("new process serving after SIGHUP (s)", ready.Seconds())
+		defer func() {
+			select {
+			case <-oldExited:
+				r.res.add("old process exit after SIGHUP (s)", r.srv.oldExitAt.Sub(t0).Seconds())
+			case <-time.After(20 * time.Second):
+				r.logf("%s: the old process is still running 20 s after SIGHUP", r.kind)
+			}
+		}()
+	} else {
+		r.logf("%s: SIGTERM", r.kind)
+		if err := r.srv.stop(20 * time.Second); err != nil {
+			return err
+		}
+		exited := time.Since(t0)
+		var extra []string
+		if r.kind == "bare" {
+			// The bare server keeps nothing: tell it where the sequence was.
+			extra = []string{"--rev", fmt.Sprint(m.Rev), "--epoch", m.Epoch}
+		}
+		if err := r.srv.start(ctx, extra...); err != nil {
+			return err
+		}
+		healthy := time.Since(t0)
+		r.logf("%s: old process exited after %s, new one healthy after %s", r.kind, exited.Round(time.Millisecond), healthy.Round(time.Millisecond))
+		r.res.add("old process exit after SIGTERM (s)", exited.Seconds())
+		r.res.add("new process healthy after SIGTERM (s)", healthy.Seconds())
 	}
-	exited := time.Since(t0)
-	var extra []string
-	if r.kind == "bare" {
-		// The bare server keeps nothing: tell it where the sequence was.
-		extra = []string{"--rev", fmt.Sprint(m.Rev), "--epoch", m.Epoch}
-	}
-	if err := r.srv.start(ctx, extra...); err != nil {
-		return err
-	}
-	healthy := time.Since(t0)
-	r.logf("%s: old process exited after %s, new one healthy after %s", r.kind, exited.Round(time.Millisecond), healthy.Round(time.Millisecond))
 	var waitErr error
 	select {
 	case <-f.resumedAll:
@@ -402,9 +425,7 @@ func (r *runner) storm(ctx context.Context) error {
 	if len(times) > 0 {
 		allBack = float64(times[len(times)-1]) / 1e9
 	}
-	r.res.add("old process exit after SIGTERM (s)", exited.Seconds())
-	r.res.add("new process healthy after SIGTERM (s)", healthy.Seconds())
-	r.res.add("all clients resumed after SIGTERM (s)", allBack)
+	r.res.add("all clients resumed after "+signal+" (s)", allBack)
 	r.res.add("client resume p50 (s)", float64(pct(times, 0.5))/1e9)
 	r.res.add("client resume p99 (s)", float64(pct(times, 0.99))/1e9)
 	r.res.add("clients resumed", float64(len(times)))

@@ -58,10 +58,31 @@ interface RequestOptions {
   headers?: Record<string, string>
 }
 
+/**
+ * How often a request answered 503 `unavailable` is sent again. The server sends that answer
+ * only when nothing was changed (the database file is being handed to an upgraded process, or
+ * the disk is full), so sending it again is safe for every method; a request whose answer was
+ * lost is never sent again, because it may have been applied.
+ */
+export const UNAVAILABLE_RETRIES = 3
+const MAX_RETRY_WAIT_MS = 2000
+
 async function request<T>(path: string, opts: RequestOptions = {}): Promise<{ data: T; headers: Headers }> {
   const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json'
   if (bearer) headers.Authorization = `Bearer ${bearer}`
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send<T>(path, opts, headers)
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 503 || e.code !== 'unavailable' || attempt >= UNAVAILABLE_RETRIES) throw e
+      const wait = Math.min((e.retryAfter ?? 1) * 1000, MAX_RETRY_WAIT_MS) * (0.5 + Math.random() / 2)
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+}
+
+async function send<T>(path: string, opts: RequestOptions, headers: Record<string, string>): Promise<{ data: T; headers: Headers }> {
   const res = await fetch(path, {
     method: opts.method ?? 'GET',
     headers,
