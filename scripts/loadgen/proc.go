@@ -33,7 +33,8 @@ type server struct {
 	// signalled and watched by PID.
 	adopted   int
 	pidFile   string
-	oldExitAt time.Time // when the process we started exited; read after exited is closed
+	oldExitAt time.Time     // when the process we started exited; read after exited is closed
+	oldCPU    time.Duration // the CPU time it used in all
 }
 
 func newOurs(bin, dir string, port int) *server {
@@ -104,7 +105,12 @@ func (s *server) start(ctx context.Context, extraArgs ...string) error {
 	s.cmd = cmd
 	s.exited = make(chan struct{})
 	exited := s.exited
-	go func() { _ = cmd.Wait(); s.oldExitAt = time.Now(); logf.Close(); close(exited) }()
+	go func() {
+		_ = cmd.Wait()
+		s.oldExitAt, s.oldCPU = time.Now(), cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()
+		logf.Close()
+		close(exited)
+	}()
 	return s.waitHealthy(ctx, 60*time.Second)
 }
 

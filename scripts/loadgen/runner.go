@@ -368,6 +368,8 @@ func (r *runner) storm(ctx context.Context) error {
 	f.resumed.Store(0)
 	f.stormGen.Add(1)
 	signal := "SIGTERM"
+	oldCPU0, _ := cpuTime(r.srv.pid())
+	self0 := selfCPU()
 	t0 := time.Now()
 	if r.o.restart == "sighup" {
 		signal = "SIGHUP"
@@ -383,6 +385,7 @@ func (r *runner) storm(ctx context.Context) error {
 			select {
 			case <-oldExited:
 				r.res.add("old process exit after SIGHUP (s)", r.srv.oldExitAt.Sub(t0).Seconds())
+				r.res.add("old process CPU after SIGHUP (s)", (r.srv.oldCPU - oldCPU0).Seconds())
 			case <-time.After(20 * time.Second):
 				r.logf("%s: the old process is still running 20 s after SIGHUP", r.kind)
 			}
@@ -426,6 +429,10 @@ func (r *runner) storm(ctx context.Context) error {
 		allBack = float64(times[len(times)-1]) / 1e9
 	}
 	r.res.add("all clients resumed after "+signal+" (s)", allBack)
+	if cpu, err := cpuTime(r.srv.pid()); err == nil {
+		r.res.add("new process CPU until all resumed (s)", cpu.Seconds())
+	}
+	r.res.add("loadgen CPU until all resumed (s)", (selfCPU() - self0).Seconds())
 	r.res.add("client resume p50 (s)", float64(pct(times, 0.5))/1e9)
 	r.res.add("client resume p99 (s)", float64(pct(times, 0.99))/1e9)
 	r.res.add("clients resumed", float64(len(times)))
