@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
 	"projectboard/store"
@@ -36,6 +37,7 @@ func benchPatch(b *testing.B, l *live, editors int) {
 	// fasthttp's client: net/http's took a third of the two cores in this benchmark, time the
 	// server then did not get; the clients of a real server are on other machines.
 	client := &fasthttp.Client{MaxConnsPerHost: editors}
+	commits0 := transactions(b, l.srv)
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, b.N)
 	var wg sync.WaitGroup
@@ -86,4 +88,16 @@ func benchPatch(b *testing.B, l *live, editors int) {
 	b.ReportMetric(pct(0.5), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
+	if n := transactions(b, l.srv) - commits0; n > 0 {
+		b.ReportMetric(float64(len(lat))/float64(n), "edits/commit")
+	}
+}
+
+// transactions is how many transactions the store's writer has committed, from /metrics.
+func transactions(b *testing.B, s *Server) uint64 {
+	var m dto.Metric
+	if err := s.metrics.batchSize.Write(&m); err != nil {
+		b.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 
@@ -49,12 +50,41 @@ type snapshotMsg struct {
 	Summary  *store.Summary  `json:"summary"`
 }
 
+// encodeChange writes a change message. The change and the project the commit already
+// encoded are spliced in as they are (the writer publishes before it answers, so encoding
+// them again would hold up every editor); the result is byte for byte what encoding a
+// changeMsg gives.
 func encodeChange(e store.Event) []byte {
-	b, err := json.Marshal(changeMsg{Type: "change", Rev: e.Change.Rev, Change: e.Change, Project: e.Project, Summary: e.Summary})
-	if err != nil {
-		panic(err) // every field is a plain value: marshalling cannot fail
+	if e.ChangeJSON == nil || (e.Project != nil && e.ProjectJSON == nil) {
+		b, err := json.Marshal(changeMsg{Type: "change", Rev: e.Change.Rev, Change: e.Change, Project: e.Project, Summary: e.Summary})
+		if err != nil {
+			panic(err) // every field is a plain value: marshalling cannot fail
+		}
+		return b
 	}
-	return b
+	var sum []byte
+	if e.Summary != nil {
+		var err error
+		if sum, err = json.Marshal(e.Summary); err != nil {
+			panic(err)
+		}
+	}
+	project := e.ProjectJSON
+	if e.Project == nil {
+		project = []byte("null")
+	}
+	b := make([]byte, 0, 64+len(e.ChangeJSON)+len(project)+len(sum))
+	b = append(b, `{"type":"change","rev":`...)
+	b = strconv.AppendUint(b, e.Change.Rev, 10)
+	b = append(b, `,"change":`...)
+	b = append(b, e.ChangeJSON...)
+	b = append(b, `,"project":`...)
+	b = append(b, project...)
+	if sum != nil {
+		b = append(b, `,"summary":`...)
+		b = append(b, sum...)
+	}
+	return append(b, '}')
 }
 
 // publish is the store's commit hook: it runs on the writer goroutine after each durable

@@ -116,7 +116,7 @@ func (s *Server) handleProjectCreate(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderETag, etag(r.Project.Version))
 	c.Set(fiber.HeaderLocation, "/api/projects/"+r.Project.ID)
-	return c.Status(fiber.StatusCreated).JSON(r.Project)
+	return sendProject(c.Status(fiber.StatusCreated), r)
 }
 
 func (s *Server) handleProjectUpdate(c *fiber.Ctx) error {
@@ -138,7 +138,17 @@ func (s *Server) handleProjectUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderETag, etag(r.Project.Version))
-	return c.JSON(r.Project)
+	return sendProject(c, r)
+}
+
+// sendProject answers with the project an edit left, sending the bytes the commit stored
+// when there are some (they are what encoding the project gives) rather than encoding it again.
+func sendProject(c *fiber.Ctx, r store.Result) error {
+	if r.ProjectJSON == nil {
+		return c.JSON(r.Project)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(r.ProjectJSON)
 }
 
 func (s *Server) handleProjectDelete(c *fiber.Ctx) error {

@@ -34,23 +34,28 @@ type logEntry struct {
 	After *Project `json:"after"`
 }
 
-// encodeLogEntry writes a logEntry: the change's JSON with "after" appended, the project's
-// JSON (already encoded for the projects bucket, or null) spliced in as it is. Marshalling a
-// json.RawMessage would re-validate and re-compact those bytes: that was a tenth of the
-// writer's CPU with many editors.
+// encodeLogEntry writes a logEntry: the change's JSON with "after" appended (see appendAfter).
 func encodeLogEntry(c Change, after []byte) ([]byte, error) {
 	b, err := encode(c)
 	if err != nil {
 		return nil, err
 	}
+	return appendAfter(b, after), nil
+}
+
+// appendAfter makes a log entry of a change's JSON and the project's JSON (already encoded
+// for the projects bucket, or nil for null), spliced in as it is. Marshalling a
+// json.RawMessage would re-validate and re-compact those bytes: that was a tenth of the
+// writer's CPU with many editors.
+func appendAfter(change, after []byte) []byte {
 	if after == nil {
 		after = []byte("null")
 	}
-	out := make([]byte, 0, len(b)+len(`,"after":`)+len(after))
-	out = append(out, b[:len(b)-1]...) // the change object without its closing brace
+	out := make([]byte, 0, len(change)+len(`,"after":`)+len(after))
+	out = append(out, change[:len(change)-1]...) // the change object without its closing brace
 	out = append(out, `,"after":`...)
 	out = append(out, after...)
-	return append(out, '}'), nil
+	return append(out, '}')
 }
 
 // Event is what the store hands to its commit hook for every committed change, in revision
@@ -59,4 +64,7 @@ type Event struct {
 	Change  Change
 	Project *Project // after the change; nil for a delete
 	Summary *Summary // the unfiltered summary after this change; only on the last event of a commit
+	// ChangeJSON and ProjectJSON are Change and Project as the commit encoded them (nil when
+	// not at hand, e.g. in a replay), so the live feed need not encode them again.
+	ChangeJSON, ProjectJSON []byte
 }

@@ -31,6 +31,9 @@ type Edit struct {
 type Result struct {
 	Project Project
 	Change  *Change // nil when the edit changed nothing
+	// ProjectJSON is Project as stored, when the edit wrote it (nil otherwise): an answer can
+	// send these bytes instead of encoding the project again.
+	ProjectJSON []byte
 }
 
 // writeReq is one caller's request: usually one edit; for an atomic request several, which
@@ -163,7 +166,7 @@ type staged struct {
 	after  *Project // nil for a delete
 	before *Project // nil for a create
 	// The encoded values, made before the transaction (see encodeStaged).
-	projectJSON, logJSON []byte
+	projectJSON, changeJSON, logJSON []byte
 }
 
 // encodeStaged encodes every staged value before the write transaction, on every core for
@@ -184,12 +187,12 @@ func encodeStaged(batch []staged) error {
 				}
 				st.projectJSON, after = v, v // encoded once, stored twice
 			}
-			v, err := encodeLogEntry(st.change, after)
+			cj, err := encode(st.change)
 			if err != nil {
 				errs[w] = err
 				return
 			}
-			st.logJSON = v
+			st.changeJSON, st.logJSON = cj, appendAfter(cj, after)
 		}
 	}
 	for w := 1; w < workers; w++ {
@@ -333,12 +336,12 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 		ch := st.change
 		res := Result{Change: &ch}
 		if st.after != nil {
-			res.Project = *st.after
+			res.Project, res.ProjectJSON = *st.after, st.projectJSON
 		} else {
 			res.Project = *st.before
 		}
 		st.req.res[st.i] = res
-		ev := Event{Change: ch, Project: st.after}
+		ev := Event{Change: ch, Project: st.after, ChangeJSON: st.changeJSON, ProjectJSON: st.projectJSON}
 		if i == len(ok)-1 {
 			ev.Summary = sum
 		}
