@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -100,4 +101,96 @@ func transactions(b *testing.B, s *Server) uint64 {
 		b.Fatal(err)
 	}
 	return m.GetHistogram().GetSampleCount()
+}
+
+// BenchmarkHTTPVsStore measures the bar "the HTTP PATCH path reaches ≥ 0.5 × the store-level
+// rate" (64 editors) with both sides in the same run: rounds of store-level edits (64
+// goroutines calling Store.Apply on one file) and of HTTP edits (64 clients against a server
+// on another file in the same directory) take turns, so machine load hits both alike. It
+// reports the median rate of each side over the rounds and the median of the per-round ratios.
+func BenchmarkHTTPVsStore(b *testing.B) {
+	const editors, rounds = 64, 8
+	l := startLive(b)
+	direct, err := store.Open(filepath.Join(b.TempDir(), "direct.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer direct.Close()
+	var projects []store.Project
+	for i := 0; i < editors; i++ {
+		projects = append(projects, store.Project{ID: fmt.Sprintf("B%03d", i), Name: "bench", Category: store.CategoryPlanned,
+			Year: 2022, Sector: "数字经济", Department: "经济发展局", Stage: store.StageUnderConstruction})
+	}
+	for _, st := range []*store.Store{l.st, direct} {
+		if err := st.Seed(projects, "bench", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	client := &fasthttp.Client{MaxConnsPerHost: editors}
+	httpVersions, storeVersions := make([]uint64, editors), make([]uint64, editors)
+	for i := range httpVersions {
+		httpVersions[i], storeVersions[i] = 1, 1
+	}
+	// round runs n edits spread over the editors with edit(w) and returns edits per second.
+	round := func(n int, edit func(w int) error) float64 {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < editors; w++ {
+			k := n / editors
+			if w < n%editors {
+				k++
+			}
+			wg.Add(1)
+			go func(w, k int) {
+				defer wg.Done()
+				for i := 0; i < k; i++ {
+					if err := edit(w); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}(w, k)
+		}
+		wg.Wait()
+		return float64(n) / time.Since(start).Seconds()
+	}
+	viaStore := func(w int) error {
+		r, err := direct.Apply(store.Edit{Kind: store.ChangeUpdate, ProjectID: projects[w].ID, IfMatch: storeVersions[w],
+			By: "bench", Patch: &store.Patch{Progress: ptrTo(int(storeVersions[w] % 100))}})
+		storeVersions[w] = r.Project.Version
+		return err
+	}
+	viaHTTP := func(w int) error {
+		req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(res)
+		req.Header.SetMethod("PATCH")
+		req.SetRequestURI("http://" + l.addr + "/api/projects/" + projects[w].ID)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("If-Match", etag(httpVersions[w]))
+		req.Header.Set("Authorization", "Bearer "+l.f.api)
+		req.SetBodyString(fmt.Sprintf(`{"progress":%d}`, httpVersions[w]%100))
+		if err := client.Do(req, res); err != nil {
+			return err
+		}
+		if res.StatusCode() != 200 {
+			return fmt.Errorf("PATCH: %d %s", res.StatusCode(), res.Body())
+		}
+		httpVersions[w]++
+		return nil
+	}
+	var storeRates, httpRates, ratios []float64
+	b.ResetTimer()
+	for r := 0; r < rounds; r++ {
+		n := max(b.N/rounds, editors)
+		s := round(n, viaStore)
+		h := round(n, viaHTTP)
+		storeRates, httpRates, ratios = append(storeRates, s), append(httpRates, h), append(ratios, h/s)
+	}
+	b.StopTimer()
+	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	b.ReportMetric(median(storeRates), "store-edits/s")
+	b.ReportMetric(median(httpRates), "http-edits/s")
+	b.ReportMetric(median(ratios), "http/store")
+	b.ReportMetric(0, "ns/op")
 }
