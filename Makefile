@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: bench soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz
+.PHONY: bench soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
 
 ## run: build the UI and start the server on the bundled data (http://localhost:8080)
 run: ui
@@ -62,6 +62,12 @@ test-frontend: deps-frontend
 	$(MAKE) build
 	scripts/ensure-chromium
 	cd frontend && PROJECTBOARD_BIN=$(CURDIR)/bin/projectboard npm run test:e2e
+
+## screenshots: the browser tests, writing the README's screenshots to docs/screenshots
+## (a plain `make test` leaves them in frontend/test-results/screenshots)
+screenshots: deps-frontend build
+	scripts/ensure-chromium
+	cd frontend && UPDATE_SCREENSHOTS=1 PROJECTBOARD_BIN=$(CURDIR)/bin/projectboard npm run test:e2e
 else
 ui:
 	@echo "no frontend/package.json: serving the API without a UI"

@@ -1,6 +1,6 @@
 // Package store holds Projectboard's domain types and its bbolt database: projects, the
-// change log with its revisions, accounts, sessions and tokens. One writer goroutine commits
-// every project change.
+// change log with its revisions, accounts, sessions and tokens. Project changes are committed
+// one transaction at a time, in groups (see writer).
 package store
 
 import (
@@ -45,13 +45,14 @@ type Store struct {
 	opt   Options
 	epoch string
 
-	// mu guards the in-memory state below. Only the writer goroutine changes it.
+	// mu guards the in-memory state below. Only the holder of commitMu changes it.
 	mu       sync.RWMutex
 	projects map[string]*Project
 	rev      uint64
 	agg      *aggregate
 	summary  *Summary // unfiltered, at rev
 
+	commitMu  sync.Mutex // held by whoever is committing (see writer); one at a time
 	reqs      chan *writeReq
 	stop      chan struct{}
 	stopped   chan struct{}
@@ -212,6 +213,8 @@ func decodeProjects(values [][]byte) ([]*Project, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.stopped
+	s.commitMu.Lock() // a caller may be committing on its own goroutine
+	defer s.commitMu.Unlock()
 	return s.file.Load().Close() // a no-op on a released file
 }
 
@@ -271,8 +274,9 @@ func (s *Store) Epoch() string { return s.epoch }
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// SetCommitHook sets the function the writer calls after every durable commit with the
-// batch's events in revision order. It runs on the writer goroutine and must not block.
+// SetCommitHook sets the function called after every durable commit with the batch's events
+// in revision order, before the callers are answered. Commits run one at a time (on the writer
+// goroutine or on an editor's), so calls never overlap; it must not block.
 func (s *Store) SetCommitHook(fn func([]Event)) {
 	s.hookMu.Lock()
 	s.hook = fn
@@ -280,7 +284,7 @@ func (s *Store) SetCommitHook(fn func([]Event)) {
 }
 
 // SetCommitObserver sets a function the writer calls after every transaction, for metrics.
-// Set it before the first edit; it runs on the writer goroutine and must not block.
+// Set it before the first edit; it runs with the commit and must not block.
 func (s *Store) SetCommitObserver(fn func(CommitStats)) {
 	s.hookMu.Lock()
 	s.observe = fn

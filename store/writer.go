@@ -48,6 +48,24 @@ type writeReq struct {
 
 func (s *Store) submit(r *writeReq) {
 	r.res, r.errs, r.done = make([]Result, len(r.edits)), make([]error, len(r.edits)), make(chan struct{})
+	if s.opt.ReadOnly {
+		for i := range r.errs {
+			r.errs[i] = fmt.Errorf("the store is open read-only: %w", ErrClosed)
+		}
+		return
+	}
+	// Nobody committing: commit on this goroutine, with whatever else is queued. A lone
+	// editor then waits for its fsyncs only, not for two goroutine hand-offs as well.
+	if s.commitMu.TryLock() {
+		select {
+		case <-s.stop: // closing: the writer goroutine answers what was queued before
+			s.commitMu.Unlock()
+		default:
+			s.commit(s.drain(append(make([]*writeReq, 0, 8), r)))
+			s.commitMu.Unlock()
+			return
+		}
+	}
 	select {
 	case s.reqs <- r:
 		select {
@@ -84,10 +102,12 @@ func (s *Store) ApplyAtomic(edits []Edit) ([]Result, error) {
 	return r.res, errors.Join(r.errs...)
 }
 
-// writer is the single goroutine that changes projects. It takes everything queued, commits
-// it in one transaction (two fsyncs for the lot), updates the in-memory state, publishes the
-// events in revision order and only then answers the callers. A lone edit is committed at
-// once: there is no timer.
+// writer commits what callers queue while another commit is running: whenever it holds
+// commitMu it takes everything queued and commits it in one transaction (two fsyncs for the
+// lot). Whoever commits (this goroutine, or a caller that found nobody committing) updates
+// the in-memory state, publishes the events in revision order and only then answers the
+// callers; commitMu makes them one at a time. A lone edit is committed at once: there is no
+// timer.
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]*writeReq, 0, s.opt.MaxBatch)
@@ -97,6 +117,8 @@ func (s *Store) writer() {
 		case first = <-s.reqs:
 		case <-s.stop:
 			// Commit what callers already queued, then stop.
+			s.commitMu.Lock()
+			defer s.commitMu.Unlock()
 			for {
 				select {
 				case r := <-s.reqs:
@@ -106,23 +128,31 @@ func (s *Store) writer() {
 				}
 			}
 		case ack := <-s.release:
-			if !s.released(ack) {
+			s.commitMu.Lock()
+			goOn := s.released(ack)
+			s.commitMu.Unlock()
+			if !goOn {
 				return
 			}
 			continue
 		}
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < s.opt.MaxBatch {
-			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch)
+		s.commitMu.Lock() // taken before draining: what queued meanwhile joins this batch
+		s.commit(s.drain(append(batch[:0], first)))
+		s.commitMu.Unlock()
 	}
+}
+
+// drain adds what is queued to batch, up to MaxBatch requests.
+func (s *Store) drain(batch []*writeReq) []*writeReq {
+	for len(batch) < s.opt.MaxBatch {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // released commits what is queued, closes the file, answers Release and waits: for
@@ -249,7 +279,7 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 		if p, ok := overlay[id]; ok {
 			return p, p != nil
 		}
-		p, ok := s.projects[id] // only this goroutine writes s.projects
+		p, ok := s.projects[id] // only the holder of commitMu writes s.projects
 		return p, ok
 	}
 	rev = s.rev

@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CreatedToken, Project } from '../src/api/types'
 import { ADMIN_PASSWORD, Api, launch, SERVER_DOWN_NOISE, sleep, TestServer, watchConsole } from './harness'
 
-const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
+// Screenshots go to test-results/ (look at them after a run); UPDATE_SCREENSHOTS=1 writes the
+// ones the README shows, in docs/screenshots, so a test run leaves the checkout clean.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? resolve(import.meta.dirname, '../../docs/screenshots')
+  : resolve(import.meta.dirname, '../test-results/screenshots')
 const XSS_NAME = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 let server: TestServer
