@@ -24,6 +24,8 @@ type feed struct {
 	snapshot []byte
 	sumRev   uint64
 	summary  []byte
+	helloRev uint64
+	hello    []byte
 }
 
 func newFeed(st *store.Store, h *hub.Hub) *feed { return &feed{store: st, hub: h} }
@@ -96,6 +98,21 @@ func (f *feed) publish(events []store.Event) {
 		msgs[i] = &hub.Message{Rev: e.Change.Rev, Data: encodeChange(e), At: now}
 	}
 	f.hub.Publish(msgs...)
+}
+
+// helloBytes returns the hello message for a screen connecting at revision rev, encoded once
+// per revision: when 10,000 screens reconnect after a restart, they all get the same one.
+func (f *feed) helloBytes(epoch string, rev uint64, build string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hello == nil || f.helloRev != rev {
+		b, err := json.Marshal(helloMsg{Type: "hello", Epoch: epoch, Rev: rev, Build: build})
+		if err != nil {
+			panic(err) // plain values
+		}
+		f.hello, f.helloRev = b, rev
+	}
+	return f.hello
 }
 
 // snapshotBytes returns the encoded snapshot at the current revision, building it at most

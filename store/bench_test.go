@@ -171,3 +171,62 @@ func BenchmarkSingleEditorVsRaw(b *testing.B) {
 	b.ReportMetric(oursP99/rawP99, "p99-ratio")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkManyEditorsVsRaw measures the bar "64 concurrent editors commit ≥ 10 × the raw
+// db.Update loop's rate" in one run: rounds of raw edits (one per transaction, in a loop)
+// and of the store's writer with 64 editors take turns, on files in the same directory. It
+// reports each side's median rate over the rounds and the median of the per-round ratios.
+func BenchmarkManyEditorsVsRaw(b *testing.B) {
+	const editors, perEditor, rawPerRound = 64, 64, 400
+	dir := b.TempDir()
+	db := openRaw(b, dir)
+	s, err := Open(filepath.Join(dir, "store.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	versions := make([]uint64, editors)
+	for w := range versions {
+		versions[w] = mustCreate(b, s, sample(fmt.Sprintf("E%03d", w), StageUnderConstruction)).Version
+	}
+	p := sample("RAW", StageUnderConstruction)
+	var rawRates, storeRates, ratios []float64
+	rawDone := 0
+	b.ResetTimer()
+	for done := 0; done < b.N; done += editors * perEditor {
+		t0 := time.Now()
+		for i := 0; i < rawPerRound; i++ {
+			if err := rawEdit(db, p, rawDone); err != nil {
+				b.Fatal(err)
+			}
+			rawDone++
+		}
+		raw := rawPerRound / time.Since(t0).Seconds()
+		var wg sync.WaitGroup
+		t0 = time.Now()
+		for w := 0; w < editors; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < perEditor; i++ {
+					r, err := s.Apply(Edit{Kind: ChangeUpdate, ProjectID: fmt.Sprintf("E%03d", w), IfMatch: versions[w],
+						By: "bench", Patch: &Patch{Progress: ptr(int(versions[w] % 100))}})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					versions[w] = r.Project.Version
+				}
+			}(w)
+		}
+		wg.Wait()
+		ours := editors * perEditor / time.Since(t0).Seconds()
+		rawRates, storeRates, ratios = append(rawRates, raw), append(storeRates, ours), append(ratios, ours/raw)
+	}
+	b.StopTimer()
+	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	b.ReportMetric(median(rawRates), "raw-commits/s")
+	b.ReportMetric(median(storeRates), "store-commits/s")
+	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(0, "ns/op")
+}

@@ -264,6 +264,38 @@ describe('administration', () => {
   })
 })
 
+describe('server upgrade', () => {
+  it('an upgrade in place (SIGHUP) keeps the wall live: no offline banner, no reload, edits keep arriving', async () => {
+    const { page, errors } = await openWall()
+    await page.evaluate(() => {
+      const w = window as unknown as { __noReload: number; __bannerSeen: boolean }
+      w.__noReload = 1
+      w.__bannerSeen = false
+      new MutationObserver(() => {
+        if (document.querySelector('[data-testid=offline-banner]')) w.__bannerSeen = true
+      }).observe(document.body, { childList: true, subtree: true })
+    })
+    const target = (await projects()).find((p) => p.stage === 'negotiating')!
+    const beforeSigned = await stageCount(page, 'signed')
+    const oldPid = server.pid()
+
+    const t0 = Date.now()
+    const newPid = await server.upgrade()
+    expect(newPid).not.toBe(oldPid)
+    const cur = await admin.call<Project>('GET', `/api/projects/${encodeURIComponent(target.id)}`)
+    await admin.ok('PATCH', `/api/projects/${encodeURIComponent(target.id)}`, { stage: 'signed', comment: 'after the upgrade' }, { 'If-Match': `"${cur.data.version}"` })
+    await expect.poll(() => stageCount(page, 'signed'), { timeout: 5000 }).toBe(beforeSigned + 1)
+    console.log(`upgrade in place: the wall showed an edit made on the new process ${Date.now() - t0} ms after SIGHUP`)
+    await page.locator('[data-testid=wall-conn].conn-open').waitFor()
+    const state = await page.evaluate(() => {
+      const w = window as unknown as { __noReload?: number; __bannerSeen: boolean }
+      return { noReload: w.__noReload, bannerSeen: w.__bannerSeen }
+    })
+    expect(state).toEqual({ noReload: 1, bannerSeen: false })
+    expect(errors).toEqual([])
+  })
+})
+
 describe('server crash', () => {
   it('shows the offline banner, recovers by itself and shows an edit made meanwhile', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } })

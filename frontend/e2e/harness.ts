@@ -1,6 +1,6 @@
 // Shared helpers for the browser tests: the real server binary, its API, and Chromium.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -37,6 +37,8 @@ export async function freePort(): Promise<number> {
 
 export class TestServer {
   proc: ChildProcess | null = null
+  /** The process an upgrade in place (SIGHUP) started: not our child, so handled by PID. */
+  adopted: number | null = null
   readonly dir: string
   readonly bin: string
   log = ''
@@ -59,7 +61,8 @@ export class TestServer {
   }
 
   async spawn(): Promise<void> {
-    const proc = spawn(this.bin, ['serve', '--addr', `127.0.0.1:${this.port}`, '--db', join(this.dir, 'pb.db')], {
+    this.adopted = null
+    const proc = spawn(this.bin, ['serve', '--addr', `127.0.0.1:${this.port}`, '--db', join(this.dir, 'pb.db'), '--pid-file', this.pidFile], {
       env: { ...process.env, PROJECTBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -83,8 +86,74 @@ export class TestServer {
     throw new Error(`server did not answer /healthz within 20 s:\n${this.log}`)
   }
 
+  get pidFile(): string {
+    return join(this.dir, 'pb.pid')
+  }
+
+  /** The PID of the process serving now. */
+  pid(): number | null {
+    return this.adopted ?? this.proc?.pid ?? null
+  }
+
+  /**
+   * SIGHUP: the server upgrades in place (the binary on disk takes over the socket and the
+   * file). Resolves once the new process has written its PID, i.e. serves, and the old one
+   * has exited.
+   */
+  async upgrade(): Promise<number> {
+    const old = this.pid()
+    const p = this.proc
+    if (old === null || !p) throw new Error('no server to upgrade')
+    const oldExited = p.exitCode !== null ? Promise.resolve() : new Promise((ok) => p.once('exit', ok))
+    process.kill(old, 'SIGHUP')
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      let pid = 0
+      try {
+        pid = Number(readFileSync(this.pidFile, 'utf8').trim())
+      } catch {
+        /* not written yet */
+      }
+      if (pid && pid !== old) {
+        this.adopted = pid
+        break
+      }
+      if (Date.now() > deadline) throw new Error(`no new process within 20 s of SIGHUP:\n${this.log}`)
+      await sleep(20)
+    }
+    await Promise.race([oldExited, sleep(15_000)])
+    if (p.exitCode === null) throw new Error(`the old process did not exit after the upgrade:\n${this.log}`)
+    return this.adopted
+  }
+
+  private async signalAdopted(signal: NodeJS.Signals, waitMs: number): Promise<void> {
+    const pid = this.adopted
+    if (pid === null) return
+    try {
+      process.kill(pid, signal)
+    } catch {
+      return // already gone
+    }
+    const deadline = Date.now() + waitMs
+    while (Date.now() < deadline) {
+      try {
+        process.kill(pid, 0)
+      } catch {
+        return
+      }
+      await sleep(20)
+    }
+    if (signal !== 'SIGKILL') await this.signalAdopted('SIGKILL', 5000)
+  }
+
   /** SIGKILL: no graceful shutdown, as in a crash. */
   async kill(): Promise<void> {
+    if (this.adopted !== null) {
+      await this.signalAdopted('SIGKILL', 5000)
+      this.adopted = null
+      this.proc = null
+      return
+    }
     const p = this.proc
     if (!p || p.exitCode !== null) return
     const exited = new Promise((ok) => p.once('exit', ok))
@@ -94,6 +163,8 @@ export class TestServer {
   }
 
   async stop(): Promise<void> {
+    await this.signalAdopted('SIGTERM', 5000)
+    this.adopted = null
     const p = this.proc
     if (p && p.exitCode === null) {
       const exited = new Promise((ok) => p.once('exit', ok))
