@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +82,8 @@ func BenchmarkStoreEdit(b *testing.B) {
 			for i := 0; i < editors; i++ {
 				mustCreate(b, s, sample(fmt.Sprintf("E%03d", i), StageUnderConstruction))
 			}
+			var commits atomic.Int64
+			s.SetCommitObserver(func(CommitStats) { commits.Add(1) })
 			var mu sync.Mutex
 			lat := make([]time.Duration, 0, b.N)
 			var wg sync.WaitGroup
@@ -114,6 +117,7 @@ func BenchmarkStoreEdit(b *testing.B) {
 			}
 			wg.Wait()
 			reportLatencies(b, lat, time.Since(start))
+			b.ReportMetric(float64(len(lat))/float64(commits.Load()), "edits/commit")
 		})
 	}
 }
