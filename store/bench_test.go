@@ -39,6 +39,19 @@ func openRaw(b *testing.B, dir string) *bolt.DB {
 	return db
 }
 
+// openRawAndStore opens the raw baseline's file and a store side by side in one directory, for
+// the benchmarks whose two sides take turns; both close at the end.
+func openRawAndStore(b *testing.B) (*bolt.DB, *Store) {
+	dir := b.TempDir()
+	db := openRaw(b, dir)
+	s, err := Open(filepath.Join(dir, "store.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return db, s
+}
+
 // rawEdit is edit i of the raw baseline: the store's own encoding and writes of one change,
 // in a db.Update of its own.
 func rawEdit(db *bolt.DB, p *Project, i int) error {
@@ -127,13 +140,7 @@ func BenchmarkStoreEdit(b *testing.B) {
 // turns in rounds of 100 edits, on files in the same directory, so both see the same fsync
 // weather. It reports both latency distributions and the ratio of their p99s and p50s.
 func BenchmarkSingleEditorVsRaw(b *testing.B) {
-	dir := b.TempDir()
-	db := openRaw(b, dir)
-	s, err := Open(filepath.Join(dir, "store.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	db, s := openRawAndStore(b)
 	mustCreate(b, s, sample("S", StageUnderConstruction))
 	p := sample("RAW", StageUnderConstruction)
 	version := uint64(1)
@@ -182,13 +189,7 @@ func BenchmarkSingleEditorVsRaw(b *testing.B) {
 // reports each side's median rate over the rounds and the median of the per-round ratios.
 func BenchmarkManyEditorsVsRaw(b *testing.B) {
 	const editors, perEditor, rawPerRound = 64, 64, 400
-	dir := b.TempDir()
-	db := openRaw(b, dir)
-	s, err := Open(filepath.Join(dir, "store.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	db, s := openRawAndStore(b)
 	versions := make([]uint64, editors)
 	for w := range versions {
 		versions[w] = mustCreate(b, s, sample(fmt.Sprintf("E%03d", w), StageUnderConstruction)).Version
