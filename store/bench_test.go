@@ -33,8 +33,10 @@ func openRaw(b *testing.B, dir string) *bolt.DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.Update(migrations[0]); err != nil {
-		b.Fatal(err)
+	for _, m := range migrations {
+		if err := db.Update(m); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return db
 }

@@ -10,7 +10,8 @@ var (
 	bucketMeta           = []byte("meta")            // schema, epoch, rev
 	bucketProjects       = []byte("projects")        // project id → Project
 	bucketChanges        = []byte("changes")         // rev (8 bytes BE) → logEntry
-	bucketProjectChanges = []byte("project_changes") // project id, 0x00, rev → nothing
+	bucketProjectChanges = []byte("project_changes") // project id, 0x00, rev → nothing (changes up to meta index_until)
+	bucketProjectLast    = []byte("project_last")    // project id → rev of its last change (8 bytes BE)
 	bucketUsers          = []byte("users")           // username → userRecord
 	bucketSessions       = []byte("sessions")        // sha256(session id) → Session
 	bucketTokens         = []byte("tokens")          // token id → tokenRecord
@@ -21,6 +22,9 @@ var (
 	keySchema = []byte("schema")
 	keyEpoch  = []byte("epoch")
 	keyRev    = []byte("rev")
+	// keyIndexUntil is the last revision whose change is in project_changes; each later change
+	// names the project's change before it in its "prev" (schema 2).
+	keyIndexUntil = []byte("index_until")
 )
 
 // u64 encodes n as 8 big-endian bytes, so keys sort by number.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -32,29 +33,36 @@ type Change struct {
 type logEntry struct {
 	Change
 	After *Project `json:"after"`
+	// Prev is the revision of the same project's previous change (0: none, or before schema 2).
+	Prev uint64 `json:"prev,omitempty"`
 }
 
-// encodeLogEntry writes a logEntry: the change's JSON with "after" appended (see appendAfter).
-func encodeLogEntry(c Change, after []byte) ([]byte, error) {
+// encodeLogEntry writes a logEntry: the change's JSON with "after" and "prev" appended (see
+// appendAfter).
+func encodeLogEntry(c Change, after []byte, prev uint64) ([]byte, error) {
 	b, err := encode(c)
 	if err != nil {
 		return nil, err
 	}
-	return appendAfter(b, after), nil
+	return appendAfter(b, after, prev), nil
 }
 
-// appendAfter makes a log entry of a change's JSON and the project's JSON (already encoded
-// for the projects bucket, or nil for null), spliced in as it is. Marshalling a
-// json.RawMessage would re-validate and re-compact those bytes: that was a tenth of the
-// writer's CPU with many editors.
-func appendAfter(change, after []byte) []byte {
+// appendAfter makes a log entry of a change's JSON, the project's JSON (already encoded for
+// the projects bucket, or nil for null), spliced in as it is, and the project's previous
+// revision. Marshalling a json.RawMessage would re-validate and re-compact those bytes: that
+// was a tenth of the writer's CPU with many editors.
+func appendAfter(change, after []byte, prev uint64) []byte {
 	if after == nil {
 		after = []byte("null")
 	}
-	out := make([]byte, 0, len(change)+len(`,"after":`)+len(after))
+	out := make([]byte, 0, len(change)+len(`,"after":`)+len(after)+len(`,"prev":`)+20)
 	out = append(out, change[:len(change)-1]...) // the change object without its closing brace
 	out = append(out, `,"after":`...)
 	out = append(out, after...)
+	if prev != 0 {
+		out = append(out, `,"prev":`...)
+		out = strconv.AppendUint(out, prev, 10)
+	}
 	return append(out, '}')
 }
 

@@ -48,6 +48,7 @@ type Store struct {
 	// mu guards the in-memory state below. Only the holder of commitMu changes it.
 	mu       sync.RWMutex
 	projects map[string]*Project
+	lastRev  map[string]uint64 // project id → its newest change's revision (project_last)
 	rev      uint64
 	agg      *aggregate
 	summary  *Summary // unfiltered, at rev
@@ -104,7 +105,7 @@ func Open(path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, opt: opt, projects: map[string]*Project{}, agg: newAggregate(),
+	s := &Store{path: path, opt: opt, projects: map[string]*Project{}, lastRev: map[string]uint64{}, agg: newAggregate(),
 		reqs: make(chan *writeReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
 		release: make(chan chan error), reacquire: make(chan struct{})}
 	s.file.Store(db)
@@ -177,6 +178,10 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
+		_ = tx.Bucket(bucketProjectLast).ForEach(func(k, v []byte) error {
+			s.lastRev[string(k)] = btou(v)
+			return nil
+		})
 		for _, p := range projects {
 			s.projects[p.ID] = p
 			s.agg.add(p, 1)
@@ -362,13 +367,36 @@ func (s *Store) log(since uint64, limit int) ([]logEntry, error) {
 	return out, err
 }
 
-// ProjectChanges returns up to limit changes of one project, newest first.
+// ProjectChanges returns up to limit changes of one project, newest first: it follows the
+// chain of "prev" revisions from the project's newest change, and for changes made before
+// schema 2 (up to index_until) walks the old index.
 func (s *Store) ProjectChanges(id string, limit int) ([]Change, error) {
 	out := []Change{}
 	err := s.view(func(tx *bolt.Tx) error {
+		changes := tx.Bucket(bucketChanges)
+		until := btou(tx.Bucket(bucketMeta).Get(keyIndexUntil))
+		for rev := btou(tx.Bucket(bucketProjectLast).Get([]byte(id))); rev > until && len(out) < limit; {
+			v := changes.Get(u64(rev))
+			if v == nil {
+				return fmt.Errorf("project %s: change %d of its history is missing", id, rev)
+			}
+			var e logEntry
+			if err := decode(v, &e); err != nil {
+				return fmt.Errorf("change %d: %w", rev, err)
+			}
+			if e.ProjectID != id || (e.Prev >= rev && e.Prev != 0) {
+				return fmt.Errorf("project %s: change %d does not continue its history", id, rev)
+			}
+			out = append(out, e.Change)
+			rev = e.Prev
+		}
+		if until == 0 || len(out) >= limit {
+			return nil
+		}
+		// The older changes, from the index: it holds every change up to until, so the
+		// project's last key there is where the chain left off.
 		prefix := append([]byte(id), 0)
 		c := tx.Bucket(bucketProjectChanges).Cursor()
-		changes := tx.Bucket(bucketChanges)
 		// Seek past the last key of the prefix, then walk back.
 		k, _ := c.Seek(append(append([]byte{}, prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
 		if k == nil {

@@ -397,30 +397,33 @@ func TestEncodeLogEntryMatchesEncodingJSON(t *testing.T) {
 		By: "staff", Kind: ChangeUpdate, Comment: "<b>",
 		Fields: map[string]FieldChange{"plannedStart": {From: Date(""), To: Date("2022-03-01")}, "progress": {From: 1, To: 2}}}
 	for _, after := range [][]byte{pj, nil} {
-		got, err := encodeLogEntry(c, after)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw := json.RawMessage("null")
-		if after != nil {
-			raw = after
-		}
-		want, err := json.Marshal(struct {
-			Change
-			After json.RawMessage `json:"after"`
-		}{c, raw})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Fatalf("encodeLogEntry:\n got %s\nwant %s", got, want)
-		}
-		var back logEntry
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatal(err)
-		}
-		if (after == nil) != (back.After == nil) || back.Rev != 7 {
-			t.Fatalf("decoded %+v", back)
+		for _, prev := range []uint64{0, 5} {
+			got, err := encodeLogEntry(c, after, prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := json.RawMessage("null")
+			if after != nil {
+				raw = after
+			}
+			want, err := json.Marshal(struct {
+				Change
+				After json.RawMessage `json:"after"`
+				Prev  uint64          `json:"prev,omitempty"`
+			}{c, raw, prev})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("encodeLogEntry:\n got %s\nwant %s", got, want)
+			}
+			var back logEntry
+			if err := json.Unmarshal(got, &back); err != nil {
+				t.Fatal(err)
+			}
+			if (after == nil) != (back.After == nil) || back.Rev != 7 || back.Prev != prev {
+				t.Fatalf("decoded %+v", back)
+			}
 		}
 	}
 	// A date is written as encoding/json would write its string.

@@ -197,6 +197,7 @@ type staged struct {
 	before *Project // nil for a create
 	// The encoded values, made before the transaction (see encodeStaged).
 	projectJSON, changeJSON, logJSON []byte
+	prev                             uint64 // the project's previous change (see chain)
 }
 
 // encodeStaged encodes every staged value before the write transaction, on every core for
@@ -222,7 +223,7 @@ func encodeStaged(batch []staged) error {
 				errs[w] = err
 				return
 			}
-			st.changeJSON, st.logJSON = cj, appendAfter(cj, after)
+			st.changeJSON, st.logJSON = cj, appendAfter(cj, after, st.prev)
 		}
 	}
 	for w := 1; w < workers; w++ {
@@ -247,6 +248,7 @@ func (s *Store) commit(batch []*writeReq) {
 	s.hookMu.Unlock()
 	if len(ok) > 0 {
 		t0 := time.Now()
+		s.chain(ok)
 		err := encodeStaged(ok)
 		if err == nil {
 			err = s.update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
@@ -266,6 +268,25 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	for _, r := range batch {
 		close(r.done)
+	}
+}
+
+// chain sets each staged change's prev: the revision of the same project's change before it,
+// in this batch or committed. Only the holder of commitMu reads or writes lastRev.
+func (s *Store) chain(ok []staged) {
+	if len(ok) == 1 { // the usual case: no map
+		ok[0].prev = s.lastRev[ok[0].change.ProjectID]
+		return
+	}
+	inBatch := make(map[string]uint64, len(ok))
+	for i := range ok {
+		id := ok[i].change.ProjectID
+		prev, seen := inBatch[id]
+		if !seen {
+			prev = s.lastRev[id]
+		}
+		ok[i].prev = prev
+		inBatch[id] = ok[i].change.Rev
 	}
 }
 
@@ -349,6 +370,7 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 	}
 	s.mu.Lock()
 	for _, st := range ok {
+		s.lastRev[st.change.ProjectID] = st.change.Rev
 		s.agg.add(st.before, -1)
 		s.agg.add(st.after, 1)
 		if st.after == nil {
@@ -464,7 +486,7 @@ func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
 	// full suits random inserts). FillPercent lives on the bucket handle, so it is set in
 	// every transaction.
 	changes.FillPercent = 0.95
-	index := tx.Bucket(bucketProjectChanges)
+	last := tx.Bucket(bucketProjectLast)
 	for _, st := range batch {
 		id := []byte(st.change.ProjectID)
 		if st.after == nil {
@@ -477,7 +499,7 @@ func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
 		if err := changes.Put(u64(st.change.Rev), st.logJSON); err != nil {
 			return err
 		}
-		if err := index.Put(projectChangeKey(st.change.ProjectID, st.change.Rev), []byte{}); err != nil {
+		if err := last.Put(id, u64(st.change.Rev)); err != nil {
 			return err
 		}
 	}

@@ -231,9 +231,10 @@ func checkFile(path string, attempts []attempt, shown shownLog, editorName strin
 			r.violate("project %s differs from its last log entry:\n    stored: %s\n    log:    %s", p.ID, mustJSON(p), mustJSON(after[p.ID]))
 		}
 	}
-	// The per-project index lists exactly each project's changes.
+	// Each project's history (a chain through the log, and the index for changes made before
+	// schema 2) lists exactly its changes.
 	for id, evs := range eventsOf {
-		// Ask for the changes above indexAfter and one more: the index must list exactly the
+		// Ask for the changes above indexAfter and one more: the history must list exactly the
 		// log's last ones of this project, newest first.
 		fresh := 0
 		for fresh < len(evs) && evs[len(evs)-1-fresh].Change.Rev > sc.indexAfter {
@@ -244,17 +245,17 @@ func checkFile(path string, attempts []attempt, shown shownLog, editorName strin
 		}
 		hist, err := st.ProjectChanges(id, fresh+1)
 		if err != nil {
-			r.violate("project %s: reading its change index: %v", id, err)
+			r.violate("project %s: reading its history: %v", id, err)
 			continue
 		}
 		want := evs[len(evs)-min(len(evs), fresh+1):]
 		if len(hist) != len(want) {
-			r.violate("project %s: its index gives %d of its last %d changes, want %d", id, len(hist), fresh+1, len(want))
+			r.violate("project %s: its history gives %d of its last %d changes, want %d", id, len(hist), fresh+1, len(want))
 			continue
 		}
 		for i, e := range want {
 			if got := hist[len(want)-1-i].Rev; got != e.Change.Rev { // hist is newest first
-				r.violate("project %s: its index lists rev %d where the log has %d", id, got, e.Change.Rev)
+				r.violate("project %s: its history lists rev %d where the log has %d", id, got, e.Change.Rev)
 				break
 			}
 		}
