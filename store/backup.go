@@ -43,9 +43,6 @@ func Verify(path string) (rev uint64, projects int, epoch string, err error) {
 // screen that reconnects takes a fresh snapshot instead of resuming from a revision that no
 // longer means the same thing. No server may hold dst: Restore takes its lock first.
 func Restore(src, dst string) (epoch string, err error) {
-	if _, _, _, err := Verify(src); err != nil {
-		return "", err
-	}
 	if _, err := os.Stat(dst); err == nil {
 		held, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 		if errors.Is(err, bolt.ErrTimeout) {
@@ -61,6 +58,9 @@ func Restore(src, dst string) (epoch string, err error) {
 		return "", err
 	}
 	defer os.Remove(tmp)
+	if err := upgradeCopy(tmp); err != nil {
+		return "", fmt.Errorf("%s: %w", src, err)
+	}
 	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		return "", err
@@ -93,6 +93,44 @@ func Restore(src, dst string) (epoch string, err error) {
 		return "", err
 	}
 	return epoch, syncDir(filepath.Dir(dst))
+}
+
+// upgradeCopy checks that path, a copy of a backup, is a Projectboard database, brings it to
+// this binary's schema (a backup made by an older binary is migrated, never the original)
+// and runs the consistency check.
+func upgradeCopy(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		return errors.New("an empty file is not a projectboard database")
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil || schemaOf(tx) == 0 {
+			return errors.New("not a projectboard database")
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	s, err := Open(path, Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("fails the consistency check: %w", err)
+	}
+	return nil
 }
 
 // Compact rewrites the database at path without its free pages (a bbolt file never shrinks

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -14,6 +15,32 @@ import (
 // same as before, newest first, across it; the file stays consistent.
 func TestMigrationToChainedHistory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
+	writeSchema1File(t, path)
+	checkHistoriesAcrossTheStep(t, path)
+}
+
+// A backup made by the binary before schema 2 restores: the copy is migrated.
+func TestRestoreOfAnOlderBackup(t *testing.T) {
+	dir := t.TempDir()
+	backup, dst := filepath.Join(dir, "v1-backup.db"), filepath.Join(dir, "live.db")
+	writeSchema1File(t, backup)
+	if _, err := Restore(backup, dst); err != nil {
+		t.Fatalf("restore of a schema-1 backup: %v", err)
+	}
+	checkHistoriesAcrossTheStep(t, dst)
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(empty, filepath.Join(dir, "other.db")); err == nil {
+		t.Fatal("restored an empty file")
+	}
+}
+
+// writeSchema1File writes a file as the binary before schema 2 did: projects A and B with
+// changes 1–5 (B deleted at 5), each listed in the per-project index.
+func writeSchema1File(t *testing.T, path string) {
+	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +86,12 @@ func TestMigrationToChainedHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+}
 
+// checkHistoriesAcrossTheStep opens the schema-1 file of writeSchema1File, edits on and
+// checks that every history reads newest first across the step.
+func checkHistoriesAcrossTheStep(t *testing.T, path string) {
+	t.Helper()
 	revs := func(s *Store, id string, limit int) []uint64 {
 		t.Helper()
 		hist, err := s.ProjectChanges(id, limit)
