@@ -154,6 +154,9 @@ func Compact(path string) (before, after int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	// bbolt grows a file in steps of AllocSize (16 MiB) past that size: a compacted file
+	// would carry up to that much slack.
+	dst.AllocSize = 1 << 20
 	defer os.Remove(tmp)
 	if err := bolt.Compact(dst, src, 64<<20); err != nil {
 		dst.Close()
