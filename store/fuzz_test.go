@@ -70,3 +70,24 @@ func FuzzReadProjectsCSV(f *testing.F) {
 		}
 	})
 }
+
+// The body errors name what is wrong with the body as a whole.
+func TestDecodePatchBodyErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"progress":5} {"progress":6}`: "body has data after the JSON object",
+		`{"progress":5}x`:               "body has data after the JSON object",
+		`null`:                          "body is not a JSON object",
+		`[1]`:                           "body is not a JSON object: expected an object",
+		`{"progress":`:                  "body is not a JSON object: unexpected end of JSON input",
+		"{\"note\":\"\xff\"}":           "body is not valid UTF-8",
+	} {
+		_, err := DecodePatch([]byte(body))
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.HasPrefix(se.Message, want) {
+			t.Errorf("DecodePatch(%q) = %v, want a syntax error starting %q", body, err, want)
+		}
+	}
+	if p, err := DecodePatch([]byte(" {\"progress\":5}\n ")); err != nil || p.Progress == nil || *p.Progress != 5 {
+		t.Errorf("a body with white space around it: %+v, %v", p, err)
+	}
+}

@@ -314,18 +314,9 @@ func DecodePatch(body []byte) (*Patch, error) {
 // patchFromFields decodes the fields of a body already split by decodeObject.
 func patchFromFields(raw map[string]json.RawMessage) (*Patch, error) {
 	p := &Patch{}
-	targets := map[string]any{
-		"name": &p.Name, "category": &p.Category, "year": &p.Year, "sector": &p.Sector,
-		"department": &p.Department, "leader": &p.Leader, "stage": &p.Stage,
-		"investmentYuan": &p.InvestmentYuan, "annualPlanYuan": &p.AnnualPlanYuan,
-		"investmentCompletedYuan": &p.InvestmentCompletedYuan, "progress": &p.Progress,
-		"plannedStart": &p.PlannedStart, "startedAt": &p.StartedAt,
-		"plannedCompletion": &p.PlannedCompletion, "completedAt": &p.CompletedAt,
-		"onHold": &p.OnHold, "note": &p.Note, "comment": &p.Comment,
-	}
 	for key, v := range raw {
-		target, ok := targets[key]
-		if !ok {
+		target := p.field(key)
+		if target == nil {
 			return nil, &UnknownFieldError{Field: key}
 		}
 		if isDateField(key) {
@@ -350,6 +341,50 @@ func patchFromFields(raw map[string]json.RawMessage) (*Patch, error) {
 	return p, nil
 }
 
+// field is where the body field named key goes (nil: no such field). A switch rather than a
+// map built per request: the map was a tenth of the bytes allocated per PATCH.
+func (p *Patch) field(key string) any {
+	switch key {
+	case "name":
+		return &p.Name
+	case "category":
+		return &p.Category
+	case "year":
+		return &p.Year
+	case "sector":
+		return &p.Sector
+	case "department":
+		return &p.Department
+	case "leader":
+		return &p.Leader
+	case "stage":
+		return &p.Stage
+	case "investmentYuan":
+		return &p.InvestmentYuan
+	case "annualPlanYuan":
+		return &p.AnnualPlanYuan
+	case "investmentCompletedYuan":
+		return &p.InvestmentCompletedYuan
+	case "progress":
+		return &p.Progress
+	case "plannedStart":
+		return &p.PlannedStart
+	case "startedAt":
+		return &p.StartedAt
+	case "plannedCompletion":
+		return &p.PlannedCompletion
+	case "completedAt":
+		return &p.CompletedAt
+	case "onHold":
+		return &p.OnHold
+	case "note":
+		return &p.Note
+	case "comment":
+		return &p.Comment
+	}
+	return nil
+}
+
 func isDateField(k string) bool {
 	return k == "plannedStart" || k == "startedAt" || k == "plannedCompletion" || k == "completedAt"
 }
@@ -368,17 +403,18 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(body) {
 		return nil, &SyntaxError{Message: "body is not valid UTF-8"}
 	}
+	// json.Unmarshal rather than a Decoder: no decoder and read buffer per request, and it
+	// refuses anything after the object by itself.
 	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
+	if err := json.Unmarshal(body, &raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value") {
+			return nil, &SyntaxError{Message: "body has data after the JSON object"}
+		}
 		return nil, &SyntaxError{Message: "body is not a JSON object: " + jsonProblem(err)}
 	}
 	if raw == nil {
 		return nil, &SyntaxError{Message: "body is not a JSON object"}
-	}
-	if dec.More() {
-		return nil, &SyntaxError{Message: "body has data after the JSON object"}
 	}
 	if len(raw) > MaxBodyFields {
 		return nil, &SyntaxError{Message: fmt.Sprintf("body has more than %d fields", MaxBodyFields)}

@@ -312,7 +312,10 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 		edits += len(r.edits)
 		// For an atomic request, remember how to undo its part of the overlay.
 		startOK, startRev := len(ok), rev
-		undo := map[string]prior{}
+		var undo map[string]prior
+		if r.atomic {
+			undo = map[string]prior{}
+		}
 		failed := -1
 		for i, e := range r.edits {
 			st, err := s.stage(e, current, now, today)
@@ -332,7 +335,7 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 			st.req, st.i = r, i
 			st.change.Rev = rev
 			id := st.change.ProjectID
-			if _, seen := undo[id]; !seen {
+			if _, seen := undo[id]; r.atomic && !seen {
 				p, inOverlay := overlay[id]
 				undo[id] = prior{p, inOverlay}
 			}
