@@ -37,16 +37,6 @@ type logEntry struct {
 	Prev uint64 `json:"prev,omitempty"`
 }
 
-// encodeLogEntry writes a logEntry: the change's JSON with "after" and "prev" appended (see
-// appendAfter).
-func encodeLogEntry(c Change, after []byte, prev uint64) ([]byte, error) {
-	b, err := encode(c)
-	if err != nil {
-		return nil, err
-	}
-	return appendAfter(b, after, prev), nil
-}
-
 // appendAfter makes a log entry of a change's JSON, the project's JSON (already encoded for
 // the projects bucket, or nil for null), spliced in as it is, and the project's previous
 // revision. Marshalling a json.RawMessage would re-validate and re-compact those bytes: that
