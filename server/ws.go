@@ -217,10 +217,7 @@ func (s *Server) catchUp(sub *hub.Subscriber, r resume, write func([]byte) error
 	if err := write(s.feed.helloBytes(s.store.Epoch(), cur, s.cfg.Build)); err != nil {
 		return 0, err
 	}
-	if r.ok && r.epoch == s.store.Epoch() && r.since == cur {
-		return cur, nil // nothing missed: the usual case after a restart
-	}
-	if r.ok && r.epoch == s.store.Epoch() && r.since < cur && cur-r.since <= maxReplay {
+	if r.ok && r.epoch == s.store.Epoch() && r.since <= cur && cur-r.since <= maxReplay {
 		events, err := s.store.Replay(r.since, int(cur-r.since))
 		if err == nil && uint64(len(events)) == cur-r.since {
 			sum := s.store.Summary(store.SummaryFilter{})

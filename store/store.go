@@ -352,6 +352,9 @@ func (s *Store) Replay(since uint64, limit int) ([]Event, error) {
 }
 
 func (s *Store) log(since uint64, limit int) ([]logEntry, error) {
+	if limit <= 0 {
+		return nil, nil // nothing asked for: no read transaction (a screen that missed nothing)
+	}
 	var out []logEntry
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChanges).Cursor()

@@ -131,16 +131,7 @@ func TestCheckFileFindsViolations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path, attempts, shown := fileWithEdits(t)
 			attempts = tt.change(attempts, &shown)
-			r, err := checkFile(path, attempts, shown, editorTokenName, scope{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range r.violations {
-				if strings.Contains(v, tt.want) {
-					return
-				}
-			}
-			t.Fatalf("got violations %q, want one containing %q", r.violations, tt.want)
+			wantViolation(t, path, attempts, shown, tt.want)
 		})
 	}
 }
@@ -196,16 +187,22 @@ func TestCheckFileFindsDamage(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			r, err := checkFile(path, attempts, shown, editorTokenName, scope{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range r.violations {
-				if strings.Contains(v, tt.want) {
-					return
-				}
-			}
-			t.Fatalf("got violations %q, want one containing %q", r.violations, tt.want)
+			wantViolation(t, path, attempts, shown, tt.want)
 		})
 	}
+}
+
+// wantViolation checks the file and fails unless one violation contains want.
+func wantViolation(t *testing.T, path string, attempts []attempt, shown shownLog, want string) {
+	t.Helper()
+	r, err := checkFile(path, attempts, shown, editorTokenName, scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range r.violations {
+		if strings.Contains(v, want) {
+			return
+		}
+	}
+	t.Fatalf("got violations %q, want one containing %q", r.violations, want)
 }
