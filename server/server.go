@@ -99,8 +99,11 @@ func New(st *store.Store, cfg Config) *Server {
 	if cfg.Build == "" {
 		cfg.Build = "dev"
 	}
-	s := &Server{cfg: cfg, store: st, hub: hub.New(cfg.WSQueue), log: cfg.Logger,
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger,
 		login: newLoginLimiter(cfg.LoginLimit, cfg.LoginWindow), stopping: make(chan struct{})}
+	s.hub = hub.New(hub.Options{Queue: cfg.WSQueue, PingInterval: cfg.PingInterval,
+		Delivered:   func(at time.Time) { s.metrics.observeDelivery(at) },
+		WriteFailed: func() { s.metrics.writeFailures.Inc() }})
 	s.feed = newFeed(st, s.hub)
 	s.metrics = newMetrics(s.hub, st)
 	st.SetCommitHook(s.feed.publish)
@@ -151,6 +154,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wsWG.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.hub.Close()
 	case <-ctx.Done():
 	}
 	return <-shut

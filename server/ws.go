@@ -2,11 +2,13 @@ package server
 
 import (
 	"errors"
+	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 	fws "github.com/gofiber/websocket/v2"
 
@@ -31,9 +33,8 @@ func (s *Server) handleWebsocket() fiber.Handler {
 		Origins:           []string{"*"},
 		EnableCompression: false, // a read limit then counts real bytes; changes are small
 		ReadBufferSize:    1024,
-		// Write buffers come from a pool and are held only while a message is written, so an
-		// idle screen holds none; 16 KiB takes a change message in one write.
-		WriteBufferSize: 16 << 10,
+		// The hub writes its own frames, so the library never needs a write buffer; with a
+		// pool it allocates none per connection.
 		WriteBufferPool: &sync.Pool{},
 	})
 	return func(c *fiber.Ctx) error {
@@ -69,150 +70,142 @@ func parseResume(conn *fws.Conn) resume {
 	return resume{since: since, epoch: epoch, ok: err == nil && epoch != ""}
 }
 
-// serveSocket runs one screen's connection. It is its connection's only writer; a reader
-// goroutine handles control frames. It returns only after the reader has exited, because the
-// library recycles the *Conn when it returns.
+// serveSocket runs one screen's connection: it sends the catch-up, hands the screen to the
+// hub's fan-out, and then reads (screens send nothing; reading runs the control-frame handlers
+// and sees the close). It returns only when the hub writes to the connection no more, because
+// the library recycles the *Conn when it returns.
 func (s *Server) serveSocket(conn *fws.Conn) {
 	s.wsWG.Add(1)
 	defer s.wsWG.Done()
 	a, _ := conn.Locals("actor").(*actor)
 	addr, _ := conn.Locals("addr").(string)
-	sub := s.hub.Subscribe(a.meta(addr))
-	defer s.hub.Unsubscribe(sub)
+	sock := newSocket(conn)
+	sub := s.hub.Subscribe(a.meta(addr), sock, conn.Query("batch") == "1")
+	defer func() {
+		s.hub.Unsubscribe(sub)
+		if code := sub.Code(); code != 0 && !sub.Broken() {
+			sock.writeClose(hub.CloseFrame(code, sub.Reason()))
+		}
+	}()
 
 	conn.SetReadLimit(wsReadLimit)
-	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			// Screens send nothing; reading runs the control-frame handlers and sees the close.
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
+	extend := func() {
+		_ = conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		// The hub wakes the reader of a dropped screen with a deadline in the past; a pong
+		// read at that moment must not push it out again.
+		select {
+		case <-sub.Done():
+			sock.Wake()
+		default:
 		}
-	}()
-	defer func() {
-		// fasthttp closes a hijacked connection only after this handler returns (Close is a
-		// no-op until then), so a deadline in the past is what stops the reader. The pong
-		// handler may push the deadline out again, hence the loop.
-		for {
-			_ = conn.SetReadDeadline(time.Unix(1, 0))
-			select {
-			case <-readerDone:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
-
-	write := func(b []byte) error {
-		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-		return conn.WriteMessage(websocket.TextMessage, b)
 	}
-	last, err := s.catchUp(sub, parseResume(conn), write)
+	extend()
+	conn.SetPongHandler(func(string) error { extend(); return nil })
+	// The library would answer pings and closes itself, writing beside the hub's writes.
+	conn.SetPingHandler(func(p string) error { sub.Control(hub.PongFrame([]byte(p))); return nil })
+	conn.SetCloseHandler(func(code int, _ string) error { sub.Control(hub.CloseFrame(code, "")); return nil })
+
+	last, err := s.catchUp(parseResume(conn), sock.writeText)
 	if err != nil {
-		s.closeSocket(conn, sub, err)
 		return
 	}
-	batching := conn.Query("batch") == "1"
-	pending := make([]*hub.Message, 0, maxFrameMessages)
-	ping := time.NewTicker(s.cfg.PingInterval)
-	defer ping.Stop()
+	if err := sub.Live(last); err != nil {
+		return
+	}
 	for {
-		select {
-		case m := <-sub.C:
-			pending = append(pending[:0], m)
-			// A screen that asked for batches gets what else is queued in the same frame:
-			// one write instead of many when the server is busy, none of it delayed.
-			for batching && len(pending) < maxFrameMessages && len(sub.C) > 0 {
-				pending = append(pending, <-sub.C)
-			}
-			send := pending[:0]
-			for _, m := range pending {
-				if m.Rev != 0 {
-					if m.Rev <= last {
-						continue // already sent during catch-up
-					}
-					if m.Rev != last+1 {
-						s.closeSocket(conn, sub, errGap)
-						return
-					}
-					last = m.Rev
-				}
-				send = append(send, m)
-			}
-			if len(send) == 0 {
-				continue
-			}
-			var err error
-			if batching && len(send) > 1 {
-				err = writeFrame(conn, send)
-			} else {
-				for _, m := range send {
-					if err = write(m.Data); err != nil {
-						break
-					}
-				}
-			}
-			if err != nil {
-				// A screen that stopped reading fills its socket buffers before its queue:
-				// the write times out and the connection is dropped without a close frame.
-				s.metrics.writeFailures.Inc()
-				return
-			}
-			for _, m := range send {
-				s.metrics.observeDelivery(m.At)
-			}
-		case <-sub.Done():
-			s.closeSocket(conn, sub, nil)
-			return
-		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteTimeout)); err != nil {
-				return
-			}
-		case <-readerDone:
+		if _, _, err := conn.ReadMessage(); err != nil {
 			return
 		}
 	}
 }
 
-var errGap = errors.New("revision gap")
+// socket is a screen's connection as the hub writes to it: directly on the TCP connection
+// under the websocket, in frames the hub built. The websocket library reads, and writes only
+// the handshake.
+type socket struct {
+	conn    *fws.Conn
+	nc      net.Conn
+	raw     syscall.RawConn // nil if nc has no descriptor: then every write waits
+	aborted atomic.Bool
+}
 
-// maxFrameMessages bounds how many messages one batched frame carries.
-const maxFrameMessages = 64
+func newSocket(conn *fws.Conn) *socket {
+	nc := conn.UnderlyingConn()
+	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
+		nc = u.UnsafeConn() // fasthttp's wrapper of a hijacked connection, for reading
+	}
+	k := &socket{conn: conn, nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			k.raw = rc
+		}
+	}
+	return k
+}
 
-// writeFrame writes messages as one text frame holding a JSON array of them, without
-// copying them into a new buffer first.
-func writeFrame(conn *fws.Conn, msgs []*hub.Message) error {
-	_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	w, err := conn.NextWriter(websocket.TextMessage)
-	if err != nil {
+// TryWrite makes one write(2) of b on the non-blocking socket.
+func (k *socket) TryWrite(b []byte) (int, error) {
+	if k.raw == nil {
+		return 0, nil
+	}
+	var n int
+	var werr error
+	if err := k.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait: a full socket is the hub's to handle
+	}); err != nil {
+		return 0, err
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		return 0, nil
+	}
+	return n, werr
+}
+
+var errAborted = errors.New("socket writes aborted")
+
+// Write writes bufs with one writev, waiting up to wsWriteTimeout.
+func (k *socket) Write(bufs ...[]byte) error {
+	if k.aborted.Load() {
+		return errAborted
+	}
+	_ = k.nc.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	if k.aborted.Load() { // Abort's deadline may have come before ours
+		return errAborted
+	}
+	b := net.Buffers(bufs)
+	if _, err := b.WriteTo(k.nc); err != nil {
 		return err
 	}
-	for i, m := range msgs {
-		sep := []byte{','}
-		if i == 0 {
-			sep[0] = '['
-		}
-		if _, err := w.Write(sep); err != nil {
-			return err
-		}
-		if _, err := w.Write(m.Data); err != nil {
-			return err
-		}
-	}
-	if _, err := w.Write([]byte{']'}); err != nil {
-		return err
-	}
-	return w.Close()
+	// TryWrite goes through the same descriptor, which refuses at once once a deadline passed.
+	_ = k.nc.SetWriteDeadline(time.Time{})
+	return nil
+}
+
+func (k *socket) writeText(payload []byte) error {
+	return k.Write(hub.TextHeader(len(payload)), payload)
+}
+
+// Wake stops the reader with a deadline in the past (fasthttp closes a hijacked connection
+// only after the handler returns).
+func (k *socket) Wake() { _ = k.conn.SetReadDeadline(time.Unix(1, 0)) }
+
+// Abort stops a Write in progress.
+func (k *socket) Abort() {
+	k.aborted.Store(true)
+	_ = k.nc.SetWriteDeadline(time.Unix(1, 0))
+}
+
+// writeClose sends a close frame, waiting at most a second.
+func (k *socket) writeClose(frame []byte) {
+	_ = k.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = k.nc.Write(frame)
 }
 
 // catchUp sends hello and then either the changes after the client's revision or a
 // snapshot. The subscription already exists, so nothing committed meanwhile is missed; it
 // returns the last revision sent.
-func (s *Server) catchUp(sub *hub.Subscriber, r resume, write func([]byte) error) (uint64, error) {
+func (s *Server) catchUp(r resume, write func([]byte) error) (uint64, error) {
 	cur := s.store.Rev()
 	if err := write(s.feed.helloBytes(s.store.Epoch(), cur, s.cfg.Build)); err != nil {
 		return 0, err
@@ -237,19 +230,4 @@ func (s *Server) catchUp(sub *hub.Subscriber, r resume, write func([]byte) error
 	}
 	snap, rev := s.feed.snapshotBytes()
 	return rev, write(snap)
-}
-
-// closeSocket sends the close frame for why the subscriber ended.
-func (s *Server) closeSocket(conn *fws.Conn, sub *hub.Subscriber, err error) {
-	code, reason := sub.Code(), sub.Reason()
-	if errors.Is(err, errGap) {
-		code, reason = hub.CodeSlowConsume, "resume with since"
-	} else if err != nil {
-		return
-	}
-	if code == 0 {
-		code = websocket.CloseNormalClosure
-	}
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
-		time.Now().Add(time.Second))
 }

@@ -1,49 +1,273 @@
 package hub
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func msg(rev uint64) *Message { return &Message{Rev: rev, Data: []byte(fmt.Sprint(rev))} }
 
+// sink is a socket in memory. TryWrite takes at most room bytes in all (room < 0: any);
+// Write waits while gate is set, until it is opened or the sink aborted.
+type sink struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	room    int
+	gate    chan struct{}
+	aborted chan struct{}
+	woken   atomic.Bool
+	writes  atomic.Int32 // Write calls, i.e. writes that had to wait
+}
+
+func newSink() *sink { return &sink{room: -1, aborted: make(chan struct{})} }
+
+func (k *sink) TryWrite(b []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := len(b)
+	if k.room >= 0 {
+		n = min(n, k.room)
+		k.room -= n
+	}
+	k.buf.Write(b[:n])
+	return n, nil
+}
+
+func (k *sink) Write(bufs ...[]byte) error {
+	k.writes.Add(1)
+	k.mu.Lock()
+	gate := k.gate
+	k.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-k.aborted:
+			return errors.New("aborted")
+		}
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, b := range bufs {
+		k.buf.Write(b)
+	}
+	return nil
+}
+
+func (k *sink) Wake()  { k.woken.Store(true) }
+func (k *sink) Abort() { close(k.aborted) }
+
+type frame struct {
+	op      byte
+	payload string
+}
+
+// frames parses what was written; it fails the test on a malformed frame, and on a cut one
+// unless a write is under way.
+func (k *sink) frames(t *testing.T) []frame {
+	t.Helper()
+	f, cut := k.parse(t)
+	if cut {
+		t.Fatal("the stream ends inside a frame")
+	}
+	return f
+}
+
+func (k *sink) parse(t *testing.T) (out []frame, cut bool) {
+	t.Helper()
+	k.mu.Lock()
+	b := bytes.Clone(k.buf.Bytes())
+	k.mu.Unlock()
+	for len(b) > 0 {
+		if len(b) < 2 {
+			return out, true
+		}
+		if b[0]&finBit == 0 || b[1]&0x80 != 0 {
+			t.Fatalf("malformed frame at %q", b)
+		}
+		op, n, h := b[0]&0xF, int(b[1]), 2
+		switch {
+		case n == 126 && len(b) >= 4:
+			n, h = int(binary.BigEndian.Uint16(b[2:])), 4
+		case n == 127 && len(b) >= 10:
+			n, h = int(binary.BigEndian.Uint64(b[2:])), 10
+		case n >= 126:
+			return out, true
+		}
+		if len(b) < h+n {
+			return out, true
+		}
+		out = append(out, frame{op, string(b[h : h+n])})
+		b = b[h+n:]
+	}
+	return out, false
+}
+
+// revs are the revisions of the text frames' messages, arrays unpacked.
+func (k *sink) revs(t *testing.T) []uint64 {
+	t.Helper()
+	var out []uint64
+	frames, _ := k.parse(t) // a frame still being written counts once it is whole
+	for _, f := range frames {
+		if f.op != opText {
+			continue
+		}
+		var list []uint64
+		if err := json.Unmarshal([]byte(f.payload), &list); err != nil {
+			var one uint64
+			if err := json.Unmarshal([]byte(f.payload), &one); err != nil {
+				t.Fatalf("frame %q: %v", f.payload, err)
+			}
+			list = []uint64{one}
+		}
+		out = append(out, list...)
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); !ok(); {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func wantRevs(t *testing.T, k *sink, from, to uint64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("revisions %d..%d", from, to), func() bool { return len(k.revs(t)) >= int(to-from+1) })
+	got := k.revs(t)
+	for i, r := range got {
+		if r != from+uint64(i) {
+			t.Fatalf("got revisions %v, want %d..%d", got, from, to)
+		}
+	}
+	if len(got) != int(to-from+1) {
+		t.Fatalf("got revisions %v, want %d..%d", got, from, to)
+	}
+	k.frames(t) // and nothing after them cut
+}
+
 func TestOrderAndFanOut(t *testing.T) {
-	h := New(100)
-	a, b := h.Subscribe(Meta{Username: "a"}), h.Subscribe(Meta{Username: "b"})
+	h := New(Options{Queue: 100, Shards: 3})
+	defer h.Close()
+	var sinks []*sink
+	for range 10 {
+		k := newSink()
+		if err := h.Subscribe(Meta{}, k, false).Live(0); err != nil {
+			t.Fatal(err)
+		}
+		sinks = append(sinks, k)
+	}
 	for r := uint64(1); r <= 50; r++ {
 		h.Publish(msg(r))
 	}
-	for _, s := range []*Subscriber{a, b} {
-		for want := uint64(1); want <= 50; want++ {
-			if got := (<-s.C).Rev; got != want {
-				t.Fatalf("%s: got rev %d, want %d", s.Meta.Username, got, want)
-			}
+	for _, k := range sinks {
+		wantRevs(t, k, 1, 50)
+		if k.writes.Load() != 0 {
+			t.Fatalf("%d writes waited on a socket with room", k.writes.Load())
 		}
+	}
+	eventually(t, "the delivery count", func() bool { return h.Stats().Delivered == 500 })
+}
+
+func TestCatchUpThenLive(t *testing.T) {
+	h := New(Options{Queue: 100})
+	defer h.Close()
+	plain, batching := newSink(), newSink()
+	a, b := h.Subscribe(Meta{}, plain, false), h.Subscribe(Meta{}, batching, true)
+	h.Publish(msg(1), msg(2), msg(3), msg(4), msg(5))
+	// The catch-up sent up to 3: what is queued after it follows, then the live feed.
+	eventually(t, "the queue", func() bool { a.mu.Lock(); defer a.mu.Unlock(); return len(a.queue) == 5 })
+	eventually(t, "the queue", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.queue) == 5 })
+	for _, s := range []*Subscriber{a, b} {
+		if err := s.Live(3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f := batching.frames(t); len(f) != 1 || f[0].payload != "[4,5]" {
+		t.Fatalf("batching screen got frames %v, want one holding [4,5]", f)
+	}
+	if f := plain.frames(t); len(f) != 2 {
+		t.Fatalf("plain screen got frames %v, want two", f)
+	}
+	h.Publish(msg(6))
+	wantRevs(t, plain, 4, 6)
+	wantRevs(t, batching, 4, 6)
+}
+
+func TestLiveSkipsWhatTheCatchUpSent(t *testing.T) {
+	h := New(Options{})
+	defer h.Close()
+	k := newSink()
+	s := h.Subscribe(Meta{}, k, false)
+	if err := s.Live(7); err != nil { // the catch-up went to 7; 5..7 are still on their way
+		t.Fatal(err)
+	}
+	h.Publish(msg(5), msg(6), msg(7), msg(8))
+	h.Publish(msg(9))
+	wantRevs(t, k, 8, 9)
+}
+
+func TestFullSocketDrainsInOrder(t *testing.T) {
+	h := New(Options{Queue: 100})
+	defer h.Close()
+	k := newSink()
+	k.room = 10 // the socket takes ten bytes, then waits
+	s := h.Subscribe(Meta{}, k, true)
+	if err := s.Live(0); err != nil {
+		t.Fatal(err)
+	}
+	for r := uint64(1); r <= 40; r++ {
+		h.Publish(&Message{Rev: r, Data: []byte(fmt.Sprintf("%d%s", r, bytes.Repeat([]byte(" "), 200)))})
+	}
+	wantRevs(t, k, 1, 40)
+	if k.writes.Load() == 0 {
+		t.Fatal("nothing waited on the full socket")
+	}
+	eventually(t, "the screen to be live again", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.state == live })
+	h.Unsubscribe(s)
+	if s.Broken() {
+		t.Fatal("a screen whose writer had finished is marked broken")
 	}
 }
 
 func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
-	h := New(4)
-	slow, fast := h.Subscribe(Meta{Username: "slow"}), h.Subscribe(Meta{Username: "fast"})
+	h := New(Options{Queue: 4, Shards: 1})
+	defer h.Close()
+	slowSink, fastSink := newSink(), newSink()
+	slowSink.room, slowSink.gate = 0, make(chan struct{})
+	slow, fast := h.Subscribe(Meta{}, slowSink, false), h.Subscribe(Meta{}, fastSink, false)
+	for _, s := range []*Subscriber{slow, fast} {
+		if err := s.Live(0); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for r := uint64(1); r <= 10; r++ {
 		h.Publish(msg(r))
-		if got := (<-fast.C).Rev; got != r {
-			t.Fatalf("fast: got rev %d, want %d", got, r)
-		}
+		wantRevs(t, fastSink, 1, r) // one at a time, so that the slow one's queue fills
 	}
+	eventually(t, "the slow screen's drop", func() bool { return slow.Code() != 0 })
+	if slow.Code() != CodeSlowConsume || !slowSink.woken.Load() {
+		t.Fatalf("got close code %d (woken %v), want %d and its reader woken", slow.Code(), slowSink.woken.Load(), CodeSlowConsume)
+	}
+	done := make(chan struct{})
+	go func() { h.Unsubscribe(slow); close(done) }()
 	select {
-	case <-slow.Done():
-	default:
-		t.Fatal("slow subscriber not dropped")
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Unsubscribe did not stop the waiting writer")
 	}
-	if slow.Code() != CodeSlowConsume {
-		t.Fatalf("got close code %d, want %d", slow.Code(), CodeSlowConsume)
-	}
-	// What the slow one holds is a gap-free prefix.
-	for want := uint64(1); len(slow.C) > 0; want++ {
-		if got := (<-slow.C).Rev; got != want {
-			t.Fatalf("slow: got rev %d, want %d", got, want)
-		}
+	if !slow.Broken() {
+		t.Fatal("a screen whose writer was stopped is not marked broken")
 	}
 	if st := h.Stats(); st.Subscribers != 1 || st.Dropped != 1 {
 		t.Fatalf("got stats %+v, want 1 subscriber and 1 drop", st)
@@ -51,27 +275,74 @@ func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
 }
 
 func TestBatchNeverSplit(t *testing.T) {
-	h := New(3)
-	s := h.Subscribe(Meta{})
+	h := New(Options{Queue: 3})
+	defer h.Close()
+	k := newSink()
+	s := h.Subscribe(Meta{}, k, false) // backlogged: its catch-up is still being written
 	h.Publish(msg(1), msg(2))
-	h.Publish(msg(3), msg(4)) // only one place left: dropped, gets neither
-	if len(s.C) != 2 || s.Code() != CodeSlowConsume {
-		t.Fatalf("got %d queued and code %d, want 2 and %d", len(s.C), s.Code(), CodeSlowConsume)
+	h.Publish(msg(3), msg(4)) // only one place left: dropped, queues neither
+	eventually(t, "the drop", func() bool { return s.Code() != 0 })
+	if s.Code() != CodeSlowConsume {
+		t.Fatalf("got code %d, want %d", s.Code(), CodeSlowConsume)
+	}
+	if err := s.Live(0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Live after the drop: got %v, want ErrClosed", err)
+	}
+	if len(k.frames(t)) != 0 {
+		t.Fatal("a dropped screen was written to")
 	}
 }
 
+func TestGapDrops(t *testing.T) {
+	h := New(Options{})
+	defer h.Close()
+	k := newSink()
+	s := h.Subscribe(Meta{}, k, false)
+	if err := s.Live(0); err != nil {
+		t.Fatal(err)
+	}
+	h.Publish(msg(2))
+	eventually(t, "the drop", func() bool { return s.Code() != 0 })
+	if s.Code() != CodeSlowConsume || s.Reason() != "resume with since" {
+		t.Fatalf("got %d %q, want %d", s.Code(), s.Reason(), CodeSlowConsume)
+	}
+}
+
+func TestPingsAndControlFrames(t *testing.T) {
+	h := New(Options{PingInterval: 5 * time.Millisecond})
+	defer h.Close()
+	k := newSink()
+	s := h.Subscribe(Meta{}, k, true)
+	if err := s.Live(0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a ping", func() bool { f := k.frames(t); return len(f) > 0 && f[0].op == opPing })
+	s.Control(PongFrame([]byte("x")))
+	s.Control(CloseFrame(1000, "bye"))
+	eventually(t, "the pong and the close", func() bool {
+		var pong, closing bool
+		for _, f := range k.frames(t) {
+			pong = pong || (f.op == opPong && f.payload == "x")
+			closing = closing || (f.op == opClose && f.payload == "\x03\xe8bye")
+		}
+		return pong && closing
+	})
+}
+
 func TestDropByMeta(t *testing.T) {
-	h := New(4)
-	a := h.Subscribe(Meta{TokenID: "t1", Addr: "10.0.0.1"})
-	b := h.Subscribe(Meta{TokenID: "t2", Addr: "10.0.0.1"})
+	h := New(Options{Queue: 4})
+	defer h.Close()
+	ka, kb := newSink(), newSink()
+	a := h.Subscribe(Meta{TokenID: "t1", Addr: "10.0.0.1"}, ka, false)
+	b := h.Subscribe(Meta{TokenID: "t2", Addr: "10.0.0.1"}, kb, false)
 	if n := h.CountAddr("10.0.0.1"); n != 2 {
 		t.Fatalf("CountAddr: got %d, want 2", n)
 	}
 	if n := h.Drop(func(m Meta) bool { return m.TokenID == "t1" }, CodeRevoked, "revoked"); n != 1 {
 		t.Fatalf("dropped %d, want 1", n)
 	}
-	if a.Code() != CodeRevoked || b.Code() != 0 {
-		t.Fatalf("got codes %d and %d, want %d and 0", a.Code(), b.Code(), CodeRevoked)
+	if a.Code() != CodeRevoked || b.Code() != 0 || !ka.woken.Load() || kb.woken.Load() {
+		t.Fatalf("got codes %d and %d, want %d and 0, and only the first woken", a.Code(), b.Code(), CodeRevoked)
 	}
 	h.Unsubscribe(a) // already gone: harmless
 	if n := h.CountAddr("10.0.0.1"); n != 1 {
@@ -81,4 +352,44 @@ func TestDropByMeta(t *testing.T) {
 	if h.Len() != 0 {
 		t.Fatalf("got %d subscribers, want 0", h.Len())
 	}
+}
+
+func TestFrameHeaders(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		k := newSink()
+		k.buf.Write(textFrame(bytes.Repeat([]byte("a"), n)))
+		if f := k.frames(t); len(f) != 1 || len(f[0].payload) != n || f[0].op != opText {
+			t.Fatalf("%d bytes: parsed %d frames", n, len(f))
+		}
+	}
+}
+
+// Messages published while a pass is under way reach the subscribers the pass already
+// visited in the next pass, and the shard lets messages go only when everyone had them.
+func TestPublishDuringPasses(t *testing.T) {
+	h := New(Options{Queue: 1000, Shards: 1})
+	defer h.Close()
+	var sinks []*sink
+	for i := range 500 {
+		k := newSink()
+		if err := h.Subscribe(Meta{}, k, i%2 == 0).Live(0); err != nil {
+			t.Fatal(err)
+		}
+		sinks = append(sinks, k)
+	}
+	for r := uint64(1); r <= 300; r++ {
+		h.Publish(msg(r))
+		if r%7 == 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	for _, k := range sinks {
+		wantRevs(t, k, 1, 300)
+	}
+	sh := h.shards[0]
+	eventually(t, "the shard to let the messages go", func() bool {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		return sh.log == nil && sh.base == 300
+	})
 }
