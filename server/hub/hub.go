@@ -99,7 +99,7 @@ type Hub struct {
 	dropped  atomic.Uint64
 	backlogs atomic.Uint64
 	closed   chan struct{}
-	wg      sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 // New starts a hub; Close stops its goroutines.
