@@ -121,7 +121,8 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 
 // socket is a screen's connection as the hub writes to it: directly on the TCP connection
 // under the websocket, in frames the hub built. The websocket library reads, and writes only
-// the handshake.
+// the handshake and, on its own, the close frame for a client that broke the protocol (1009
+// for a frame over the read limit), after which the connection ends.
 type socket struct {
 	conn    *fws.Conn
 	nc      net.Conn

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,4 +166,26 @@ func (e *editor) resolve(ctx context.Context, base uint64, edits []edit) error {
 		edits[i].rev = r
 	}
 	return nil
+}
+
+// metrics reads our server's /metrics (admin session): the unlabelled samples by name.
+func (a *api) metrics(ctx context.Context) (map[string]float64, error) {
+	status, b, err := a.Do(ctx, "GET", "/metrics", "", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if status != 200 {
+		return nil, fmt.Errorf("GET /metrics: %d", status)
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			m[name] = v
+		}
+	}
+	return m, nil
 }

@@ -79,6 +79,12 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	// of heap the process had already (ours keeps ~130 MiB resident after argon2 hashing).
 	pid := r.srv.pid()
 	rss0, _ := rssKiB(pid)
+	var heap0 float64
+	if r.kind == "ours" {
+		if m, err := r.api.metrics(ctx); err == nil {
+			heap0 = m["go_memstats_heap_inuse_bytes"]
+		}
+	}
 	cpu0, _ := cpuTime(pid)
 	half := len(r.fleet.clients) / 2
 	var perf *perfRecorder
@@ -112,6 +118,15 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	r.res.add("RSS per idle screen (KiB)", float64(rss1-rss0)/float64(r.o.clients))
 	if n := len(r.fleet.clients) - half; n > 0 {
 		r.res.add("RSS per screen, 2nd half (KiB)", float64(rss1-rssHalf)/float64(n))
+	}
+	if r.kind == "ours" { // where the memory is, from the server's own /metrics
+		if m, err := r.api.metrics(ctx); err != nil {
+			r.logf("metrics: %v", err)
+		} else {
+			r.res.add("server goroutines, idle", m["go_goroutines"])
+			r.res.add("goroutine stacks per screen (KiB)", m["go_memstats_stack_inuse_bytes"]/1024/float64(r.o.clients))
+			r.res.add("heap in use per screen (KiB)", (m["go_memstats_heap_inuse_bytes"]-heap0)/1024/float64(r.o.clients))
+		}
 	}
 
 	switch {
