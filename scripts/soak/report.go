@@ -105,13 +105,14 @@ func (r *report) checkScreens(f *fleet, want map[string]json.RawMessage, rev uin
 // cfg.settle for goroutines and RSS to come back within the tolerance; it keeps the last
 // sample.
 //
-// Why these bounds: each open screen costs the server at least two goroutines (the writer
-// and its reader), so start+10 catches a leak of five screens while leaving room for the
-// runtime's and fasthttp's own (a worker that idles out after 10 s, a scavenger). RSS is
+// Why these bounds: each open screen costs the server a goroutine (it reads; the hub's shards
+// write, and a screen whose socket is full gets a writer too), so start+10 catches a leak of
+// ten screens while leaving room for the runtime's and fasthttp's own (workers that idle out
+// after 10 s, a scavenger). RSS is
 // allowed start×1.5+20 MiB because Go keeps freed heap mapped for minutes (the scavenger
 // returns it slowly) and the heap goal is twice the live heap, so after a peak RSS stays
-// high without any leak; a real leak of per-screen state (1024-message queues, snapshot
-// buffers, 16 KiB socket buffers) across the run's thousands of reconnects is far above it.
+// high without any leak; a real leak of per-screen state (queues, snapshot buffers, socket
+// buffers) across the run's thousands of reconnects is far above it.
 func (r *report) settle(ctx context.Context, metricsAddr string, cfg config) {
 	began := time.Now()
 	r.screensClosed = waitFor(ctx, 30*time.Second, func() bool {
