@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -52,17 +53,20 @@ type snapshotMsg struct {
 	Summary  *store.Summary  `json:"summary"`
 }
 
-// encodeChange writes a change message. The change and the project the commit already
+// encodeChange returns a change message. The change and the project the commit already
 // encoded are spliced in as they are (the writer publishes before it answers, so encoding
 // them again would hold up every editor); the result is byte for byte what encoding a
 // changeMsg gives.
-func encodeChange(e store.Event) []byte {
+func encodeChange(e store.Event) []byte { return appendChange(nil, e) }
+
+// appendChange appends the change message to dst.
+func appendChange(dst []byte, e store.Event) []byte {
 	if e.ChangeJSON == nil || (e.Project != nil && e.ProjectJSON == nil) {
 		b, err := json.Marshal(changeMsg{Type: "change", Rev: e.Change.Rev, Change: e.Change, Project: e.Project, Summary: e.Summary})
 		if err != nil {
 			panic(err) // every field is a plain value: marshalling cannot fail
 		}
-		return b
+		return append(dst, b...)
 	}
 	var sum []byte
 	if e.Summary != nil {
@@ -75,7 +79,7 @@ func encodeChange(e store.Event) []byte {
 	if e.Project == nil {
 		project = []byte("null")
 	}
-	b := make([]byte, 0, 64+len(e.ChangeJSON)+len(project)+len(sum))
+	b := slices.Grow(dst, 64+len(e.ChangeJSON)+len(project)+len(sum))
 	b = append(b, `{"type":"change","rev":`...)
 	b = strconv.AppendUint(b, e.Change.Rev, 10)
 	b = append(b, `,"change":`...)
@@ -95,7 +99,9 @@ func (f *feed) publish(events []store.Event) {
 	msgs := make([]*hub.Message, len(events))
 	now := time.Now()
 	for i, e := range events {
-		msgs[i] = &hub.Message{Rev: e.Change.Rev, Data: encodeChange(e), At: now}
+		// Encoded behind room for the frame header, so the hub frames it without a copy.
+		b := appendChange(make([]byte, hub.FrameRoom), e)
+		msgs[i] = hub.FramedMessage(e.Change.Rev, now, b)
 	}
 	f.hub.Publish(msgs...)
 }

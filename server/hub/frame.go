@@ -1,6 +1,9 @@
 package hub
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"time"
+)
 
 // Websocket frames as a server sends them (RFC 6455 §5.2: final, unmasked). The hub frames
 // each message once and writes the same bytes to every screen.
@@ -32,6 +35,19 @@ func appendHeader(b []byte, op byte, n int) []byte {
 
 // TextHeader is FrameHeader for a text frame.
 func TextHeader(n int) []byte { return FrameHeader(opText, n) }
+
+// FrameRoom is the room FramedMessage needs in front of a payload: the longest header.
+const FrameRoom = 10
+
+// FramedMessage makes a text message of buf[FrameRoom:], writing its frame header into the
+// room in front of it, so the frame needs no copy of the payload.
+func FramedMessage(rev uint64, at time.Time, buf []byte) *Message {
+	payload := buf[FrameRoom:]
+	h := appendHeader(make([]byte, 0, FrameRoom), opText, len(payload))
+	start := FrameRoom - len(h)
+	copy(buf[start:], h)
+	return &Message{Rev: rev, Data: payload, At: at, frame: buf[start:]}
+}
 
 func textFrame(payload []byte) []byte {
 	b := appendHeader(make([]byte, 0, 10+len(payload)), opText, len(payload))

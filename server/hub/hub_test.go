@@ -393,3 +393,13 @@ func TestPublishDuringPasses(t *testing.T) {
 		return sh.log == nil && sh.base == 300
 	})
 }
+
+func TestFramedMessage(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		buf := append(make([]byte, FrameRoom), bytes.Repeat([]byte("a"), n)...)
+		m := FramedMessage(1, time.Time{}, buf)
+		if !bytes.Equal(m.frame, textFrame(m.Data)) || len(m.Data) != n {
+			t.Fatalf("%d bytes: the frame differs from framing a copy", n)
+		}
+	}
+}
