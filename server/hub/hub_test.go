@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -402,4 +403,119 @@ func TestFramedMessage(t *testing.T) {
 			t.Fatalf("%d bytes: the frame differs from framing a copy", n)
 		}
 	}
+}
+
+// flakySink takes a random part of each TryWrite, sometimes none, and waits a little in
+// some Writes: every path of the hub at once.
+type flakySink struct {
+	*sink
+	rng *rand.Rand
+}
+
+func (k *flakySink) TryWrite(b []byte) (int, error) {
+	k.mu.Lock()
+	n := 0
+	switch k.rng.IntN(4) {
+	case 0: // full socket
+	case 1:
+		n = k.rng.IntN(len(b) + 1)
+	default:
+		n = len(b)
+	}
+	k.buf.Write(b[:n])
+	k.mu.Unlock()
+	return n, nil
+}
+
+func (k *flakySink) Write(bufs ...[]byte) error {
+	k.mu.Lock()
+	d := time.Duration(k.rng.IntN(3)) * 100 * time.Microsecond
+	k.mu.Unlock()
+	time.Sleep(d)
+	return k.sink.Write(bufs...)
+}
+
+// TestStress publishes 3,000 changes in batches of random size to screens that join along
+// the way, have sockets that take random parts of each write, batch or not, and are dropped
+// at random; with the race detector on in make test. Every screen still there at the end has
+// every change after its catch-up, once, in order, in whole frames; a dropped one a prefix.
+func TestStress(t *testing.T) {
+	h := New(Options{Queue: 1 << 14, Shards: 2, PingInterval: time.Millisecond})
+	defer h.Close()
+	type screen struct {
+		k     *flakySink
+		s     *Subscriber
+		start uint64
+	}
+	var (
+		mu      sync.Mutex
+		screens []*screen
+		rev     atomic.Uint64
+	)
+	join := func(seed uint64) {
+		k := &flakySink{sink: newSink(), rng: rand.New(rand.NewPCG(seed, 1))}
+		s := h.Subscribe(Meta{Username: fmt.Sprint(seed)}, k, seed%2 == 0)
+		start := rev.Load() // a catch-up would send up to here
+		if err := s.Live(start); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		screens = append(screens, &screen{k, s, start})
+		mu.Unlock()
+	}
+	for i := range 20 {
+		join(uint64(i))
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	var joins sync.WaitGroup
+	for rev.Load() < 3000 {
+		n := 1 + rng.IntN(5)
+		var msgs []*Message
+		for range n {
+			msgs = append(msgs, msg(rev.Load()+uint64(len(msgs))+1))
+		}
+		h.Publish(msgs...)
+		rev.Add(uint64(n))
+		switch rng.IntN(50) {
+		case 0:
+			joins.Add(1)
+			go func(seed uint64) { defer joins.Done(); join(seed) }(rev.Load())
+		case 1:
+			victim := fmt.Sprint(rng.IntN(20))
+			h.Drop(func(m Meta) bool { return m.Username == victim }, CodeRevoked, "stress")
+		}
+		if rng.IntN(10) == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	joins.Wait()
+	last := rev.Load()
+	mu.Lock()
+	defer mu.Unlock()
+	live := 0
+	for _, sc := range screens {
+		if sc.s.Code() != 0 {
+			h.Unsubscribe(sc.s) // stops its writer
+			got := sc.k.revs(t)
+			for i, r := range got {
+				if r != sc.start+uint64(i)+1 {
+					t.Fatalf("dropped screen: revision %d at %d, want %d", r, i, sc.start+uint64(i)+1)
+				}
+			}
+			continue
+		}
+		live++
+		eventually(t, "every change", func() bool { return len(sc.k.revs(t)) >= int(last-sc.start) })
+	}
+	if live == 0 {
+		t.Fatal("no screen stayed")
+	}
+	h.Close() // no more pings: what a writer has left of a frame is then finished
+	for _, sc := range screens {
+		if sc.s.Code() == 0 {
+			eventually(t, "whole frames", func() bool { _, cut := sc.k.parse(t); return !cut })
+			wantRevs(t, sc.k.sink, sc.start+1, last)
+		}
+	}
+	t.Logf("%d screens, %d stayed, %d backlogs", len(screens), live, h.Stats().Backlogs)
 }
