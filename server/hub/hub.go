@@ -187,6 +187,11 @@ func (h *Hub) CountAddr(addr string) int {
 // Publish hands msgs, in order, to the fan-out. It does not wait for a single write: it is
 // called on the database writer's goroutine.
 func (h *Hub) Publish(msgs ...*Message) {
+	select {
+	case <-h.closed:
+		return // nobody would take them out of the shards' logs
+	default:
+	}
 	for _, m := range msgs {
 		if m.frame == nil {
 			m.frame = textFrame(m.Data)
