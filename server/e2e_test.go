@@ -249,14 +249,75 @@ func TestWebsocketRefusals(t *testing.T) {
 		t.Fatalf("revoked: got close %d, want 4001", code)
 	}
 
-	// A frame over the read limit closes the connection with 1009.
+	// Screens send nothing: a data message closes the connection with 1003 before any of it
+	// is read (a compressed one could inflate a thousandfold)…
 	c = l.mustDial(t, "")
+	c.next()
+	c.next()
+	_ = c.conn.WriteMessage(websocket.TextMessage, []byte("hello"))
+	if code := c.closeCode(); code != websocket.CloseUnsupportedData {
+		t.Fatalf("data message: got close %d, want 1003", code)
+	}
+	// …and a frame over the read limit with 1009.
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, WriteBufferSize: 16 << 10} // one frame
+	conn, _, err := d.Dial("ws://"+l.addr+"/ws?token="+l.f.display, http.Header{"Origin": {"http://" + l.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c = &client{t: t, conn: conn}
 	c.next()
 	c.next()
 	_ = c.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 10_000)))
 	if code := c.closeCode(); code != websocket.CloseMessageTooBig {
 		t.Fatalf("oversize frame: got close %d, want 1009", code)
 	}
+}
+
+// TestCompressedFeed: a client that offers permessage-deflate (browsers do) gets the snapshot
+// and the changes compressed, and reads the same messages; one that does not, plain frames.
+func TestCompressedFeed(t *testing.T) {
+	l := startLive(t)
+	for _, compress := range []bool{false, true} {
+		d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, EnableCompression: compress}
+		conn, res, err := d.Dial("ws://"+l.addr+"/ws?batch=1&token="+l.f.display, http.Header{"Origin": {"http://" + l.addr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		negotiated := strings.Contains(res.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+		if negotiated != compress {
+			t.Fatalf("offered %v, negotiated %v", compress, negotiated)
+		}
+		c := &client{t: t, conn: conn}
+		if m := c.next(); m.Type != "hello" {
+			t.Fatalf("got %s, want hello", m.Type)
+		}
+		if m := c.next(); m.Type != "snapshot" || len(m.Projects) != 3 {
+			t.Fatalf("got %s with %d projects, want the snapshot of 3", m.Type, len(m.Projects))
+		}
+		rev := l.st.Rev()
+		progress := 40
+		if compress {
+			progress = 41
+		}
+		p := l.patch(t, "P1", mustProject(t, l.st, "P1").Version, fmt.Sprintf(`{"progress":%d}`, progress))
+		if err := readChanges(conn, rev+1, rev+1); err != nil {
+			t.Fatalf("compress %v: %v", compress, err)
+		}
+		if p.Progress != progress {
+			t.Fatalf("PATCH answered progress %d, want %d", p.Progress, progress)
+		}
+		conn.Close()
+	}
+}
+
+func mustProject(t *testing.T, st *store.Store, id string) store.Project {
+	t.Helper()
+	p, err := st.Project(id)
+	if err != nil {
+		t.Fatalf("project %s: %v", id, err)
+	}
+	return p
 }
 
 func TestBodyLimitOverHTTP(t *testing.T) {

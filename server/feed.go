@@ -23,6 +23,8 @@ type feed struct {
 	mu       sync.Mutex
 	snapRev  uint64
 	snapshot []byte
+	snapZRev uint64
+	snapZ    []byte // the snapshot as one compressed frame
 	sumRev   uint64
 	summary  []byte
 	helloRev uint64
@@ -137,6 +139,18 @@ func (f *feed) snapshotBytes() ([]byte, uint64) {
 	}
 	f.snapshot, f.snapRev = b, rev
 	return b, rev
+}
+
+// snapshotDeflated returns the snapshot as one compressed frame, compressed at most once per
+// revision: after a restart, every screen that needs a snapshot shares it.
+func (f *feed) snapshotDeflated() ([]byte, uint64) {
+	snap, rev := f.snapshotBytes()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.snapZ == nil || f.snapZRev != rev {
+		f.snapZ, f.snapZRev = hub.DeflatedText(snap), rev
+	}
+	return f.snapZ, rev
 }
 
 // sendSummary answers GET /api/summary without filters from the per-revision cache.

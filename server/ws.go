@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,8 +31,11 @@ func (s *Server) handleWebsocket() fiber.Handler {
 	upgrade := fws.New(s.serveSocket, fws.Config{
 		// The Origin is checked in the handler below, against the request's own host and the
 		// configured origins; the library's list cannot express "own host".
-		Origins:           []string{"*"},
-		EnableCompression: false, // a read limit then counts real bytes; changes are small
+		Origins: []string{"*"},
+		// permessage-deflate, without context takeover: the hub compresses each change once
+		// for every screen that negotiated it (browsers offer it). Screens send no data
+		// frames, and one that does is closed before a frame is inflated (serveSocket).
+		EnableCompression: true,
 		ReadBufferSize:    1024,
 		// The hub writes its own frames, so the library never needs a write buffer; with a
 		// pool it allocates none per connection.
@@ -54,8 +58,21 @@ func (s *Server) handleWebsocket() fiber.Handler {
 			return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", "too many open screens from this address")
 		}
 		c.Locals("addr", addr)
+		c.Locals("deflate", offersDeflate(c.Get("Sec-WebSocket-Extensions")))
 		return upgrade(c)
 	}
+}
+
+// offersDeflate says whether the upgrader negotiates permessage-deflate for a request with
+// this Sec-WebSocket-Extensions header: the same test as fasthttp/websocket's
+// isCompressionEnable, which does not say what it decided.
+func offersDeflate(header string) bool {
+	for _, ext := range strings.Split(strings.TrimSpace(header), ",") {
+		if strings.HasPrefix(strings.TrimSpace(ext), "permessage-deflate") {
+			return true
+		}
+	}
+	return false
 }
 
 type resume struct {
@@ -80,7 +97,15 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 	a, _ := conn.Locals("actor").(*actor)
 	addr, _ := conn.Locals("addr").(string)
 	sock := newSocket(conn)
-	sub := s.hub.Subscribe(a.meta(addr), sock, conn.Query("batch") == "1")
+	var format hub.Format
+	if conn.Query("batch") == "1" {
+		format |= hub.Batches
+	}
+	deflate, _ := conn.Locals("deflate").(bool)
+	if deflate {
+		format |= hub.Deflate
+	}
+	sub := s.hub.Subscribe(a.meta(addr), sock, format)
 	defer func() {
 		s.hub.Unsubscribe(sub)
 		if code := sub.Code(); code != 0 && !sub.Broken() {
@@ -105,7 +130,7 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 	conn.SetPingHandler(func(p string) error { sub.Control(hub.PongFrame([]byte(p))); return nil })
 	conn.SetCloseHandler(func(code int, _ string) error { sub.Control(hub.CloseFrame(code, "")); return nil })
 
-	last, err := s.catchUp(parseResume(conn), sock.writeText)
+	last, err := s.catchUp(parseResume(conn), sock, deflate)
 	if err != nil {
 		return
 	}
@@ -113,11 +138,18 @@ func (s *Server) serveSocket(conn *fws.Conn) {
 		return
 	}
 	for {
-		if _, _, err := conn.ReadMessage(); err != nil {
+		// NextReader returns only at a data message (it handles control frames itself).
+		// Screens send none, and a compressed one could inflate a thousandfold: close
+		// without reading it.
+		if _, _, err := conn.NextReader(); err != nil {
 			return
 		}
+		sub.Control(hub.CloseFrame(closeUnsupportedData, "screens send nothing"))
+		return
 	}
 }
+
+const closeUnsupportedData = 1003
 
 // socket is a screen's connection as the hub writes to it: directly on the TCP connection
 // under the websocket, in frames the hub built. The websocket library reads, and writes only
@@ -206,7 +238,8 @@ func (k *socket) writeClose(frame []byte) {
 // catchUp sends hello and then either the changes after the client's revision or a
 // snapshot. The subscription already exists, so nothing committed meanwhile is missed; it
 // returns the last revision sent.
-func (s *Server) catchUp(r resume, write func([]byte) error) (uint64, error) {
+func (s *Server) catchUp(r resume, sock *socket, deflate bool) (uint64, error) {
+	write := sock.writeText
 	cur := s.store.Rev()
 	if err := write(s.feed.helloBytes(s.store.Epoch(), cur, s.cfg.Build)); err != nil {
 		return 0, err
@@ -228,6 +261,10 @@ func (s *Server) catchUp(r resume, write func([]byte) error) (uint64, error) {
 		if err != nil {
 			s.log.Error("replay failed; sending a snapshot", "since", r.since, "err", err)
 		}
+	}
+	if deflate {
+		frame, rev := s.feed.snapshotDeflated()
+		return rev, sock.Write(frame)
 	}
 	snap, rev := s.feed.snapshotBytes()
 	return rev, write(snap)

@@ -1,7 +1,10 @@
 package hub
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -14,6 +17,7 @@ const (
 	opPing  = 0x9
 	opPong  = 0xA
 	finBit  = 0x80
+	rsv1Bit = 0x40 // the frame's payload is compressed (RFC 7692)
 )
 
 // FrameHeader returns the header of a final frame of opcode op carrying n payload bytes.
@@ -77,13 +81,13 @@ func PongFrame(payload []byte) []byte { return controlFrame(opPong, payload) }
 
 var pingFrame = controlFrame(opPing, nil)
 
-// appendArray appends one text frame holding the messages' payloads as a JSON array.
-func appendArray(b []byte, msgs []*Message) []byte {
-	n := 1 // ']'
-	for _, m := range msgs {
-		n += 1 + len(m.Data) // '[' or ',' and the message
+// appendArray appends one text frame holding the messages' payloads as a JSON array,
+// compressed if deflate.
+func appendArray(b []byte, msgs []*Message, deflate bool) []byte {
+	if deflate {
+		return appendDeflated(b, appendArray(nil, msgs, false)[headerLen(arrayLen(msgs)):])
 	}
-	b = appendHeader(b, opText, n)
+	b = appendHeader(b, opText, arrayLen(msgs))
 	for i, m := range msgs {
 		if i == 0 {
 			b = append(b, '[')
@@ -93,4 +97,54 @@ func appendArray(b []byte, msgs []*Message) []byte {
 		b = append(b, m.Data...)
 	}
 	return append(b, ']')
+}
+
+// Compressed frames (permessage-deflate, RFC 7692, negotiated without context takeover):
+// every message is compressed on its own, so the same compressed bytes are valid for every
+// screen that negotiated it, and are made once.
+
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid: no error
+	return w
+}}
+
+// deflateTail is what a sync flush ends with and RFC 7692 §7.2.1 has the sender remove.
+var deflateTail = []byte{0, 0, 0xff, 0xff}
+
+// appendDeflated appends one compressed text frame carrying payload.
+func appendDeflated(buf, payload []byte) []byte {
+	var z bytes.Buffer
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&z)
+	_, _ = w.Write(payload) // writes to a bytes.Buffer cannot fail
+	_ = w.Flush()
+	deflaters.Put(w)
+	c := bytes.TrimSuffix(z.Bytes(), deflateTail)
+	buf = appendHeader(buf, opText, len(c))
+	buf[len(buf)-headerLen(len(c))] |= rsv1Bit
+	return append(buf, c...)
+}
+
+func headerLen(n int) int {
+	switch {
+	case n < 126:
+		return 2
+	case n <= 0xFFFF:
+		return 4
+	default:
+		return 10
+	}
+}
+
+// DeflatedText is one compressed text frame carrying payload (for a snapshot, built once per
+// revision and written to every compressing screen that needs it).
+func DeflatedText(payload []byte) []byte { return appendDeflated(nil, payload) }
+
+// arrayLen is the length of the JSON array of the messages' payloads.
+func arrayLen(msgs []*Message) int {
+	n := 1 // ']'
+	for _, m := range msgs {
+		n += 1 + len(m.Data) // '[' or ',' and the message
+	}
+	return n
 }

@@ -1,5 +1,7 @@
-// Package hub fans committed changes out to live screens. Each message is framed once and the
-// same bytes go to every screen.
+// Package hub fans committed changes out to live screens. Each message is framed once, and
+// compressed once for the screens that negotiated permessage-deflate (without context
+// takeover, so the same compressed bytes are valid for all of them), and the same bytes go to
+// every screen.
 //
 // A few fan-out goroutines (shards) write to the screens' sockets directly, without waiting:
 // a socket that takes the whole frame, as a screen that reads does, costs one write and no
@@ -39,8 +41,30 @@ type Message struct {
 	At   time.Time // when it was published, for delivery latency
 
 	frame   []byte // the websocket frame carrying Data (or the control frame)
-	control bool   // a ping, pong or close frame: never put into a batch
+	control bool   // a ping, pong or close frame: never put into a batch, never compressed
+	zOnce   sync.Once
+	zframe  []byte // the compressed frame, made when a screen first needs it
 }
+
+// deflated is the message's compressed frame, made once for every screen.
+func (m *Message) deflated() []byte {
+	if m.control {
+		return m.frame
+	}
+	m.zOnce.Do(func() { m.zframe = appendDeflated(nil, m.Data) })
+	return m.zframe
+}
+
+// Format is the shape of the frames a screen gets.
+type Format uint8
+
+const (
+	// Batches: what is queued for the screen goes out as one frame holding a JSON array
+	// (the screen asked for batch=1).
+	Batches Format = 1 << iota
+	// Deflate: frames are compressed (the screen negotiated permessage-deflate).
+	Deflate
+)
 
 // Meta says who a subscriber is, so that sessions and tokens can be disconnected.
 type Meta struct {
@@ -132,10 +156,10 @@ func (h *Hub) Close() {
 	h.wg.Wait()
 }
 
-// Subscribe adds a backlogged subscriber writing to sink: every message published from now
-// on is queued for it until Live.
-func (h *Hub) Subscribe(m Meta, sink Sink, batching bool) *Subscriber {
-	s := &Subscriber{Meta: m, h: h, sink: sink, batching: batching, state: backlogged, done: make(chan struct{})}
+// Subscribe adds a backlogged subscriber writing to sink in format f: every message
+// published from now on is queued for it until Live.
+func (h *Hub) Subscribe(m Meta, sink Sink, f Format) *Subscriber {
+	s := &Subscriber{Meta: m, h: h, sink: sink, format: f, state: backlogged, done: make(chan struct{})}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.byAddr[m.Addr]++
@@ -369,10 +393,9 @@ func (sh *shard) passes(subs []*Subscriber) []*Subscriber {
 // batch is what the fan-out writes in one go, with the frames every screen in line shares.
 type batch struct {
 	msgs        []*Message
-	first, last uint64 // revisions of the first and last change in msgs (0: none)
-	inLine      bool   // the changes' revisions follow one another
-	array       []byte // all of msgs, changes as one JSON array, for screens that batch
-	concat      []byte // all of msgs, one frame each
+	first, last uint64    // revisions of the first and last change in msgs (0: none)
+	inLine      bool      // the changes' revisions follow one another
+	frames      [4][]byte // all of msgs, by Format
 }
 
 func newBatch(msgs []*Message) *batch {
@@ -391,37 +414,40 @@ func newBatch(msgs []*Message) *batch {
 	return b
 }
 
-// shared is the frame of the whole batch for screens that follow on from b.first-1.
-func (b *batch) shared(batching bool) []byte {
+// shared is the frame of the whole batch in format f, for screens that follow on from
+// b.first-1; a batch belongs to one shard, so it is built once without a lock.
+func (b *batch) shared(f Format) []byte {
 	if len(b.msgs) == 1 {
+		if f&Deflate != 0 {
+			return b.msgs[0].deflated()
+		}
 		return b.msgs[0].frame
 	}
-	if batching {
-		if b.array == nil {
-			b.array = appendFrames(nil, b.msgs, true)
-		}
-		return b.array
+	if b.frames[f] == nil {
+		b.frames[f] = appendFrames(nil, b.msgs, f)
 	}
-	if b.concat == nil {
-		b.concat = appendFrames(nil, b.msgs, false)
-	}
-	return b.concat
+	return b.frames[f]
 }
 
-// appendFrames appends the frames of msgs to buf: each message its own frame, or, when
-// batching, each run of change messages one frame holding a JSON array of them.
-func appendFrames(buf []byte, msgs []*Message, batching bool) []byte {
+// appendFrames appends the frames of msgs in format f to buf: each message its own frame,
+// or, with Batches, each run of change messages one frame holding a JSON array of them.
+func appendFrames(buf []byte, msgs []*Message, f Format) []byte {
+	deflate := f&Deflate != 0
 	for i := 0; i < len(msgs); {
 		j := i
-		for batching && j < len(msgs) && !msgs[j].control && j-i < maxFrameMessages {
+		for f&Batches != 0 && j < len(msgs) && !msgs[j].control && j-i < maxFrameMessages {
 			j++
 		}
 		if j-i > 1 {
-			buf = appendArray(buf, msgs[i:j])
+			buf = appendArray(buf, msgs[i:j], deflate)
 			i = j
 			continue
 		}
-		buf = append(buf, msgs[i].frame...)
+		if deflate {
+			buf = append(buf, msgs[i].deflated()...)
+		} else {
+			buf = append(buf, msgs[i].frame...)
+		}
 		i++
 	}
 	return buf

@@ -2,11 +2,14 @@ package hub
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +28,8 @@ type sink struct {
 	aborted chan struct{}
 	woken   atomic.Bool
 	writes  atomic.Int32 // Write calls, i.e. writes that had to wait
+	parsed  []frame      // the frames parsed so far, from buf[:off]
+	off     int
 }
 
 func newSink() *sink { return &sink{room: -1, aborted: make(chan struct{})} }
@@ -80,14 +85,26 @@ func (k *sink) frames(t *testing.T) []frame {
 	return f
 }
 
+// inflate undoes permessage-deflate (RFC 7692 §7.2.2: append the tail the sender removed).
+func inflate(t *testing.T, c []byte) []byte {
+	t.Helper()
+	r := flate.NewReader(io.MultiReader(bytes.NewReader(c), bytes.NewReader(deflateTail)))
+	out, err := io.ReadAll(r)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("inflate: %v", err)
+	}
+	return out
+}
+
 func (k *sink) parse(t *testing.T) (out []frame, cut bool) {
 	t.Helper()
 	k.mu.Lock()
-	b := bytes.Clone(k.buf.Bytes())
-	k.mu.Unlock()
+	defer k.mu.Unlock()
+	// What was parsed stays parsed (the buffer only grows): polling stays cheap.
+	b := k.buf.Bytes()[k.off:]
 	for len(b) > 0 {
 		if len(b) < 2 {
-			return out, true
+			return k.parsed, true
 		}
 		if b[0]&finBit == 0 || b[1]&0x80 != 0 {
 			t.Fatalf("malformed frame at %q", b)
@@ -99,15 +116,23 @@ func (k *sink) parse(t *testing.T) (out []frame, cut bool) {
 		case n == 127 && len(b) >= 10:
 			n, h = int(binary.BigEndian.Uint64(b[2:])), 10
 		case n >= 126:
-			return out, true
+			return k.parsed, true
 		}
 		if len(b) < h+n {
-			return out, true
+			return k.parsed, true
 		}
-		out = append(out, frame{op, string(b[h : h+n])})
+		payload := b[h : h+n]
+		if b[0]&rsv1Bit != 0 {
+			if op != opText {
+				t.Fatalf("compressed frame of opcode %d", op)
+			}
+			payload = inflate(t, payload)
+		}
+		k.parsed = append(k.parsed, frame{op, string(payload)})
+		k.off += h + n
 		b = b[h+n:]
 	}
-	return out, false
+	return k.parsed, false
 }
 
 // revs are the revisions of the text frames' messages, arrays unpacked.
@@ -163,7 +188,7 @@ func TestOrderAndFanOut(t *testing.T) {
 	var sinks []*sink
 	for range 10 {
 		k := newSink()
-		if err := h.Subscribe(Meta{}, k, false).Live(0); err != nil {
+		if err := h.Subscribe(Meta{}, k, 0).Live(0); err != nil {
 			t.Fatal(err)
 		}
 		sinks = append(sinks, k)
@@ -184,7 +209,7 @@ func TestCatchUpThenLive(t *testing.T) {
 	h := New(Options{Queue: 100})
 	defer h.Close()
 	plain, batching := newSink(), newSink()
-	a, b := h.Subscribe(Meta{}, plain, false), h.Subscribe(Meta{}, batching, true)
+	a, b := h.Subscribe(Meta{}, plain, 0), h.Subscribe(Meta{}, batching, Batches)
 	h.Publish(msg(1), msg(2), msg(3), msg(4), msg(5))
 	// The catch-up sent up to 3: what is queued after it follows, then the live feed.
 	eventually(t, "the queue", func() bool { a.mu.Lock(); defer a.mu.Unlock(); return len(a.queue) == 5 })
@@ -209,7 +234,7 @@ func TestLiveSkipsWhatTheCatchUpSent(t *testing.T) {
 	h := New(Options{})
 	defer h.Close()
 	k := newSink()
-	s := h.Subscribe(Meta{}, k, false)
+	s := h.Subscribe(Meta{}, k, 0)
 	if err := s.Live(7); err != nil { // the catch-up went to 7; 5..7 are still on their way
 		t.Fatal(err)
 	}
@@ -223,7 +248,7 @@ func TestFullSocketDrainsInOrder(t *testing.T) {
 	defer h.Close()
 	k := newSink()
 	k.room = 10 // the socket takes ten bytes, then waits
-	s := h.Subscribe(Meta{}, k, true)
+	s := h.Subscribe(Meta{}, k, Batches)
 	if err := s.Live(0); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +271,7 @@ func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
 	defer h.Close()
 	slowSink, fastSink := newSink(), newSink()
 	slowSink.room, slowSink.gate = 0, make(chan struct{})
-	slow, fast := h.Subscribe(Meta{}, slowSink, false), h.Subscribe(Meta{}, fastSink, false)
+	slow, fast := h.Subscribe(Meta{}, slowSink, 0), h.Subscribe(Meta{}, fastSink, 0)
 	for _, s := range []*Subscriber{slow, fast} {
 		if err := s.Live(0); err != nil {
 			t.Fatal(err)
@@ -279,7 +304,7 @@ func TestBatchNeverSplit(t *testing.T) {
 	h := New(Options{Queue: 3})
 	defer h.Close()
 	k := newSink()
-	s := h.Subscribe(Meta{}, k, false) // backlogged: its catch-up is still being written
+	s := h.Subscribe(Meta{}, k, 0) // backlogged: its catch-up is still being written
 	h.Publish(msg(1), msg(2))
 	h.Publish(msg(3), msg(4)) // only one place left: dropped, queues neither
 	eventually(t, "the drop", func() bool { return s.Code() != 0 })
@@ -298,7 +323,7 @@ func TestGapDrops(t *testing.T) {
 	h := New(Options{})
 	defer h.Close()
 	k := newSink()
-	s := h.Subscribe(Meta{}, k, false)
+	s := h.Subscribe(Meta{}, k, 0)
 	if err := s.Live(0); err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +338,7 @@ func TestPingsAndControlFrames(t *testing.T) {
 	h := New(Options{PingInterval: 5 * time.Millisecond})
 	defer h.Close()
 	k := newSink()
-	s := h.Subscribe(Meta{}, k, true)
+	s := h.Subscribe(Meta{}, k, Batches)
 	if err := s.Live(0); err != nil {
 		t.Fatal(err)
 	}
@@ -334,8 +359,8 @@ func TestDropByMeta(t *testing.T) {
 	h := New(Options{Queue: 4})
 	defer h.Close()
 	ka, kb := newSink(), newSink()
-	a := h.Subscribe(Meta{TokenID: "t1", Addr: "10.0.0.1"}, ka, false)
-	b := h.Subscribe(Meta{TokenID: "t2", Addr: "10.0.0.1"}, kb, false)
+	a := h.Subscribe(Meta{TokenID: "t1", Addr: "10.0.0.1"}, ka, 0)
+	b := h.Subscribe(Meta{TokenID: "t2", Addr: "10.0.0.1"}, kb, 0)
 	if n := h.CountAddr("10.0.0.1"); n != 2 {
 		t.Fatalf("CountAddr: got %d, want 2", n)
 	}
@@ -373,7 +398,7 @@ func TestPublishDuringPasses(t *testing.T) {
 	var sinks []*sink
 	for i := range 500 {
 		k := newSink()
-		if err := h.Subscribe(Meta{}, k, i%2 == 0).Live(0); err != nil {
+		if err := h.Subscribe(Meta{}, k, Format(i%4)).Live(0); err != nil {
 			t.Fatal(err)
 		}
 		sinks = append(sinks, k)
@@ -435,9 +460,9 @@ func (k *flakySink) Write(bufs ...[]byte) error {
 	return k.sink.Write(bufs...)
 }
 
-// TestStress publishes 3,000 changes in batches of random size to screens that join along
+// TestStress publishes 1,500 changes in batches of random size to screens that join along
 // the way, have sockets that take random parts of each write, batch or not, and are dropped
-// at random; with the race detector on in make test. Every screen still there at the end has
+// at random, in all four formats; with the race detector on in make test. Every screen still there at the end has
 // every change after its catch-up, once, in order, in whole frames; a dropped one a prefix.
 func TestStress(t *testing.T) {
 	h := New(Options{Queue: 1 << 14, Shards: 2, PingInterval: time.Millisecond})
@@ -454,7 +479,7 @@ func TestStress(t *testing.T) {
 	)
 	join := func(seed uint64) {
 		k := &flakySink{sink: newSink(), rng: rand.New(rand.NewPCG(seed, 1))}
-		s := h.Subscribe(Meta{Username: fmt.Sprint(seed)}, k, seed%2 == 0)
+		s := h.Subscribe(Meta{Username: fmt.Sprint(seed)}, k, Format(seed%4))
 		start := rev.Load() // a catch-up would send up to here
 		if err := s.Live(start); err != nil {
 			t.Error(err)
@@ -468,7 +493,7 @@ func TestStress(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	var joins sync.WaitGroup
-	for rev.Load() < 3000 {
+	for rev.Load() < 1500 {
 		n := 1 + rng.IntN(5)
 		var msgs []*Message
 		for range n {
@@ -505,7 +530,16 @@ func TestStress(t *testing.T) {
 			continue
 		}
 		live++
-		eventually(t, "every change", func() bool { return len(sc.k.revs(t)) >= int(last-sc.start) })
+		for end := time.Now().Add(60 * time.Second); len(sc.k.revs(t)) < int(last-sc.start); {
+			if time.Now().After(end) {
+				got := sc.k.revs(t)
+				sc.s.mu.Lock()
+				st, q, rest := sc.s.state, len(sc.s.queue), len(sc.s.rest)
+				sc.s.mu.Unlock()
+				t.Fatalf("format %d start %d: %d of %d changes, last %v; state %d queue %d rest %d", sc.s.format, sc.start, len(got), last-sc.start, got[max(0, len(got)-3):], st, q, rest)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	if live == 0 {
 		t.Fatal("no screen stayed")
@@ -518,4 +552,55 @@ func TestStress(t *testing.T) {
 		}
 	}
 	t.Logf("%d screens, %d stayed, %d backlogs", len(screens), live, h.Stats().Backlogs)
+}
+
+// Screens that negotiated compression get the same messages in compressed frames, each
+// message compressed once for all of them; arrays and single frames alike.
+func TestDeflatedFrames(t *testing.T) {
+	h := New(Options{Queue: 100})
+	defer h.Close()
+	big := func(rev uint64) *Message {
+		return &Message{Rev: rev, Data: []byte(fmt.Sprintf("%d%s", rev, strings.Repeat(" ", 3000)))}
+	}
+	var sinks []*sink
+	var subs []*Subscriber
+	for f := range Format(4) {
+		k := newSink()
+		subs = append(subs, h.Subscribe(Meta{}, k, f))
+		sinks = append(sinks, k)
+	}
+	h.Publish(big(1), big(2), big(3)) // queued: the catch-up drains them (arrays when batching)
+	eventually(t, "the queues", func() bool {
+		for _, s := range subs {
+			s.mu.Lock()
+			n := len(s.queue)
+			s.mu.Unlock()
+			if n != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, s := range subs {
+		if err := s.Live(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := big(4)
+	h.Publish(m) // live: the shared frame
+	for f, k := range sinks {
+		wantRevs(t, k, 1, 4)
+		for _, fr := range k.frames(t) {
+			if !strings.HasPrefix(fr.payload, "[") && !strings.HasSuffix(fr.payload, strings.Repeat(" ", 3000)) {
+				t.Fatalf("format %d: payload %.40q… is not a message", f, fr.payload)
+			}
+		}
+	}
+	plain, deflated := sinks[0].buf.Len(), sinks[Deflate].buf.Len()
+	if deflated*4 > plain {
+		t.Fatalf("compressed %d bytes against %d plain", deflated, plain)
+	}
+	if &m.deflated()[0] != &m.deflated()[0] {
+		t.Fatal("a message is compressed more than once")
+	}
 }

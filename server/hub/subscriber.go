@@ -23,13 +23,13 @@ var ErrClosed = errors.New("hub: subscriber closed")
 
 // Subscriber is one live screen.
 type Subscriber struct {
-	Meta     Meta
-	h        *Hub
-	sh       *shard
-	idx      int    // position in sh.subs, under sh.mu
-	seq      uint64 // the shard's sequence number of the next message to hand it (shard goroutine only)
-	sink     Sink
-	batching bool
+	Meta   Meta
+	h      *Hub
+	sh     *shard
+	idx    int    // position in sh.subs, under sh.mu
+	seq    uint64 // the shard's sequence number of the next message to hand it (shard goroutine only)
+	sink   Sink
+	format Format
 
 	mu       sync.Mutex
 	state    state
@@ -98,7 +98,7 @@ func (s *Subscriber) deliver(b *batch) {
 	var frame []byte
 	msgs := b.msgs
 	if b.first == 0 || (b.inLine && b.first == s.last+1) {
-		frame = b.shared(s.batching)
+		frame = b.shared(s.format)
 		if b.last != 0 {
 			s.last = b.last
 		}
@@ -112,7 +112,7 @@ func (s *Subscriber) deliver(b *batch) {
 		if len(msgs) == 0 {
 			return
 		}
-		frame = appendFrames(nil, msgs, s.batching)
+		frame = appendFrames(nil, msgs, s.format)
 	}
 	n, err := s.sink.TryWrite(frame)
 	if err != nil {
@@ -178,7 +178,7 @@ func (s *Subscriber) drain() error {
 			return ErrClosed
 		}
 		s.mu.Unlock()
-		buf = appendFrames(buf[:0], msgs, s.batching)
+		buf = appendFrames(buf[:0], msgs, s.format)
 		if err := s.sink.Write(rest, buf); err != nil {
 			s.mu.Lock()
 			s.failLocked()
