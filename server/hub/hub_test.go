@@ -461,9 +461,10 @@ func (k *flakySink) Write(bufs ...[]byte) error {
 }
 
 // TestStress publishes 1,500 changes in batches of random size to screens that join along
-// the way, have sockets that take random parts of each write, batch or not, and are dropped
-// at random, in all four formats; with the race detector on in make test. Every screen still there at the end has
-// every change after its catch-up, once, in order, in whole frames; a dropped one a prefix.
+// the way, have sockets that take random parts of each write, take all four formats (batched
+// or not, compressed or not) and are dropped at random; with the race detector on in make
+// test. Every screen still there at the end has every change after its catch-up, once, in
+// order, in whole frames; a dropped one a prefix.
 func TestStress(t *testing.T) {
 	h := New(Options{Queue: 1 << 14, Shards: 2, PingInterval: time.Millisecond})
 	defer h.Close()
