@@ -45,6 +45,17 @@ async function projects(): Promise<Project[]> {
 
 async function openWall(width = 1920, height = 1080) {
   const w = await newPage({ width, height })
+  // Records what the live socket negotiated (the page's own code is not touched).
+  await w.ctx.addInitScript(() => {
+    const g = window as unknown as { WebSocket: typeof WebSocket; __wsExtensions?: string }
+    const Native = g.WebSocket
+    g.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols)
+        this.addEventListener('open', () => (g.__wsExtensions = this.extensions))
+      }
+    }
+  })
   await w.page.goto(`${server.base}/wall?token=${encodeURIComponent(wallToken)}&rotate=0`)
   await w.page.locator('[data-testid=wall-kpis]').waitFor()
   await w.page.locator('[data-testid=wall-conn].conn-open').waitFor()
@@ -127,6 +138,8 @@ describe('wall screen', () => {
     expect(await stageCount(wall.page, 'negotiating')).toBe(beforeNeg - 1)
     await expect.poll(() => wall.page.locator('.ticker-row').first().textContent(), { timeout: 2000 }).toContain(target!.name)
     expect(await wall.page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1)
+    // The feed came compressed: Chromium offers permessage-deflate and the server takes it.
+    expect(await wall.page.evaluate(() => (window as unknown as { __wsExtensions?: string }).__wsExtensions)).toContain('permessage-deflate')
     console.log(`edit → wall: ${latency} ms`)
     expect(wall.errors).toEqual([])
     expect(editor.errors).toEqual([])
