@@ -79,7 +79,7 @@ type writePool struct{ p sync.Pool }
 func (w *writePool) Get() any  { return w.p.Get() }
 func (w *writePool) Put(v any) { w.p.Put(v) }
 
-func newFleet(base, token string, n, perAddr int, slowPercent float64, batch bool) (*fleet, error) {
+func newFleet(base, token string, n, perAddr int, slowPercent float64, batch, deflate bool) (*fleet, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
@@ -104,6 +104,8 @@ func newFleet(base, token string, n, perAddr int, slowPercent float64, batch boo
 			ReadBufferSize:   1024,
 			WriteBufferSize:  256,
 			WriteBufferPool:  pool,
+			// As browsers do; the bare baseline does not negotiate it.
+			EnableCompression: deflate,
 		})
 	}
 	slowN := min(int(float64(n)*slowPercent/100+0.5), n)

@@ -50,6 +50,7 @@ type options struct {
 	duration    time.Duration
 	slow        float64
 	batch       bool
+	deflate     bool
 	perAddr     int
 	connectConc int
 	wait        time.Duration
@@ -95,6 +96,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.Float64Var(&o.rate, "rate", 10, "edits per second (rate)")
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long to edit (rate)")
 	f.StringVar(&o.restart, "restart", "sigterm", "storm: sigterm (stop, then start anew) or sighup (ours only: upgrade in place, the new process takes over the socket)")
+	f.BoolVar(&o.deflate, "deflate", false, "clients offer permessage-deflate, as browsers do (the tool then inflates every message); the bare baseline does not take it")
 	f.BoolVar(&o.batch, "batch", false, "clients ask for batch=1: the server may put what is queued for a client into one frame (a JSON array); the bare baseline ignores it")
 	f.Float64Var(&o.slow, "slow", 0, "percent of clients that stop reading; the scenario runs without them first, then with them")
 	f.IntVar(&o.perAddr, "per-addr", 1000, "clients per loopback source address (127.0.0.2 …)")

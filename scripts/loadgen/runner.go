@@ -69,7 +69,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	if r.ed, err = newEditor(ctx, r.api); err != nil {
 		return nil, err
 	}
-	if r.fleet, err = newFleet(r.srv.baseURL(), r.api.displayToken, r.o.clients, r.o.perAddr, r.o.slow, r.o.batch); err != nil {
+	if r.fleet, err = newFleet(r.srv.baseURL(), r.api.displayToken, r.o.clients, r.o.perAddr, r.o.slow, r.o.batch, r.o.deflate); err != nil {
 		return nil, err
 	}
 	defer r.fleet.close()
