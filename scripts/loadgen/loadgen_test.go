@@ -175,6 +175,14 @@ func TestSmoke(t *testing.T) {
 			}
 		}
 	})
+	t.Run("batched and compressed", func(t *testing.T) {
+		rep := smoke(t, bin, "--batch", "--deflate", "--mode", "burst", "--editors", "4")
+		for _, r := range rep.Targets {
+			if got := metricOf(t, r, "deliveries missing"); got != 0 {
+				t.Errorf("%s: deliveries missing = %v, want 0", r.Target, got)
+			}
+		}
+	})
 	t.Run("burst with slow clients", func(t *testing.T) {
 		rep := smoke(t, bin, "--mode", "burst", "--slow", "10", "--editors", "4")
 		for _, r := range rep.Targets {
