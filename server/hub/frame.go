@@ -20,11 +20,7 @@ const (
 	rsv1Bit = 0x40 // the frame's payload is compressed (RFC 7692)
 )
 
-// FrameHeader returns the header of a final frame of opcode op carrying n payload bytes.
-func FrameHeader(op byte, n int) []byte {
-	return appendHeader(make([]byte, 0, 10), op, n)
-}
-
+// appendHeader appends the header of a final frame of opcode op carrying n payload bytes.
 func appendHeader(b []byte, op byte, n int) []byte {
 	b = append(b, finBit|op)
 	switch {
@@ -37,8 +33,8 @@ func appendHeader(b []byte, op byte, n int) []byte {
 	}
 }
 
-// TextHeader is FrameHeader for a text frame.
-func TextHeader(n int) []byte { return FrameHeader(opText, n) }
+// TextHeader is the header of a text frame carrying n payload bytes.
+func TextHeader(n int) []byte { return appendHeader(make([]byte, 0, 10), opText, n) }
 
 // FrameRoom is the room FramedMessage needs in front of a payload: the longest header.
 const FrameRoom = 10
@@ -84,10 +80,17 @@ var pingFrame = controlFrame(opPing, nil)
 // appendArray appends one text frame holding the messages' payloads as a JSON array,
 // compressed if deflate.
 func appendArray(b []byte, msgs []*Message, deflate bool) []byte {
-	if deflate {
-		return appendDeflated(b, appendArray(nil, msgs, false)[headerLen(arrayLen(msgs)):])
+	n := 1 // ']'
+	for _, m := range msgs {
+		n += 1 + len(m.Data) // '[' or ',' and the message
 	}
-	b = appendHeader(b, opText, arrayLen(msgs))
+	if deflate {
+		return appendDeflated(b, appendArrayPayload(make([]byte, 0, n), msgs))
+	}
+	return appendArrayPayload(appendHeader(b, opText, n), msgs)
+}
+
+func appendArrayPayload(b []byte, msgs []*Message) []byte {
 	for i, m := range msgs {
 		if i == 0 {
 			b = append(b, '[')
@@ -120,31 +123,12 @@ func appendDeflated(buf, payload []byte) []byte {
 	_ = w.Flush()
 	deflaters.Put(w)
 	c := bytes.TrimSuffix(z.Bytes(), deflateTail)
+	start := len(buf)
 	buf = appendHeader(buf, opText, len(c))
-	buf[len(buf)-headerLen(len(c))] |= rsv1Bit
+	buf[start] |= rsv1Bit
 	return append(buf, c...)
-}
-
-func headerLen(n int) int {
-	switch {
-	case n < 126:
-		return 2
-	case n <= 0xFFFF:
-		return 4
-	default:
-		return 10
-	}
 }
 
 // DeflatedText is one compressed text frame carrying payload (for a snapshot, built once per
 // revision and written to every compressing screen that needs it).
 func DeflatedText(payload []byte) []byte { return appendDeflated(nil, payload) }
-
-// arrayLen is the length of the JSON array of the messages' payloads.
-func arrayLen(msgs []*Message) int {
-	n := 1 // ']'
-	for _, m := range msgs {
-		n += 1 + len(m.Data) // '[' or ',' and the message
-	}
-	return n
-}
