@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -107,21 +108,10 @@ func readChanges(c *websocket.Conn, from, to uint64) error {
 		}
 		for _, m := range msgs {
 			if m.Type != "change" || m.Rev != want {
-				return &unexpected{m.Type, m.Rev, want}
+				return fmt.Errorf("got %s rev %d, want change %d", m.Type, m.Rev, want)
 			}
 			want++
 		}
 	}
 	return nil
 }
-
-type unexpected struct {
-	typ       string
-	got, want uint64
-}
-
-func (u *unexpected) Error() string {
-	return "got " + u.typ + " rev " + itoa(u.got) + ", want change " + itoa(u.want)
-}
-
-func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
