@@ -391,7 +391,7 @@ func userCommand(args []string) error {
 			_, err = st.AddUser(store.User{Username: name, Role: store.Role(role), DisplayName: display,
 				Departments: splitList(depts)}, pw)
 		} else {
-			_, err = st.UpdateUser(name, store.UserUpdate{Password: &pw})
+			_, _, err = st.UpdateUser(name, store.UserUpdate{Password: &pw})
 		}
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Server) handleUserUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.Params("username")
-	u, err := s.store.UpdateUser(name, store.UserUpdate{Password: b.Password, DisplayName: b.DisplayName,
+	u, _, err := s.store.UpdateUser(name, store.UserUpdate{Password: b.Password, DisplayName: b.DisplayName,
 		Role: b.Role, Departments: b.Departments})
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (s *Server) handleUserDelete(c *fiber.Ctx) error {
 	if a := currentActor(c); a.User != nil && a.User.Username == name {
 		return errorf(fiber.StatusUnprocessableEntity, "invalid_value", "username", "you cannot delete your own account")
 	}
-	if err := s.store.DeleteUser(name); err != nil {
+	if _, err := s.store.DeleteUser(name); err != nil {
 		return err
 	}
 	s.hub.Drop(func(m hub.Meta) bool { return m.Username == name && m.TokenID == "" }, hub.CodeRevoked, "account deleted")
@@ -106,7 +106,7 @@ func (s *Server) handleTokenCreate(c *fiber.Ctx) error {
 
 func (s *Server) handleTokenDelete(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if err := s.store.DeleteToken(id); err != nil {
+	if _, err := s.store.DeleteToken(id); err != nil {
 		return err
 	}
 	s.hub.Drop(func(m hub.Meta) bool { return m.TokenID == id }, hub.CodeRevoked, "token revoked")

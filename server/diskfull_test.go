@@ -82,7 +82,10 @@ func TestDiskFull(t *testing.T) {
 	if err := st.Seed(seed, "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	_, token, _ := st.CreateToken(store.Token{Kind: "api", Name: "filler", Role: store.RoleEditor})
+	if _, err := st.AddUser(store.User{Username: "filler", Role: store.RoleEditor}, "a long test password"); err != nil {
+		t.Fatal(err)
+	}
+	_, token, _ := st.CreateToken(store.Token{Kind: "api", Name: "filler", Role: store.RoleEditor, Owner: "filler"})
 	st.Close()
 	fi, _ := os.Stat(path)
 

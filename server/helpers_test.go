@@ -75,7 +75,7 @@ func newFixture(tb testing.TB) *fixture {
 		}
 	}
 	_, f.display, _ = st.CreateToken(store.Token{Kind: "display", Name: "wall"})
-	_, f.api, _ = st.CreateToken(store.Token{Kind: "api", Name: "importer", Role: store.RoleEditor})
+	_, f.api, _ = st.CreateToken(store.Token{Kind: "api", Name: "importer", Role: store.RoleEditor, Owner: "editor"})
 	f.srv = New(st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, u := range users {
 		res := f.do("POST", "/api/session", "", fmt.Sprintf(`{"username":%q,"password":%q}`, u.Username, testPassword), nil)

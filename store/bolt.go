@@ -16,6 +16,7 @@ var (
 	bucketSessions       = []byte("sessions")        // sha256(session id) → Session
 	bucketTokens         = []byte("tokens")          // token id → tokenRecord
 	bucketTokenHashes    = []byte("token_hashes")    // sha256(token) → token id
+	bucketAudit          = []byte("audit")           // seq (8 bytes BE) → AuditEvent, append-only
 )
 
 var (

@@ -52,6 +52,47 @@ var migrations = []func(tx *bolt.Tx) error{
 		meta := tx.Bucket(bucketMeta)
 		return meta.Put(keyIndexUntil, u64(btou(meta.Get(keyRev))))
 	},
+	// 3: the audit log, and api tokens that belong to an account. An api token made before
+	// this step belongs to the account that created it; one whose creator is gone (or was a
+	// token) is revoked, since nobody answers for it any more.
+	func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketAudit); err != nil {
+			return err
+		}
+		users := tx.Bucket(bucketUsers)
+		var orphans []string
+		updated := map[string]Token{}
+		err := tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
+			var t Token
+			if err := decode(v, &t); err != nil {
+				return err
+			}
+			if t.Kind != "api" || t.Owner != "" {
+				return nil
+			}
+			if users.Get([]byte(t.CreatedBy)) == nil {
+				orphans = append(orphans, t.ID)
+				return nil
+			}
+			t.Owner = t.CreatedBy
+			updated[t.ID] = t
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for id, t := range updated {
+			if err := putJSON(tx.Bucket(bucketTokens), id, t); err != nil {
+				return err
+			}
+		}
+		for _, id := range orphans {
+			if err := deleteTokenTx(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema this binary writes.

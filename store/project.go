@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -170,7 +171,19 @@ type Project struct {
 // MaxYuan bounds every amount of money: a trillion yuan is beyond any single project.
 const MaxYuan int64 = 1_000_000_000_000_000
 
-func checkText(field, v string, min, max int) error {
+// CheckText is the one validation of free text, on every route that takes some: valid UTF-8,
+// between min and max characters, and nothing invisible or misleading — no control
+// characters (C0, DEL, C1), no format characters (Unicode Cf: bidirectional overrides and
+// isolates such as U+202E, zero-width spaces and joiners, the BOM) and no line or paragraph
+// separators. Single-line fields (names) refuse newlines and tabs too; see CheckLongText.
+func CheckText(field, v string, min, max int) error { return checkTextOf(field, v, min, max, false) }
+
+// CheckLongText is CheckText for multi-line text (notes, comments): newlines and tabs are allowed.
+func CheckLongText(field, v string, min, max int) error { return checkTextOf(field, v, min, max, true) }
+
+func checkText(field, v string, min, max int) error { return checkTextOf(field, v, min, max, false) }
+
+func checkTextOf(field, v string, min, max int, multiline bool) error {
 	if !utf8.ValidString(v) {
 		return invalid(field, "is not valid UTF-8")
 	}
@@ -185,11 +198,19 @@ func checkText(field, v string, min, max int) error {
 		return invalid(field, "has more than %d characters", max)
 	}
 	for _, r := range v {
-		if r < 0x20 && r != '\n' && r != '\t' {
-			return invalid(field, "contains a control character")
+		if unsafeRune(r, multiline) {
+			return invalid(field, "contains a control or invisible character (U+%04X)", r)
 		}
 	}
 	return nil
+}
+
+// unsafeRune reports whether r may not appear in stored text.
+func unsafeRune(r rune, multiline bool) bool {
+	if r == '\n' || r == '\t' {
+		return !multiline
+	}
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
 
 func checkYuan(field string, v int64) error {
@@ -202,6 +223,12 @@ func checkYuan(field string, v int64) error {
 	return nil
 }
 
+// MaxComment is the longest comment a change may carry.
+const MaxComment = 500
+
+// CheckComment validates a change's comment, the same for every route that takes one.
+func CheckComment(c string) error { return CheckLongText("comment", c, 0, MaxComment) }
+
 // Validate checks every field of p; it returns a *ValidationError naming the first bad one.
 func (p *Project) Validate() error {
 	if err := checkID(p.ID); err != nil {
@@ -212,7 +239,7 @@ func (p *Project) Validate() error {
 		checkText("sector", p.Sector, 1, 50),
 		checkText("department", p.Department, 1, 50),
 		checkText("leader", p.Leader, 0, 100),
-		checkText("note", p.Note, 0, 2000),
+		CheckLongText("note", p.Note, 0, 2000),
 		checkYuan("investmentYuan", p.InvestmentYuan),
 		checkYuan("annualPlanYuan", p.AnnualPlanYuan),
 		checkYuan("investmentCompletedYuan", p.InvestmentCompletedYuan),
@@ -335,7 +362,7 @@ func patchFromFields(raw map[string]json.RawMessage) (*Patch, error) {
 			return nil, err
 		}
 	}
-	if err := checkText("comment", p.Comment, 0, 500); err != nil {
+	if err := CheckComment(p.Comment); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -69,7 +69,13 @@ type Store struct {
 
 	tokenMu    sync.Mutex // orders caching a token against revoking it
 	tokenCache sync.Map   // sha256(secret) → Token
+
+	passwordChecks atomic.Int64 // Authenticate calls, each one argon2id hash
 }
+
+// PasswordChecks is how many passwords Authenticate has checked (each costs an argon2id
+// hash): the login throttle's tests and metrics read it.
+func (s *Store) PasswordChecks() int64 { return s.passwordChecks.Load() }
 
 // CommitStats describe one transaction of the writer.
 type CommitStats struct {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -27,6 +28,31 @@ const (
 )
 
 func (r Role) userRole() bool { return r == RoleAdmin || r == RoleEditor || r == RoleViewer }
+
+// rank orders the roles by what they may do.
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RoleEditor:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// Below reports whether r may do less than o.
+func (r Role) Below(o Role) bool { return r.rank() < o.rank() }
+
+// NormalizeUsername folds a user name as typed to the stored form. User names are compared
+// case-insensitively everywhere: they are stored in lower case, and every lookup (login, the
+// API, the command line) folds what it is given, so "ED1" is the account ed1 — and shares its
+// login throttle.
+func NormalizeUsername(name string) string { return strings.ToLower(name) }
+
+// ErrLastAdmin means a change would leave no admin account.
+var ErrLastAdmin = errors.New("the last admin account cannot be deleted or demoted; make another admin first")
 
 // PasswordParams are argon2id's cost parameters.
 type PasswordParams = argon2id.Params
@@ -69,6 +95,16 @@ var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
+
+// CheckNewUser validates an account and its password before anything is written (the
+// command line checks its arguments with it before it opens the database).
+func CheckNewUser(u User, password string) error {
+	u.Username = NormalizeUsername(u.Username)
+	if err := u.validate(); err != nil {
+		return err
+	}
+	return checkPassword(password)
+}
 
 func checkPassword(pw string) error {
 	if len([]rune(pw)) < MinPasswordLength {
@@ -128,6 +164,7 @@ func comparePassword(pw, hash string) (bool, error) {
 
 // AddUser creates an account.
 func (s *Store) AddUser(u User, password string) (User, error) {
+	u.Username = NormalizeUsername(u.Username)
 	if err := u.validate(); err != nil {
 		return User{}, err
 	}
@@ -158,7 +195,7 @@ func wrapWrite(err error) error {
 }
 
 func isDomainError(err error) bool {
-	for _, e := range []error{ErrNotFound, ErrConflict, ErrForbidden, ErrBadCredentials} {
+	for _, e := range []error{ErrNotFound, ErrConflict, ErrForbidden, ErrBadCredentials, ErrLastAdmin} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -176,6 +213,7 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 }
 
 func (s *Store) userRecord(tx *bolt.Tx, username string) (userRecord, error) {
+	username = NormalizeUsername(username)
 	var r userRecord
 	v := tx.Bucket(bucketUsers).Get([]byte(username))
 	if v == nil {
@@ -216,24 +254,31 @@ type UserUpdate struct {
 	Password    *string
 }
 
-// UpdateUser changes an account. A new password ends all of the user's sessions.
-func (s *Store) UpdateUser(username string, up UserUpdate) (User, error) {
+// UpdateUser changes an account and returns it as it is now. A new password ends all of the
+// user's sessions; a lower role revokes every api token the user owns (they are returned).
+// The last admin cannot be demoted (ErrLastAdmin).
+func (s *Store) UpdateUser(username string, up UserUpdate) (User, []Token, error) {
+	username = NormalizeUsername(username)
 	var hash string
 	if up.Password != nil {
 		if err := checkPassword(*up.Password); err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 		var err error
 		if hash, err = s.hashPassword(*up.Password); err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 	}
 	var out User
+	var revoked []Token
+	s.tokenMu.Lock() // see forgetToken
+	defer s.tokenMu.Unlock()
 	err := s.update(func(tx *bolt.Tx) error {
 		r, err := s.userRecord(tx, username)
 		if err != nil {
 			return err
 		}
+		before := r.Role
 		if up.DisplayName != nil {
 			r.DisplayName = *up.DisplayName
 		}
@@ -246,6 +291,16 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, error) {
 		if err := r.User.validate(); err != nil {
 			return err
 		}
+		if before == RoleAdmin && r.Role != RoleAdmin {
+			if err := checkNotLastAdmin(tx, username); err != nil {
+				return err
+			}
+		}
+		if r.Role.Below(before) {
+			if revoked, err = s.revokeTokensOf(tx, username); err != nil {
+				return err
+			}
+		}
 		if hash != "" {
 			r.PasswordHash = hash
 			r.PasswordChanged = s.opt.Now().UTC()
@@ -256,25 +311,93 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, error) {
 		out = r.User
 		return putJSON(tx.Bucket(bucketUsers), username, r)
 	})
-	return out, wrapWrite(err)
+	if err != nil {
+		return User{}, nil, wrapWrite(err)
+	}
+	return out, revoked, nil
 }
 
-// DeleteUser removes an account and its sessions.
-func (s *Store) DeleteUser(username string) error {
-	return wrapWrite(s.update(func(tx *bolt.Tx) error {
-		if _, err := s.userRecord(tx, username); err != nil {
+// DeleteUser removes an account, its sessions and the api tokens it owns (returned). The
+// last admin cannot be deleted (ErrLastAdmin).
+func (s *Store) DeleteUser(username string) ([]Token, error) {
+	username = NormalizeUsername(username)
+	var revoked []Token
+	s.tokenMu.Lock() // see forgetToken
+	defer s.tokenMu.Unlock()
+	err := s.update(func(tx *bolt.Tx) error {
+		r, err := s.userRecord(tx, username)
+		if err != nil {
 			return err
+		}
+		if r.Role == RoleAdmin {
+			if err := checkNotLastAdmin(tx, username); err != nil {
+				return err
+			}
 		}
 		if err := deleteSessionsOf(tx, username); err != nil {
 			return err
 		}
+		if revoked, err = s.revokeTokensOf(tx, username); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketUsers).Delete([]byte(username))
-	}))
+	})
+	if err != nil {
+		return nil, wrapWrite(err)
+	}
+	return revoked, nil
+}
+
+// checkNotLastAdmin fails with ErrLastAdmin unless an admin other than username exists.
+func checkNotLastAdmin(tx *bolt.Tx, username string) error {
+	found := false
+	err := tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+		if found || string(k) == username {
+			return nil
+		}
+		var r userRecord
+		if err := decode(v, &r); err != nil {
+			return err
+		}
+		found = r.Role == RoleAdmin
+		return nil
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("user %q: %w", username, ErrLastAdmin)
+	}
+	return err
+}
+
+// revokeTokensOf deletes every token owned by username in tx and returns them. Their cached
+// secrets are forgotten before the transaction commits, so a revoked token fails at once.
+func (s *Store) revokeTokensOf(tx *bolt.Tx, username string) ([]Token, error) {
+	var owned []Token
+	err := tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
+		var t Token
+		if err := decode(v, &t); err != nil {
+			return err
+		}
+		if t.Owner == username {
+			owned = append(owned, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range owned {
+		s.forgetToken(t.ID)
+		if err := deleteTokenTx(tx, t.ID); err != nil {
+			return nil, err
+		}
+	}
+	return owned, nil
 }
 
 // Authenticate checks a user name and password. It spends the same time on an unknown user
 // as on a wrong password, so the answer does not tell which names exist.
 func (s *Store) Authenticate(username, password string) (User, error) {
+	s.passwordChecks.Add(1)
 	var r userRecord
 	err := s.view(func(tx *bolt.Tx) (err error) { r, err = s.userRecord(tx, username); return })
 	if err != nil {
@@ -319,6 +442,7 @@ func randomToken(prefix string) string {
 
 // CreateSession starts a session for a user and returns its secret ID.
 func (s *Store) CreateSession(username string) (string, error) {
+	username = NormalizeUsername(username)
 	id := randomToken("")
 	now := s.opt.Now().UTC()
 	err := s.update(func(tx *bolt.Tx) error {
@@ -411,23 +535,36 @@ func deleteSessionsWhere(tx *bolt.Tx, match func(Session) bool) error {
 
 // Token is a display or api token. The secret is shown once, at creation; the store keeps
 // only its SHA-256 (a token has 256 random bits, so a fast hash is enough).
+//
+// An api token belongs to an account (Owner): it acts as that account, with at most the
+// token's role, and dies with it — deleting or demoting the account revokes it. A display
+// token belongs to the system (it only reads); CreatedBy records the admin who made it.
 type Token struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Kind      string    `json:"kind"` // "display" or "api"
 	Role      Role      `json:"role"`
+	Owner     string    `json:"owner,omitempty"` // the account of an api token
 	CreatedAt time.Time `json:"createdAt"`
 	CreatedBy string    `json:"createdBy"`
 }
 
-// CreateToken makes a token and returns it with its secret.
+// Actor is how the token's actions are attributed in the change log: "token:<name>". A
+// user name cannot contain ':', so a token can never pass for a person.
+func (t *Token) Actor() string { return "token:" + t.Name }
+
+// CreateToken makes a token and returns it with its secret. An api token needs an Owner
+// whose role reaches the token's.
 func (s *Store) CreateToken(t Token) (Token, string, error) {
 	switch t.Kind {
 	case "display":
-		t.Role = RoleDisplay
+		t.Role, t.Owner = RoleDisplay, ""
 	case "api":
 		if !t.Role.userRole() {
 			return Token{}, "", invalid("role", "must be admin, editor or viewer for an api token")
+		}
+		if t.Owner = NormalizeUsername(t.Owner); t.Owner == "" {
+			return Token{}, "", invalid("owner", "is required for an api token")
 		}
 	default:
 		return Token{}, "", invalid("kind", "must be display or api")
@@ -440,6 +577,15 @@ func (s *Store) CreateToken(t Token) (Token, string, error) {
 	secret := randomToken("pb_")
 	sum := sha256.Sum256([]byte(secret))
 	err := s.update(func(tx *bolt.Tx) error {
+		if t.Owner != "" {
+			owner, err := s.userRecord(tx, t.Owner)
+			if err != nil {
+				return invalid("owner", "is not an account")
+			}
+			if owner.Role.Below(t.Role) {
+				return invalid("role", "may not exceed the owner's role (%s)", owner.Role)
+			}
+		}
 		if err := putJSON(tx.Bucket(bucketTokens), t.ID, t); err != nil {
 			return err
 		}
@@ -502,34 +648,50 @@ func (s *Store) Tokens() ([]Token, error) {
 	return out, err
 }
 
-// DeleteToken revokes a token.
-func (s *Store) DeleteToken(id string) error {
+// DeleteToken revokes a token and returns it as it was.
+func (s *Store) DeleteToken(id string) (Token, error) {
+	var t Token
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()
+	err := s.update(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketTokens).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("token %q: %w", id, ErrNotFound)
+		}
+		if err := decode(v, &t); err != nil {
+			return err
+		}
+		s.forgetToken(id)
+		return deleteTokenTx(tx, id)
+	})
+	return t, wrapWrite(err)
+}
+
+// forgetToken drops a token from the secret cache. The revoking caller holds tokenMu across
+// its whole transaction: TokenBySecret caches only what it still finds stored after taking
+// tokenMu, so it can neither cache the token between this and the commit nor after it.
+func (s *Store) forgetToken(id string) {
 	s.tokenCache.Range(func(k, v any) bool {
 		if v.(Token).ID == id {
 			s.tokenCache.Delete(k)
 		}
 		return true
 	})
-	return wrapWrite(s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTokens)
-		if b.Get([]byte(id)) == nil {
-			return fmt.Errorf("token %q: %w", id, ErrNotFound)
+}
+
+func deleteTokenTx(tx *bolt.Tx, id string) error {
+	hashes := tx.Bucket(bucketTokenHashes)
+	var keys [][]byte
+	_ = hashes.ForEach(func(k, v []byte) error {
+		if string(v) == id {
+			keys = append(keys, append([]byte{}, k...))
 		}
-		hashes := tx.Bucket(bucketTokenHashes)
-		var keys [][]byte
-		_ = hashes.ForEach(func(k, v []byte) error {
-			if string(v) == id {
-				keys = append(keys, append([]byte{}, k...))
-			}
-			return nil
-		})
-		for _, k := range keys {
-			if err := hashes.Delete(k); err != nil {
-				return err
-			}
+		return nil
+	})
+	for _, k := range keys {
+		if err := hashes.Delete(k); err != nil {
+			return err
 		}
-		return b.Delete([]byte(id))
-	}))
+	}
+	return tx.Bucket(bucketTokens).Delete([]byte(id))
 }

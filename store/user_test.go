@@ -40,7 +40,7 @@ func TestUsersSessionsTokens(t *testing.T) {
 		t.Fatalf("got %v %v", got, err)
 	}
 	// A new password ends the sessions.
-	if _, err := s.UpdateUser("li", UserUpdate{Password: ptr("a new long password")}); err != nil {
+	if _, _, err := s.UpdateUser("li", UserUpdate{Password: ptr("a new long password")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.SessionUser(sid); !errors.Is(err, ErrNotFound) {
@@ -57,7 +57,7 @@ func TestUsersSessionsTokens(t *testing.T) {
 	if got, err := s.TokenBySecret(secret); err != nil || got.ID != tok.ID {
 		t.Fatalf("got %v %v", got, err)
 	}
-	if err := s.DeleteToken(tok.ID); err != nil {
+	if _, err := s.DeleteToken(tok.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.TokenBySecret(secret); !errors.Is(err, ErrNotFound) {

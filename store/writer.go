@@ -413,6 +413,9 @@ func mustCurrent(current func(string) (*Project, bool), id string) *Project {
 // stage checks an edit against the batch's current state and works out its change; a nil
 // result without error means the edit changes nothing.
 func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Time, today Date) (*staged, error) {
+	if err := CheckComment(e.Comment); err != nil {
+		return nil, err
+	}
 	switch e.Kind {
 	case ChangeCreate:
 		if e.New == nil {
@@ -461,6 +464,13 @@ func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Ti
 		}
 		if e.Patch == nil {
 			return nil, invalid("body", "is required")
+		}
+		// The department check comes first: an edit that would change nothing must still not
+		// tell an editor of another department that it was accepted.
+		if e.Allow != nil {
+			if err := e.Allow(before, nil); err != nil {
+				return nil, err
+			}
 		}
 		after, fields := e.Patch.Apply(*before, today)
 		if len(fields) == 0 {
