@@ -1,5 +1,7 @@
 import type {
   ApiErrorBody,
+  AuditEvent,
+  AuditType,
   Change,
   CreatedToken,
   Meta,
@@ -130,6 +132,16 @@ export interface SummaryFilter {
   department?: string | null
 }
 
+/** GET /api/audit: `since` gives the events after it oldest first, `before` the ones before it newest first, neither the newest first. */
+export interface AuditQuery {
+  since?: number
+  before?: number
+  limit?: number
+  type?: AuditType | ''
+  actor?: string
+  q?: string
+}
+
 export const api = {
   login: (username: string, password: string) =>
     request<{ user: User }>('/api/session', { method: 'POST', body: { username, password } }).then((r) => r.data.user),
@@ -162,5 +174,7 @@ export const api = {
   createToken: (t: { kind: TokenKind; name: string; role?: TokenRole }) =>
     request<CreatedToken>('/api/tokens', { method: 'POST', body: t }).then((r) => r.data),
   deleteToken: (id: string) => request<void>(`/api/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }).then(() => undefined),
+  audit: (f: AuditQuery = {}) =>
+    get<{ events: AuditEvent[] }>(`/api/audit${qs({ since: f.since, before: f.before, limit: f.limit, type: f.type, actor: f.actor, q: f.q })}`).then((r) => r.events),
   reloadScreens: () => request<void>('/api/screens/reload', { method: 'POST', body: {} }).then(() => undefined),
 }

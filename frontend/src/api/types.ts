@@ -18,7 +18,10 @@ export interface Token {
   name: string
   kind: TokenKind
   role: TokenRole
+  /** The account an api token belongs to and acts as; display tokens have none. */
+  owner?: string
   createdAt: string
+  /** The admin who created the token. */
   createdBy: string
 }
 
@@ -91,6 +94,7 @@ export interface Change {
   projectId: string
   projectName: string
   at: string
+  /** A username, or "token:<name>" for an api token (a username never contains ':'). */
   by: string
   kind: ChangeKind
   fields: Record<string, FieldChange>
@@ -134,6 +138,57 @@ export interface Meta {
   zone: string
   stages: Stage[]
   categories: Category[]
+}
+
+// Audit log (GET /api/audit, admin only).
+export type AuditType =
+  | 'login.ok'
+  | 'login.failed'
+  | 'login.throttled'
+  | 'logout'
+  | 'user.created'
+  | 'user.changed'
+  | 'user.role_changed'
+  | 'user.password_changed'
+  | 'user.deleted'
+  | 'token.created'
+  | 'token.deleted'
+  | 'token.revoked'
+  | 'backup.downloaded'
+  | 'restore'
+  | 'screens.reloaded'
+
+/** Every audit type, in the server's order (store.AuditTypes). */
+export const AUDIT_TYPES: readonly AuditType[] = [
+  'login.ok',
+  'login.failed',
+  'login.throttled',
+  'logout',
+  'user.created',
+  'user.changed',
+  'user.role_changed',
+  'user.password_changed',
+  'user.deleted',
+  'token.created',
+  'token.deleted',
+  'token.revoked',
+  'backup.downloaded',
+  'restore',
+  'screens.reloaded',
+]
+
+export interface AuditEvent {
+  seq: number
+  at: string
+  type: AuditType
+  /**
+   * A username, "token:<name>" for an api token, "cli" for the command line, or, for the
+   * login types, the name that was tried (anything at all).
+   */
+  actor: string
+  addr?: string
+  target?: string
+  detail?: string
 }
 
 export interface ApiErrorBody {

@@ -4,6 +4,16 @@ import { formatMoney } from '../format'
 
 const MONEY = new Set(['investmentYuan', 'annualPlanYuan', 'investmentCompletedYuan'])
 
+const TOKEN_PREFIX = 'token:'
+
+/**
+ * The name of the api token behind an actor ("token:<name>"), or null for a person. A
+ * username never contains ':', so a person cannot pass for a token or the other way round.
+ */
+export function tokenActor(by: string): string | null {
+  return by.startsWith(TOKEN_PREFIX) ? by.slice(TOKEN_PREFIX.length) : null
+}
+
 /** Text for field values in the ticker, the timeline and the conflict view. */
 export function useLabels() {
   const { t, te } = useI18n()
@@ -23,6 +33,12 @@ export function useLabels() {
     return JSON.stringify(v)
   }
 
+  /** Who made a change: a person's username as it is, an api token as "令牌 <name>". */
+  function who(by: string): string {
+    const token = tokenActor(by)
+    return token === null ? by : t('actor.token', { name: token })
+  }
+
   /** One line for a change: the stage move if there is one, else the first field. */
   function describe(c: Change): string {
     if (c.kind === 'create') return t('ticker.created')
@@ -35,5 +51,5 @@ export function useLabels() {
     return `${fieldName(key)}：${value(key, f.from)} → ${value(key, f.to)}${more}`
   }
 
-  return { fieldName, value, describe }
+  return { fieldName, value, describe, who }
 }
