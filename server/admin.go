@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -36,6 +38,7 @@ func (s *Server) handleUserCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, store.AuditEvent{Type: store.AuditUserCreated, Target: u.Username, Detail: "role " + string(u.Role)})
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
 
@@ -51,28 +54,70 @@ func (s *Server) handleUserUpdate(c *fiber.Ctx) error {
 	if err := decodeStrict(c, &b); err != nil {
 		return err
 	}
-	name := c.Params("username")
-	u, _, err := s.store.UpdateUser(name, store.UserUpdate{Password: b.Password, DisplayName: b.DisplayName,
+	name := store.NormalizeUsername(c.Params("username"))
+	before, err := s.store.User(name)
+	if err != nil {
+		return err
+	}
+	u, revoked, err := s.store.UpdateUser(name, store.UserUpdate{Password: b.Password, DisplayName: b.DisplayName,
 		Role: b.Role, Departments: b.Departments})
 	if err != nil {
 		return err
 	}
-	if b.Password != nil || b.Role != nil {
-		// A new password or role ends the user's live connections; they log in again.
+	if u.Role.Below(before.Role) {
+		// A demoted account's sessions and tokens end; it logs in again with its new role.
+		s.hub.Drop(func(m hub.Meta) bool { return m.Username == name }, hub.CodeRevoked, "account changed")
+	} else if b.Password != nil || b.Role != nil {
+		// A new password or role ends the user's live sessions; they log in again.
 		s.hub.Drop(func(m hub.Meta) bool { return m.Username == name && m.TokenID == "" }, hub.CodeRevoked, "account changed")
 	}
+	if u.Role != before.Role {
+		s.audit(c, store.AuditEvent{Type: store.AuditUserRole, Target: name, Detail: string(before.Role) + " → " + string(u.Role)})
+	}
+	if b.Password != nil {
+		s.audit(c, store.AuditEvent{Type: store.AuditUserPassword, Target: name})
+	}
+	if b.DisplayName != nil || b.Departments != nil {
+		s.audit(c, store.AuditEvent{Type: store.AuditUserChanged, Target: name, Detail: userChangeDetail(before, u)})
+	}
+	s.auditRevoked(c, revoked, "owner "+name+" demoted")
 	return c.JSON(u)
 }
 
+// userChangeDetail says what changed of an account's name and departments.
+func userChangeDetail(before, after store.User) string {
+	var parts []string
+	if before.DisplayName != after.DisplayName {
+		parts = append(parts, fmt.Sprintf("displayName %q → %q", before.DisplayName, after.DisplayName))
+	}
+	if !slices.Equal(before.Departments, after.Departments) {
+		parts = append(parts, fmt.Sprintf("departments %s → %s", strings.Join(before.Departments, ","), strings.Join(after.Departments, ",")))
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (s *Server) auditRevoked(c *fiber.Ctx, revoked []store.Token, why string) {
+	for _, t := range revoked {
+		s.audit(c, store.AuditEvent{Type: store.AuditTokenRevoked, Target: t.ID, Detail: t.Name + ": " + why})
+	}
+}
+
 func (s *Server) handleUserDelete(c *fiber.Ctx) error {
-	name := c.Params("username")
-	if a := currentActor(c); a.User != nil && a.User.Username == name {
+	name := store.NormalizeUsername(c.Params("username"))
+	if a := currentActor(c); a.User != nil && a.Token == nil && a.User.Username == name {
 		return errorf(fiber.StatusUnprocessableEntity, "invalid_value", "username", "you cannot delete your own account")
 	}
-	if _, err := s.store.DeleteUser(name); err != nil {
+	revoked, err := s.store.DeleteUser(name)
+	if err != nil {
 		return err
 	}
-	s.hub.Drop(func(m hub.Meta) bool { return m.Username == name && m.TokenID == "" }, hub.CodeRevoked, "account deleted")
+	// Its sessions and its api tokens' sockets close.
+	s.hub.Drop(func(m hub.Meta) bool { return m.Username == name }, hub.CodeRevoked, "account deleted")
+	s.audit(c, store.AuditEvent{Type: store.AuditUserDeleted, Target: name})
+	s.auditRevoked(c, revoked, "owner "+name+" deleted")
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -95,26 +140,34 @@ func (s *Server) handleTokenCreate(c *fiber.Ctx) error {
 	if err := decodeStrict(c, &b); err != nil {
 		return err
 	}
+	a := currentActor(c)
+	// An api token belongs to the person creating it (an admin token's owner when a token
+	// creates it); a display token to the system, with its creator recorded.
 	t, secret, err := s.store.CreateToken(store.Token{Kind: b.Kind, Name: b.Name, Role: b.Role,
-		CreatedBy: currentActor(c).Name()})
+		Owner: a.User.Username, CreatedBy: a.Name()})
 	if err != nil {
 		return err
 	}
+	s.audit(c, store.AuditEvent{Type: store.AuditTokenCreated, Target: t.ID,
+		Detail: fmt.Sprintf("%s token %q, role %s", t.Kind, t.Name, t.Role)})
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": t.ID, "token": secret, "name": t.Name,
-		"kind": t.Kind, "role": t.Role, "createdAt": t.CreatedAt, "createdBy": t.CreatedBy})
+		"kind": t.Kind, "role": t.Role, "owner": t.Owner, "createdAt": t.CreatedAt, "createdBy": t.CreatedBy})
 }
 
 func (s *Server) handleTokenDelete(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if _, err := s.store.DeleteToken(id); err != nil {
+	t, err := s.store.DeleteToken(id)
+	if err != nil {
 		return err
 	}
 	s.hub.Drop(func(m hub.Meta) bool { return m.TokenID == id }, hub.CodeRevoked, "token revoked")
+	s.audit(c, store.AuditEvent{Type: store.AuditTokenDeleted, Target: id, Detail: fmt.Sprintf("%s token %q", t.Kind, t.Name)})
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) handleScreensReload(c *fiber.Ctx) error {
 	s.hub.Publish(&hub.Message{Data: []byte(`{"type":"reload"}`)})
+	s.audit(c, store.AuditEvent{Type: store.AuditScreensReload, Detail: fmt.Sprintf("%d screens", s.hub.Len())})
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"screens": s.hub.Len()})
 }
 
@@ -136,6 +189,7 @@ func (s *Server) handleBackup(c *fiber.Ctx) error {
 	}()
 	select {
 	case h := <-started:
+		s.audit(c, store.AuditEvent{Type: store.AuditBackup, Detail: fmt.Sprintf("revision %d, %d bytes", h.rev, h.size)})
 		c.Set(fiber.HeaderContentType, "application/octet-stream")
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="projectboard-rev%d.db"`, h.rev))
 		c.Set("X-Projectboard-Rev", fmt.Sprint(h.rev))

@@ -106,13 +106,13 @@ func TestProjectUpdateSucceeds(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("builder on its own project: got %d", res.StatusCode)
 	}
-	// An api token's changes are attributed to the token's name.
+	// An api token's changes are attributed to the token, marked as one.
 	res = f.do("PATCH", "/api/projects/P1", "api", `{"note":"批量导入"}`, map[string]string{"If-Match": `"2"`})
-	if p := decodeJSON[store.Project](t, res); p.UpdatedBy != "importer" {
-		t.Fatalf("got updatedBy %q, want importer", p.UpdatedBy)
+	if p := decodeJSON[store.Project](t, res); p.UpdatedBy != "token:importer" {
+		t.Fatalf("got updatedBy %q, want token:importer", p.UpdatedBy)
 	}
 	changes := decodeJSON[struct{ Changes []store.Change }](t, f.do("GET", "/api/projects/P1/changes", "viewer", "", nil))
-	if len(changes.Changes) != 3 || changes.Changes[0].By != "importer" || changes.Changes[1].Comment != "开工" {
+	if len(changes.Changes) != 3 || changes.Changes[0].By != "token:importer" || changes.Changes[1].Comment != "开工" {
 		t.Fatalf("got history %+v", changes.Changes)
 	}
 	res = f.do("PATCH", "/api/projects/P1", "editor", `{"progress":13}`, map[string]string{"If-Match": `"2"`})

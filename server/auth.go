@@ -2,9 +2,9 @@ package server
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,18 +15,22 @@ import (
 
 const sessionCookie = "pb_session"
 
-// actor is who makes a request: a user by session or api token, or a display token.
+// actor is who makes a request: a user by session, an api token acting for its owner, or a
+// display token.
 type actor struct {
-	User       *store.User  // nil for a display token
+	// User is the account acted for: the session's user, or an api token's owner with at most
+	// the token's role. Nil for a display token.
+	User       *store.User
 	Token      *store.Token // nil for a session
 	SessionID  string       // the secret, for logout
 	SessionKey string
 }
 
-// Name is what goes into a change's "by": the username, or the api token's name.
+// Name is what goes into a change's "by" and the audit log's actor: the username for a
+// person, "token:<name>" for a token, so that a token never passes for a person.
 func (a *actor) Name() string {
-	if a.Token != nil && a.User == nil {
-		return a.Token.Name
+	if a.Token != nil {
+		return a.Token.Actor()
 	}
 	return a.User.Username
 }
@@ -90,8 +94,19 @@ func (s *Server) identify(c *fiber.Ctx) (*actor, error) {
 		}
 		a := &actor{Token: &t}
 		if t.Kind == "api" {
-			// An api token acts as a user with its role and no department limits.
-			a.User = &store.User{Username: t.Name, Role: t.Role, Departments: []string{}}
+			// An api token acts for its owner, with the owner's departments and the lower of
+			// the two roles. Deleting or demoting the owner revokes it (store.DeleteUser).
+			owner, err := s.store.User(t.Owner)
+			if errors.Is(err, store.ErrUnavailable) {
+				return nil, err
+			}
+			if err != nil {
+				return nil, errorf(fiber.StatusUnauthorized, "unauthenticated", "", "unknown or revoked token")
+			}
+			if t.Role.Below(owner.Role) {
+				owner.Role = t.Role
+			}
+			a.User = &owner
 		}
 		return a, nil
 	}
@@ -162,6 +177,16 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"form-action 'self'; frame-ancestors 'none'"
 
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	if p := c.Path(); strings.HasPrefix(p, "/api/") || p == "/metrics" {
+		// Answers about people, tokens and the database (a backup download included) stay
+		// out of browser and proxy caches.
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	return c.Next()
+}
+
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", contentSecurityPolicy)
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "no-referrer") // wall links carry a token in the URL
@@ -169,13 +194,15 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	if c.Protocol() == "https" {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	return c.Next()
 }
 
 type loginBody struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 }
+
+// maxLoginName bounds the name a login may try; longer ones cannot exist (store.User).
+const maxLoginName = 64
 
 func (s *Server) handleLogin(c *fiber.Ctx) error {
 	var body loginBody
@@ -185,19 +212,34 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	if body.Username == "" {
 		return errorf(fiber.StatusUnprocessableEntity, "invalid_value", "username", "username is required")
 	}
-	keys := []string{"user:" + strings.ToLower(body.Username), "addr:" + c.IP()}
-	if wait := s.login.blocked(keys); wait > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+1)))
-		return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", "too many failed logins; try again later")
+	name := store.NormalizeUsername(body.Username)
+	if len(name) > maxLoginName {
+		name = name[:maxLoginName] // still throttled and checked: such a name fails like any unknown one
 	}
-	u, err := s.store.Authenticate(body.Username, body.Password)
-	if err != nil {
-		if errors.Is(err, store.ErrBadCredentials) {
-			s.login.fail(keys)
-		}
+	addr := s.clientIP(c)
+	ok, retry, why := s.throttle.reserve(name, addr)
+	if !ok {
+		s.auditThrottled(name, addr, why)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		msg := map[throttleReason]string{
+			throttleAccount: "wrong password too recently for this account; wait a moment and try again",
+			throttleAddr:    "too many logins from your address; try again later",
+			throttleBusy:    "too many logins at once; try again in a moment",
+		}[why]
+		return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", msg)
+	}
+	u, err := s.store.Authenticate(name, body.Password)
+	switch {
+	case err == nil:
+		s.throttle.done(name, addr, loginOK)
+	case errors.Is(err, store.ErrBadCredentials):
+		s.throttle.done(name, addr, loginFailed)
+		s.audit(c, store.AuditEvent{Type: store.AuditLoginFailed, Actor: name, Addr: addr})
+		return err
+	default:
+		s.throttle.done(name, addr, loginError)
 		return err
 	}
-	s.login.reset(keys[0])
 	// A new session ID at every login: a session fixed before login is never reused.
 	if old := c.Cookies(sessionCookie); old != "" {
 		_ = s.store.DeleteSession(old)
@@ -206,6 +248,7 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, store.AuditEvent{Type: store.AuditLoginOK, Actor: u.Username, Addr: addr})
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: id, Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: c.Protocol() == "https", Expires: time.Now().Add(30 * 24 * time.Hour)})
 	return c.JSON(fiber.Map{"user": u})
@@ -218,6 +261,7 @@ func (s *Server) handleLogout(c *fiber.Ctx) error {
 			return err
 		}
 		s.hub.Drop(func(m hub.Meta) bool { return m.SessionKey == a.SessionKey }, hub.CodeRevoked, "logged out")
+		s.audit(c, store.AuditEvent{Type: store.AuditLogout})
 	}
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Expires: time.Unix(0, 0), MaxAge: -1})
@@ -230,73 +274,4 @@ func (s *Server) handleMe(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"token": a.Token})
 	}
 	return c.JSON(fiber.Map{"user": a.User})
-}
-
-// loginLimiter counts failed logins per key in a sliding window.
-type loginLimiter struct {
-	limit  int
-	window time.Duration
-	mu     sync.Mutex
-	fails  map[string][]time.Time
-}
-
-func newLoginLimiter(limit int, window time.Duration) *loginLimiter {
-	return &loginLimiter{limit: limit, window: window, fails: map[string][]time.Time{}}
-}
-
-func (l *loginLimiter) limitOf(key string) int {
-	if strings.HasPrefix(key, "addr:") {
-		return l.limit * 4
-	}
-	return l.limit
-}
-
-// blocked returns how long the caller must wait, or 0.
-func (l *loginLimiter) blocked(keys []string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	var wait time.Duration
-	for _, k := range keys {
-		recent := l.prune(k, now)
-		if len(recent) >= l.limitOf(k) {
-			wait = max(wait, recent[0].Add(l.window).Sub(now))
-		}
-	}
-	return wait
-}
-
-func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) > l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = ts
-	}
-	return ts
-}
-
-func (l *loginLimiter) fail(keys []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	for _, k := range keys {
-		l.fails[k] = append(l.prune(k, now), now)
-	}
-	if len(l.fails) > 100_000 { // bound memory under a spray of names
-		for k := range l.fails {
-			l.prune(k, now)
-		}
-	}
-}
-
-func (l *loginLimiter) reset(key string) {
-	l.mu.Lock()
-	delete(l.fails, key)
-	l.mu.Unlock()
 }

@@ -60,6 +60,8 @@ func toAPIError(err error) *apiError {
 		return errorf(fiber.StatusBadRequest, "bad_json", "", se.Message)
 	case errors.Is(err, store.ErrNotFound):
 		return errorf(fiber.StatusNotFound, "not_found", "", "not found")
+	case errors.Is(err, store.ErrLastAdmin):
+		return errorf(fiber.StatusConflict, "last_admin", "role", store.ErrLastAdmin.Error())
 	case errors.Is(err, store.ErrConflict):
 		return errorf(fiber.StatusConflict, "conflict", "", "already exists")
 	case errors.Is(err, store.ErrForbidden):
@@ -69,23 +71,41 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database is unavailable for a moment (a restart or a full disk); nothing was changed, try again")
 	case errors.As(err, &fe):
-		code := map[int]string{400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-			405: "method_not_allowed", 408: "timeout", 413: "too_large", 415: "unsupported_media_type",
-			426: "upgrade_required", 429: "too_many_requests", 431: "headers_too_large"}[fe.Code]
-		if code == "" {
-			code = "error"
-		}
+		// These come from Fiber and fasthttp themselves: a request that could not be parsed,
+		// timed out, or was too large. Their messages can quote the request — its headers,
+		// cookies and tokens included — so the client gets a fixed text per status instead.
 		if fe.Code >= 500 {
 			return errorf(fe.Code, "internal", "", "internal error")
 		}
-		return errorf(fe.Code, code, "", fe.Message)
+		if m, ok := lowLevelErrors[fe.Code]; ok {
+			return errorf(fe.Code, m.code, "", m.message)
+		}
+		return errorf(fe.Code, "error", "", "the request was refused")
 	}
 	return errorf(fiber.StatusInternalServerError, "internal", "", "internal error")
 }
 
+var lowLevelErrors = map[int]struct{ code, message string }{
+	400: {"bad_request", "the request could not be parsed"},
+	401: {"unauthenticated", "log in first"},
+	403: {"forbidden", "forbidden"},
+	404: {"not_found", "not found"},
+	405: {"method_not_allowed", "this method is not allowed here"},
+	408: {"timeout", "the request took too long to arrive"},
+	413: {"too_large", "the request body is too large"},
+	415: {"unsupported_media_type", "unsupported content type"},
+	426: {"upgrade_required", "this address takes websocket connections only"},
+	429: {"too_many_requests", "too many requests"},
+	431: {"headers_too_large", "the request's headers are too large"},
+}
+
 // errorHandler writes every error as the JSON error body. Only 5xx are logged in detail;
-// users never see internals.
+// users never see internals. Errors that fasthttp raises before any route or middleware ran
+// (a malformed request, a timeout, a body or headers too large) come here too, so it sets the
+// security headers itself.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	setSecurityHeaders(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	ae := toAPIError(err)
 	if ae.Status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", ae.Status, "err", err)

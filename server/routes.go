@@ -50,6 +50,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/tokens", Admin, s.handleTokenCreate},
 		{"DELETE", "/api/tokens/:id", Admin, s.handleTokenDelete},
 		{"POST", "/api/screens/reload", Admin, s.handleScreensReload},
+		{"GET", "/api/audit", Admin, s.handleAudit},
 		{"GET", "/api/admin/backup", Admin, s.handleBackup},
 		{"GET", "/metrics", Admin, s.metrics.handler()},
 

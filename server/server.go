@@ -35,10 +35,10 @@ type Config struct {
 	// PingInterval is the websocket ping period (default 25 s); a screen that does not answer
 	// within PongWait (default 60 s) is dropped.
 	PingInterval, PongWait time.Duration
-	// LoginLimit is the failed logins allowed per account in LoginWindow (defaults 5 and 15
-	// min); an address gets four times as many.
-	LoginLimit  int
-	LoginWindow time.Duration
+	// Throttle limits password guessing (see loginThrottle; zero fields take the defaults).
+	Throttle ThrottleConfig
+	// Now gives the current time (default time.Now); tests move it.
+	Now func() time.Time
 	// ReadTimeout, WriteTimeout and IdleTimeout bound how long a client may take to send a
 	// request, to read a response and to keep an idle connection (defaults 15 s, 15 s, 120 s),
 	// so a slow client cannot hold connections forever.
@@ -49,14 +49,16 @@ type Config struct {
 
 // Server is the Fiber app with its live hub.
 type Server struct {
-	cfg     Config
-	store   *store.Store
-	hub     *hub.Hub
-	app     *fiber.App
-	log     *slog.Logger
-	feed    *feed
-	login   *loginLimiter
-	metrics *metrics
+	cfg      Config
+	store    *store.Store
+	hub      *hub.Hub
+	app      *fiber.App
+	log      *slog.Logger
+	feed     *feed
+	throttle *loginThrottle
+	proxies  proxySet // the trusted proxies, parsed
+	audits   auditThrottle
+	metrics  *metrics
 
 	gzipped  sync.Map // UI file name → its gzip-compressed bytes
 	wsWG     sync.WaitGroup
@@ -78,11 +80,8 @@ func New(st *store.Store, cfg Config) *Server {
 	if cfg.PongWait == 0 {
 		cfg.PongWait = 60 * time.Second
 	}
-	if cfg.LoginLimit == 0 {
-		cfg.LoginLimit = 5
-	}
-	if cfg.LoginWindow == 0 {
-		cfg.LoginWindow = 15 * time.Minute
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 15 * time.Second
@@ -100,7 +99,8 @@ func New(st *store.Store, cfg Config) *Server {
 		cfg.Build = "dev"
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger,
-		login: newLoginLimiter(cfg.LoginLimit, cfg.LoginWindow), stopping: make(chan struct{})}
+		throttle: newLoginThrottle(cfg.Throttle, cfg.Now), proxies: parseProxies(cfg.TrustedProxies),
+		stopping: make(chan struct{})}
 	s.hub = hub.New(hub.Options{Queue: cfg.WSQueue, PingInterval: cfg.PingInterval,
 		Delivered:   func(at time.Time) { s.metrics.observeDelivery(at) },
 		WriteFailed: func() { s.metrics.writeFailures.Inc() }})
@@ -109,28 +109,25 @@ func New(st *store.Store, cfg Config) *Server {
 	st.SetCommitHook(s.feed.publish)
 	st.SetCommitObserver(s.metrics.observeCommit)
 	s.app = fiber.New(fiber.Config{
-		Immutable:               true, // Fiber reuses request buffers; we keep strings past the handler
-		BodyLimit:               cfg.BodyLimit,
-		ReadTimeout:             cfg.ReadTimeout,
-		WriteTimeout:            cfg.WriteTimeout,
-		IdleTimeout:             cfg.IdleTimeout,
-		ReadBufferSize:          4096, // caps the request line and headers (431 beyond); a websocket keeps it for life
-		ErrorHandler:            s.errorHandler,
-		DisableStartupMessage:   true,
+		Immutable:      true, // Fiber reuses request buffers; we keep strings past the handler
+		BodyLimit:      cfg.BodyLimit,
+		ReadTimeout:    cfg.ReadTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
+		IdleTimeout:    cfg.IdleTimeout,
+		ReadBufferSize: 4096, // caps the request line and headers (431 beyond); a websocket keeps it for life
+		ErrorHandler:   s.errorHandler,
+		// fasthttp would parse a multipart body before any handler ran, so before the login
+		// check; no route takes one as a form.
+		DisablePreParseMultipartForm: true,
+		DisableStartupMessage:        true,
+		// Believe X-Forwarded-Proto from trusted proxies only. The client's address is ours to
+		// work out (clientIP), so Fiber's ProxyHeader, which takes the raw header, is not set.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 		AppName:                 "projectboard",
 	})
 	s.routes()
 	return s
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }
 
 // App is the Fiber app, for tests (app.Test) and for Listen.

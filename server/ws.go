@@ -20,10 +20,22 @@ import (
 const (
 	wsReadLimit    = 4096
 	wsWriteTimeout = 10 * time.Second
-	// maxReplay is the most changes a resuming screen is sent one by one; beyond it a
-	// snapshot is smaller.
+	// maxReplay is the most changes a resuming screen is ever sent one by one.
 	maxReplay = 10_000
+	// minReplay is how many changes a resuming screen may always be sent, however few
+	// projects there are.
+	minReplay = 64
 )
+
+// replayLimit is how far behind a resuming screen may be and still get the changes it missed
+// rather than a snapshot. Each change message carries one whole project (and its diff), the
+// snapshot each project once, so more changes than there are projects cost more bytes than
+// the snapshot, and more work on both ends: beyond that the screen gets a snapshot. With the
+// bundled 197 projects a screen more than 197 changes behind gets the 116 KiB snapshot
+// instead of up to 10,000 changes.
+func (s *Server) replayLimit() uint64 {
+	return uint64(min(maxReplay, max(minReplay, s.store.Len())))
+}
 
 // handleWebsocket is GET /ws. Login (by the route's gate) and the Origin are checked before
 // the upgrade.
@@ -53,7 +65,7 @@ func (s *Server) handleWebsocket() fiber.Handler {
 			return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "server restarting")
 		default:
 		}
-		addr := c.IP()
+		addr := s.clientIP(c)
 		if s.hub.CountAddr(addr) >= s.cfg.WSPerAddr {
 			return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", "too many open screens from this address")
 		}
@@ -244,7 +256,7 @@ func (s *Server) catchUp(r resume, sock *socket, deflate bool) (uint64, error) {
 	if err := write(s.feed.helloBytes(s.store.Epoch(), cur, s.cfg.Build)); err != nil {
 		return 0, err
 	}
-	if r.ok && r.epoch == s.store.Epoch() && r.since <= cur && cur-r.since <= maxReplay {
+	if r.ok && r.epoch == s.store.Epoch() && r.since <= cur && cur-r.since <= s.replayLimit() {
 		events, err := s.store.Replay(r.since, int(cur-r.since))
 		if err == nil && uint64(len(events)) == cur-r.since {
 			sum := s.store.Summary(store.SummaryFilter{})
