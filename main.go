@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -47,7 +49,7 @@ Usage:
                                              save a hot backup from a running server (admin api token)
   projectboard restore [--db FILE] BACKUP     install a backup (server stopped); screens resync
   projectboard compact [--db FILE]            rewrite the database without free pages (server stopped)
-  projectboard version                       print the version
+  projectboard version                       print the version (also --version, -v)
 
 Every flag also reads PROJECTBOARD_<NAME> from the environment (e.g. PROJECTBOARD_DB).
 Run 'projectboard COMMAND -h' for a command's flags.
@@ -63,6 +65,14 @@ func main() {
 }
 
 func run(args []string, log *slog.Logger) error {
+	err := command(args, log)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // COMMAND -h: the flags are printed (see flagSet.parse)
+	}
+	return err
+}
+
+func command(args []string, log *slog.Logger) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return errors.New("no command given")
@@ -78,7 +88,7 @@ func run(args []string, log *slog.Logger) error {
 		return restoreCommand(args[1:])
 	case "compact":
 		return compactCommand(args[1:])
-	case "version":
+	case "version", "--version", "-version", "-v":
 		fmt.Println(version)
 		return nil
 	case "help", "-h", "--help":
@@ -106,7 +116,24 @@ type flagSet struct {
 }
 
 func newFlagSet(name string) flagSet {
-	return flagSet{flag.NewFlagSet(name, flag.ContinueOnError)}
+	return flagSet{flag.NewFlagSet("projectboard "+name, flag.ContinueOnError)}
+}
+
+// parse parses args. -h prints the flags to stdout and returns flag.ErrHelp, which run turns
+// into success; a wrong flag prints them to stderr and returns the error.
+func (f flagSet) parse(args []string) error {
+	f.SetOutput(io.Discard) // the error is printed once, by main
+	err := f.Parse(args)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		f.SetOutput(os.Stdout)
+	} else {
+		f.SetOutput(os.Stderr)
+	}
+	f.Usage()
+	return err
 }
 
 func envName(flagName string) string {
@@ -148,7 +175,7 @@ func serve(args []string, log *slog.Logger) error {
 	f.str(&proxies, "trusted-proxies", "", "comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
 	f.str(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics without login on this address (e.g. 127.0.0.1:9090)")
 	f.str(&cfg.PIDFile, "pid-file", "", "write the serving process's PID here (it changes with each SIGHUP upgrade)")
-	if err := f.Parse(args); err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
 	cfg.DB = *db
@@ -310,32 +337,92 @@ func seedIfEmpty(st *store.Store, name string, log *slog.Logger) error {
 	return nil
 }
 
-// firstStart creates the admin account and a wall-screen token on a database without users.
+// firstStart makes sure the database has an admin account and says how to reach the wall
+// screen. On a new database it creates the account admin and a display token and prints the
+// first login and the wall link. Accounts made on the command line before the first start
+// (`user add bob`) do not stand in for an admin: while no account has the admin role nobody
+// could manage accounts or tokens, so one is created then too, and the log says why.
 func firstStart(st *store.Store, baseURL string, log *slog.Logger) error {
 	users, err := st.Users()
-	if err != nil || len(users) > 0 {
+	if err != nil {
 		return err
 	}
+	tokens, err := st.Tokens()
+	if err != nil {
+		return err
+	}
+	hasAdmin := slices.ContainsFunc(users, func(u store.User) bool { return u.Role == store.RoleAdmin })
+	hasWall := slices.ContainsFunc(tokens, func(t store.Token) bool { return t.Kind == "display" })
+	if hasAdmin {
+		if !hasWall {
+			log.Info("no display token, so no wall screen link: log in as an admin and create one in Admin → Tokens",
+				"url", baseURL+"/admin")
+		}
+		return nil
+	}
+
+	why := "first start"
+	if len(users) > 0 {
+		why = "no admin account"
+	}
+	name, note := adminName(users)
 	password, generated := os.Getenv("PROJECTBOARD_ADMIN_PASSWORD"), false
 	if password == "" {
 		password, generated = randomPassword(), true
 	}
-	if _, err := st.AddUser(store.User{Username: "admin", DisplayName: "管理员", Role: store.RoleAdmin}, password); err != nil {
-		return fmt.Errorf("create admin: %w", err)
+	if _, err := st.AddUser(store.User{Username: name, DisplayName: "管理员", Role: store.RoleAdmin}, password); err != nil {
+		if !generated {
+			return fmt.Errorf("create the admin account %s with PROJECTBOARD_ADMIN_PASSWORD: %w", name, err)
+		}
+		return fmt.Errorf("create the admin account %s: %w", name, err)
 	}
-	_, secret, err := st.CreateToken(store.Token{Kind: "display", Name: "大屏", CreatedBy: "admin"})
+	if _, err := st.Audit(store.AuditEvent{Type: store.AuditUserCreated, Actor: "system", Target: name,
+		Detail: "role admin (" + why + ")"}); err != nil {
+		return err
+	}
+	msg := why + ": created the admin account " + name + note
+	attrs := []any{"url", baseURL + "/login", "username", name}
+	if len(users) > 0 {
+		attrs = append(attrs, "other_accounts", len(users))
+	}
+	if generated {
+		log.Info(msg+"; this password is shown once", append(attrs, "password", password)...)
+	} else {
+		log.Info(msg+" with PROJECTBOARD_ADMIN_PASSWORD", attrs...)
+	}
+	if hasWall {
+		return nil
+	}
+	tok, secret, err := st.CreateToken(store.Token{Kind: "display", Name: "大屏", CreatedBy: name})
 	if err != nil {
 		return err
 	}
-	if generated {
-		log.Info("first start: created the admin account; this password is shown once",
-			"url", baseURL+"/login", "username", "admin", "password", password)
-	} else {
-		log.Info("first start: created the admin account with PROJECTBOARD_ADMIN_PASSWORD",
-			"url", baseURL+"/login", "username", "admin")
+	if _, err := st.Audit(store.AuditEvent{Type: store.AuditTokenCreated, Actor: "system", Target: tok.ID,
+		Detail: "display token " + tok.Name}); err != nil {
+		return err
 	}
-	log.Info("first start: wall screen link (display token, shown once)", "url", baseURL+"/wall?token="+secret)
+	log.Info(why+": wall screen link (display token, shown once)", "url", baseURL+"/wall?token="+secret)
 	return nil
+}
+
+// adminName picks the name of the admin account firstStart creates: admin, or when that
+// name belongs to an account without the admin role (`user add admin` makes an editor),
+// the first free one of admin-2, admin-3 …, with a note saying why.
+func adminName(users []store.User) (name, note string) {
+	roles := map[string]store.Role{}
+	for _, u := range users {
+		roles[u.Username] = u.Role
+	}
+	role, taken := roles["admin"]
+	if !taken {
+		return "admin", ""
+	}
+	for i := 2; ; i++ {
+		name = fmt.Sprintf("admin-%d", i)
+		if _, taken := roles[name]; !taken {
+			return name, fmt.Sprintf(" (the name admin belongs to an account with the role %s)", role)
+		}
+	}
 }
 
 func randomPassword() string {
@@ -346,60 +433,148 @@ func randomPassword() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+const userUsage = `Usage:
+  projectboard user add [flags] USERNAME     add an account (password read from stdin)
+  projectboard user passwd [flags] USERNAME  set an account's password (read from stdin)
+  projectboard user list [flags]             list accounts
+
+Run 'projectboard user SUBCOMMAND -h' for its flags.
+`
+
+// userCommand works on the accounts of a database file while no server holds it. Every
+// argument, the password included, is checked before the file is opened: a mistake neither
+// creates a database nor waits for a locked one.
 func userCommand(args []string) error {
 	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, userUsage)
 		return errors.New("user: want add, passwd or list")
 	}
-	f := newFlagSet("user " + args[0])
+	sub := args[0]
+	switch sub {
+	case "add", "passwd", "list":
+	case "help", "-h", "--help":
+		fmt.Print(userUsage)
+		return nil
+	default:
+		fmt.Fprint(os.Stderr, userUsage)
+		return fmt.Errorf("user: unknown subcommand %q", sub)
+	}
+	f := newFlagSet("user " + sub)
 	db := dbFlag(f)
 	var role, depts, display string
-	if args[0] == "add" {
+	if sub == "add" {
 		f.str(&role, "role", "editor", "admin, editor or viewer")
 		f.str(&depts, "departments", "", "comma-separated departments an editor may change (empty: all)")
 		f.str(&display, "display-name", "", "the name shown in the UI")
 	}
-	if err := f.Parse(args[1:]); err != nil {
+	if err := f.parse(args[1:]); err != nil {
 		return err
 	}
-	st, err := store.Open(*db, store.Options{LockTimeout: 2 * time.Second})
+	if sub == "list" {
+		if f.NArg() != 0 {
+			return errors.New("user list: takes no arguments")
+		}
+		return userList(*db)
+	}
+	if f.NArg() != 1 {
+		return fmt.Errorf("user %s: give exactly one USERNAME", sub)
+	}
+	if sub == "add" {
+		u := store.User{Username: f.Arg(0), Role: store.Role(role), DisplayName: display, Departments: splitList(depts)}
+		return userAdd(*db, u)
+	}
+	return userPasswd(*db, f.Arg(0))
+}
+
+func userAdd(db string, u store.User) error {
+	u.Username = store.NormalizeUsername(u.Username)
+	// The account first, with a stand-in password, so that a wrong role or name is reported
+	// before anyone types a password.
+	if err := store.CheckNewUser(u, strings.Repeat("x", store.MinPasswordLength)); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	pw, err := readPassword(os.Stdin)
+	if err != nil {
+		return err
+	}
+	if err := store.CheckNewUser(u, pw); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	st, err := store.Open(db, store.Options{LockTimeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	switch args[0] {
-	case "list":
-		users, err := st.Users()
-		if err != nil {
-			return err
-		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "USERNAME\tROLE\tDEPARTMENTS\tNAME")
-		for _, u := range users {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.Username, u.Role, strings.Join(u.Departments, ","), u.DisplayName)
-		}
-		return w.Flush()
-	case "add", "passwd":
-		if f.NArg() != 1 {
-			return fmt.Errorf("user %s: give exactly one USERNAME", args[0])
-		}
-		name := f.Arg(0)
-		pw, err := readPassword(os.Stdin)
-		if err != nil {
-			return err
-		}
-		if args[0] == "add" {
-			_, err = st.AddUser(store.User{Username: name, Role: store.Role(role), DisplayName: display,
-				Departments: splitList(depts)}, pw)
-		} else {
-			_, _, err = st.UpdateUser(name, store.UserUpdate{Password: &pw})
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Printf("user %s: done\n", name)
-		return nil
+	if u, err = st.AddUser(u, pw); err != nil {
+		return fmt.Errorf("user add: %w", err)
 	}
-	return fmt.Errorf("user: unknown subcommand %q", args[0])
+	if _, err := st.Audit(store.AuditEvent{Type: store.AuditUserCreated, Actor: "cli", Target: u.Username,
+		Detail: "role " + string(u.Role)}); err != nil {
+		return fmt.Errorf("user add: %s was added, but the audit log could not be written: %w", u.Username, err)
+	}
+	fmt.Printf("user %s: added with the role %s\n", u.Username, u.Role)
+	return st.Close()
+}
+
+func userPasswd(db, name string) error {
+	name = store.NormalizeUsername(name)
+	if err := needDatabase(db); err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	pw, err := readPassword(os.Stdin)
+	if err != nil {
+		return err
+	}
+	// Any account's name passes the same check, so this checks the password before the file
+	// is opened.
+	if err := store.CheckNewUser(store.User{Username: name, Role: store.RoleViewer}, pw); err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	st, err := store.Open(db, store.Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, _, err := st.UpdateUser(name, store.UserUpdate{Password: &pw}); err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	if _, err := st.Audit(store.AuditEvent{Type: store.AuditUserPassword, Actor: "cli", Target: name}); err != nil {
+		return fmt.Errorf("user passwd: the password of %s was set, but the audit log could not be written: %w", name, err)
+	}
+	fmt.Printf("user %s: password set; the account's sessions are ended\n", name)
+	return st.Close()
+}
+
+func userList(db string) error {
+	if err := needDatabase(db); err != nil {
+		return fmt.Errorf("user list: %w", err)
+	}
+	st, err := store.Open(db, store.Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := st.Users()
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "USERNAME\tROLE\tDEPARTMENTS\tNAME")
+	for _, u := range users {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.Username, u.Role, strings.Join(u.Departments, ","), u.DisplayName)
+	}
+	return w.Flush()
+}
+
+// needDatabase refuses a database file that does not exist, so that a mistyped --db is
+// reported instead of creating an empty database.
+func needDatabase(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s (give --db, or start the server once)", path)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // readPassword reads a password without echo from a terminal, or one line from a pipe.
@@ -423,7 +598,7 @@ func backupCommand(args []string) error {
 	f.str(&url, "url", "http://localhost:8080", "the running server")
 	f.str(&token, "token", "", "an api token with the admin role")
 	f.str(&out, "out", "", "file to write (default projectboard-<date>-rev<N>.db)")
-	if err := f.Parse(args); err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
 	if token == "" {
@@ -476,15 +651,19 @@ func backupCommand(args []string) error {
 func restoreCommand(args []string) error {
 	f := newFlagSet("restore")
 	db := dbFlag(f)
-	if err := f.Parse(args); err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
 	if f.NArg() != 1 {
 		return errors.New("restore: give the backup file")
 	}
-	epoch, err := store.Restore(f.Arg(0), *db)
+	backup := f.Arg(0)
+	epoch, err := store.Restore(backup, *db)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
+	}
+	if err := auditRestore(*db, backup); err != nil {
+		return fmt.Errorf("restore: %s is in place, but the audit log could not be written: %w", *db, err)
 	}
 	rev, projects, _, err := store.Verify(*db)
 	if err != nil {
@@ -495,10 +674,25 @@ func restoreCommand(args []string) error {
 	return nil
 }
 
+// auditRestore appends the restore to the restored database's audit log, which until then
+// ends where the backup was taken.
+func auditRestore(db, backup string) error {
+	st, err := store.Open(db, store.Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Audit(store.AuditEvent{Type: store.AuditRestore, Actor: "cli", Target: filepath.Base(backup),
+		Detail: fmt.Sprintf("revision %d", st.Rev())}); err != nil {
+		return err
+	}
+	return st.Close()
+}
+
 func compactCommand(args []string) error {
 	f := newFlagSet("compact")
 	db := dbFlag(f)
-	if err := f.Parse(args); err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
 	before, after, err := store.Compact(*db)
