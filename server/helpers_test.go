@@ -40,7 +40,8 @@ func openStore(tb testing.TB, path string) *store.Store {
 	return st
 }
 
-func newFixture(tb testing.TB) *fixture {
+// newFixture builds the fixture; opts may change the server's config (clock, proxies, log).
+func newFixture(tb testing.TB, opts ...func(*Config)) *fixture {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "api.db")
 	st := openStore(tb, path)
@@ -76,7 +77,11 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	_, f.display, _ = st.CreateToken(store.Token{Kind: "display", Name: "wall"})
 	_, f.api, _ = st.CreateToken(store.Token{Kind: "api", Name: "importer", Role: store.RoleEditor, Owner: "editor"})
-	f.srv = New(st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f.srv = New(st, cfg)
 	for _, u := range users {
 		res := f.do("POST", "/api/session", "", fmt.Sprintf(`{"username":%q,"password":%q}`, u.Username, testPassword), nil)
 		if res.StatusCode != 200 {

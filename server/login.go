@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,9 @@ type loginThrottle struct {
 	cfg   ThrottleConfig
 	now   func() time.Time
 	slots chan struct{}
+
+	// peak is the most password checks that ran at once (for tests and metrics).
+	peak atomic.Int32
 
 	mu       sync.Mutex
 	accounts map[string]*accountState
@@ -132,6 +136,9 @@ func (l *loginThrottle) reserve(account, addr string) (ok bool, retry time.Durat
 	}
 	select {
 	case l.slots <- struct{}{}:
+		if n := int32(len(l.slots)); n > l.peak.Load() {
+			l.peak.Store(n) // under mu: no lost update
+		}
 	default:
 		return false, time.Second, throttleBusy
 	}
