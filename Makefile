@@ -7,9 +7,9 @@ HAVE_FRONTEND := $(wildcard frontend/package.json)
 
 .PHONY: bench soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
 
-## run: build the UI and start the server on the bundled data (http://localhost:8080)
-run: ui
-	go run -ldflags "$(LDFLAGS)" . serve
+## run: build what changed (UI, binary) and start the server on the bundled data (http://localhost:8080)
+run: build
+	bin/projectboard serve
 
 ## build: the single binary, UI embedded, version stamped, in bin/
 build: ui
@@ -53,8 +53,17 @@ frontend/node_modules/.installed: frontend/package-lock.json
 
 deps-frontend: frontend/node_modules/.installed
 
-ui: deps-frontend
+# The UI is built again only when its sources change: vite rewrites assets/dist/index.html
+# on every build (a failed build leaves it older or removes it, so the next make retries).
+# Directories are listed too, so removing a file counts as a change.
+UI_SOURCES := $(shell find frontend/src frontend/public 2>/dev/null) \
+	$(wildcard frontend/index.html frontend/env.d.ts frontend/vite.config.ts frontend/package.json frontend/tsconfig*.json)
+
+assets/dist/index.html: frontend/node_modules/.installed $(UI_SOURCES)
 	cd frontend && npm run build
+	@touch $@
+
+ui: assets/dist/index.html
 
 test-frontend: deps-frontend
 	cd frontend && npm run typecheck
