@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CreatedToken, Project } from '../src/api/types'
+import type { AuditEvent, CreatedToken, Project } from '../src/api/types'
 import { ADMIN_PASSWORD, Api, launch, SERVER_DOWN_NOISE, sleep, TestServer, watchConsole } from './harness'
 
 // Screenshots go to test-results/ (look at them after a run); UPDATE_SCREENSHOTS=1 writes the
@@ -274,6 +274,150 @@ describe('administration', () => {
     await admin.ok('DELETE', `/api/tokens/${encodeURIComponent(tok.id)}`)
     await w.page.locator('[data-testid=revoked]').waitFor({ timeout: 5000 })
     expect(w.errors).toEqual([])
+  })
+})
+
+describe('audit log and accounts', () => {
+  let apiToken: CreatedToken
+
+  it('an api token belongs to its creator, and its edits show as the token', async () => {
+    apiToken = await admin.ok<CreatedToken>('POST', '/api/tokens', { kind: 'api', name: 'lobby-script', role: 'editor' })
+    expect(apiToken.owner).toBe('admin')
+    const wall = await openWall()
+    const target = (await projects()).find((p) => p.category === 'planned')!
+    const script = new Api(server.base)
+    await script.ok('PATCH', `/api/projects/${encodeURIComponent(target.id)}`, { progress: 33, comment: 'from the lobby script' }, {
+      Authorization: `Bearer ${apiToken.token}`,
+      'If-Match': `"${target.version}"`,
+    })
+    await expect.poll(() => wall.page.locator('.ticker-row').first().locator('.ticker-who').textContent(), { timeout: 5000 }).toBe('令牌 lobby-script')
+
+    const p = await newPage()
+    await loginUI(p.page, 'admin', ADMIN_PASSWORD, `/projects/${encodeURIComponent(target.id)}`)
+    await expect.poll(() => p.page.locator('[data-testid=timeline] > li').first().locator('[data-testid=by]').textContent()).toBe('令牌 lobby-script')
+    expect(await p.page.locator('dd[data-field=updatedBy]').textContent()).toBe('令牌 lobby-script')
+    expect(wall.errors).toEqual([])
+    expect(p.errors).toEqual([])
+  })
+
+  it('the admin sees the audit log newest first, pages back to a failed login, and filters it', async () => {
+    // A wrong login by a name that does not exist, then enough events that it is not on the first page.
+    const wrong = await fetch(`${server.base}/api/session`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'nobody-e2e', password: 'not-the-password' }),
+    })
+    expect(wrong.status).toBe(401)
+    for (let i = 0; i < 30; i++) {
+      const tok = await admin.ok<CreatedToken>('POST', '/api/tokens', { kind: 'display', name: `audit-filler-${i}` })
+      await admin.ok('DELETE', `/api/tokens/${encodeURIComponent(tok.id)}`)
+    }
+    const all = (await admin.ok<{ events: AuditEvent[] }>('GET', '/api/audit?limit=1000')).events
+
+    const { page, errors } = await newPage()
+    await loginUI(page, 'admin', ADMIN_PASSWORD, '/admin')
+    // The api token's owner is in the token list; a display token has none.
+    const tokenRow = (name: string) => page.locator('tr', { has: page.locator(`td:text-is("${name}")`) })
+    expect(await tokenRow('lobby-script').locator('[data-testid=token-owner]').textContent()).toBe('admin')
+    expect(await tokenRow('e2e').locator('[data-testid=token-owner]').textContent()).toBe('—')
+
+    const rows = page.locator('[data-testid=audit-table] tbody tr[data-seq]')
+    const seqs = () => rows.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))))
+    const types = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')))
+    await expect.poll(() => rows.count()).toBe(50)
+    // Newest first: the admin's own login just now.
+    const newest = rows.first()
+    expect(await newest.getAttribute('data-type')).toBe('login.ok')
+    expect(await newest.locator('.audit-type').textContent()).toBe('登录成功')
+    expect(await newest.locator('.audit-actor').textContent()).toBe('admin')
+    expect(await newest.locator('.audit-addr').textContent()).toBe('127.0.0.1')
+    expect(await newest.locator('.audit-at').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+    expect(await page.locator('[data-testid=audit-table] tbody tr[data-type="login.failed"]').count()).toBe(0)
+
+    // Older pages until the whole log is shown, in order, with nothing twice.
+    const older = page.locator('[data-testid=audit-older]')
+    while (await older.isVisible()) {
+      const before = await rows.count()
+      await older.click()
+      await expect.poll(() => rows.count()).toBeGreaterThan(before)
+    }
+    const shown = await seqs()
+    expect(shown.length).toBe(all.length + 1) // and the admin's login on this page
+    expect(shown).toEqual([...shown].sort((a, b) => b - a))
+    expect(new Set(shown).size).toBe(shown.length)
+    const failed = page.locator('[data-testid=audit-table] tbody tr[data-type="login.failed"]', { hasText: 'nobody-e2e' })
+    expect(await failed.count()).toBe(1)
+    expect(await failed.locator('.audit-type').textContent()).toBe('登录失败')
+    expect(await failed.locator('.audit-actor').textContent()).toBe('nobody-e2e')
+
+    // A type narrows the table to that type.
+    const total = await rows.count()
+    await page.selectOption('[data-testid=audit-type]', 'login.failed')
+    await expect.poll(types).toEqual(expect.arrayContaining(['login.failed']))
+    await expect.poll(async () => (await types()).every((t) => t === 'login.failed')).toBe(true)
+    expect(await rows.count()).toBeLessThan(total)
+    expect(await failed.count()).toBe(1)
+    // The free text narrows further, across the other columns too.
+    await page.selectOption('[data-testid=audit-type]', '')
+    await page.fill('[data-testid=audit-q]', 'audit-filler-7')
+    await expect.poll(async () => (await types()).sort()).toEqual(['token.created', 'token.deleted'])
+
+    await page.fill('[data-testid=audit-q]', '')
+    await page.fill('[data-testid=audit-actor]', 'admin')
+    await expect.poll(() => rows.count()).toBe(50)
+    await page.click('[data-testid=audit-clear]')
+    await page.locator('[data-testid=audit-table][aria-busy=false]').waitFor()
+    await expect.poll(() => rows.count()).toBe(50)
+    expect(await rows.first().getAttribute('data-type')).toBe('login.ok')
+    await page.screenshot({ path: resolve(SHOTS, 'admin-audit.png'), fullPage: true })
+    const scroll = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, w: innerWidth }))
+    expect(scroll.sw).toBeLessThanOrEqual(scroll.w)
+    expect(errors).toEqual([])
+  })
+
+  it('the last admin cannot be demoted, and the users section says why', async () => {
+    // Chromium logs the 409 by itself; it is the point here.
+    const { page, errors } = await newPage({ allowed: [/status of 409 /] })
+    await loginUI(page, 'admin', ADMIN_PASSWORD, '/admin')
+    const row = page.locator('tr', { has: page.locator('td:text-is("admin")') }).filter({ has: page.locator('select') })
+    await row.locator('select').selectOption('editor')
+    await row.getByRole('button', { name: '保存' }).click()
+    const msg = page.locator('[data-testid=user-error]')
+    await expect.poll(() => msg.textContent()).toBe('系统至少要保留一名管理员：最后一名管理员不能删除，也不能改为其他角色。')
+    expect(await msg.isVisible()).toBe(true)
+    expect(await row.locator('select').inputValue()).toBe('admin')
+    await msg.locator('xpath=..').screenshot({ path: resolve(SHOTS, 'admin-last-admin.png') })
+    const me = await admin.ok<{ user: { role: string } }>('GET', '/api/me')
+    expect(me.user.role).toBe('admin')
+    expect(errors).toEqual([])
+  })
+
+  it('a login the server holds back shows the seconds to wait and counts down', async () => {
+    const { page, errors } = await newPage({ allowed: [/status of 429 /] })
+    await page.goto(`${server.base}/login`)
+    await page.fill('input[name=username]', 'probe-e2e')
+    await page.fill('input[name=password]', 'wrong-password')
+    // Three wrong passwords for one name (1 s and 2 s apart, as the server asks): the next
+    // attempt must wait 4 s.
+    for (const pause of [0, 1100, 2100]) {
+      await sleep(pause)
+      const r = await fetch(`${server.base}/api/session`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'probe-e2e', password: 'wrong-password' }),
+      })
+      expect(r.status).toBe(401)
+    }
+    await page.press('input[name=password]', 'Enter')
+    const msg = page.locator('[data-testid=login-error]')
+    await expect.poll(() => msg.textContent()).toMatch(/^登录尝试过于频繁，请 [1-4] 秒后再试$/)
+    expect(await page.locator('button[type=submit]').isDisabled()).toBe(true)
+    await page.screenshot({ path: resolve(SHOTS, 'login-throttled.png') })
+    await expect.poll(() => page.locator('button[type=submit]').isDisabled(), { timeout: 6000 }).toBe(false)
+    expect(await msg.count()).toBe(0)
+    const throttled = (await admin.ok<{ events: AuditEvent[] }>('GET', '/api/audit?type=login.throttled&actor=probe-e2e')).events
+    expect(throttled.length).toBe(1)
+    expect(errors).toEqual([])
   })
 })
 
