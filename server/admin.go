@@ -150,8 +150,10 @@ func (s *Server) handleTokenCreate(c *fiber.Ctx) error {
 	}
 	s.audit(c, store.AuditEvent{Type: store.AuditTokenCreated, Target: t.ID,
 		Detail: fmt.Sprintf("%s token %q, role %s", t.Kind, t.Name, t.Role)})
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": t.ID, "token": secret, "name": t.Name,
-		"kind": t.Kind, "role": t.Role, "owner": t.Owner, "createdAt": t.CreatedAt, "createdBy": t.CreatedBy})
+	return c.Status(fiber.StatusCreated).JSON(struct {
+		store.Token
+		Secret string `json:"token"`
+	}{t, secret})
 }
 
 func (s *Server) handleTokenDelete(c *fiber.Ctx) error {
