@@ -359,7 +359,7 @@ func (t *test) checkOffline(ctx context.Context, full bool) error {
 		sc = scope{}
 	}
 	screenAt := t.sub.lastRev()
-	res, err := checkFile(t.srv.dbPath, t.ledger.snapshot(), t.sub.shownLog(), editorTokenName, sc)
+	res, err := checkFile(t.srv.dbPath, t.ledger.snapshot(), t.sub.shownLog(), "token:"+editorTokenName, sc)
 	t.checks++
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ import (
 
 const (
 	adminPassword   = "crash-test-password"
-	editorTokenName = "crash" // the api token's name: the "by" of every change the editors make
+	editorTokenName = "crash" // the api token's name: every change the editors make is "by" token:crash
 	seedProjects    = 197     // the bundled jingyue-2022 data set: revisions 1–197
 )
 

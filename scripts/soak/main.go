@@ -29,7 +29,7 @@ import (
 
 const (
 	screenTokenName = "soak-screens"
-	editorTokenName = "soak-editors" // the "by" of every change the editors make
+	editorTokenName = "soak-editors" // every change the editors make is "by" token:soak-editors
 	seedProjects    = 197            // the bundled data set: revisions 1–197
 	mib             = 1 << 20
 )
@@ -297,7 +297,7 @@ loop:
 		final[id] = h
 	}
 	l := ed.ledger
-	rep.ledger = checkLedger(start, startRev, log, l.acks, l.rejected, l.uncertain, editorTokenName, final)
+	rep.ledger = checkLedger(start, startRev, log, l.acks, l.rejected, l.uncertain, "token:"+editorTokenName, final)
 	rep.sent, rep.acked, rep.conflicts, rep.otherStatus = l.sent, len(l.acks), l.conflicts, l.other
 	rep.editFaults = l.faults
 	// (3) 412s happened.
