@@ -321,7 +321,8 @@ func TestMetrics(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	for _, want := range []string{"projectboard_commits_total 1", "projectboard_screens 0",
 		`projectboard_http_requests_total{method="PATCH",route="/api/projects/:id",status="200"} 1`,
-		"projectboard_commit_seconds_bucket", "projectboard_delivery_seconds_bucket"} {
+		"projectboard_commit_seconds_bucket", "projectboard_delivery_seconds_bucket",
+		`projectboard_logins_total{result="ok"} 4`, "projectboard_password_checks_total 4"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

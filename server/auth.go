@@ -219,6 +219,7 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	addr := s.clientIP(c)
 	ok, retry, why := s.throttle.reserve(name, addr)
 	if !ok {
+		s.metrics.logins.WithLabelValues("refused_" + string(why)).Inc()
 		s.auditThrottled(name, addr, why)
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		msg := map[throttleReason]string{
@@ -232,12 +233,15 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	switch {
 	case err == nil:
 		s.throttle.done(name, addr, loginOK)
+		s.metrics.logins.WithLabelValues("ok").Inc()
 	case errors.Is(err, store.ErrBadCredentials):
 		s.throttle.done(name, addr, loginFailed)
+		s.metrics.logins.WithLabelValues("failed").Inc()
 		s.audit(c, store.AuditEvent{Type: store.AuditLoginFailed, Actor: name, Addr: addr})
 		return err
 	default:
 		s.throttle.done(name, addr, loginError)
+		s.metrics.logins.WithLabelValues("error").Inc()
 		return err
 	}
 	// A new session ID at every login: a session fixed before login is never reused.

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"net"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 // FuzzLoginBody: any login body gets a clear answer, never a 5xx.
@@ -49,5 +54,37 @@ func FuzzQueryParams(f *testing.F) {
 				t.Fatalf("%s?%s: got %d", path, q, res.StatusCode)
 			}
 		}
+	})
+}
+
+// FuzzForwardedFor: any X-Forwarded-For gives an address that is the peer or one of the
+// header's hops, never a panic.
+func FuzzForwardedFor(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "203.0.113.5, 198.51.100.7", "10.0.0.2, 10.0.0.3", "::ffff:1.2.3.4", ", ,", "garbage", "1.2.3.4:80", "[::1]"} {
+		f.Add(s)
+	}
+	s := &Server{proxies: parseProxies([]string{"10.0.0.0/8"})}
+	app := fiber.New()
+	f.Fuzz(func(t *testing.T, xff string) {
+		var req fasthttp.Request
+		req.Header.Set("X-Forwarded-For", xff)
+		var fctx fasthttp.RequestCtx
+		fctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 4000}, nil)
+		c := app.AcquireCtx(&fctx)
+		defer app.ReleaseCtx(c)
+		got := s.clientIP(c)
+		a, err := netip.ParseAddr(got)
+		if err != nil {
+			t.Fatalf("%q: got %q, not an address", xff, got)
+		}
+		if got == "10.0.0.1" {
+			return
+		}
+		for _, hop := range strings.Split(string(req.Header.Peek("X-Forwarded-For")), ",") {
+			if h, err := netip.ParseAddr(strings.TrimSpace(hop)); err == nil && h.Unmap() == a {
+				return
+			}
+		}
+		t.Fatalf("%q: got %q, neither the peer nor a hop", xff, got)
 	})
 }

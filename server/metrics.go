@@ -24,6 +24,7 @@ type metrics struct {
 	delivery      prometheus.Histogram
 	writeFailures prometheus.Counter
 	requests      *prometheus.CounterVec
+	logins        *prometheus.CounterVec
 }
 
 func newMetrics(h *hub.Hub, st *store.Store) *metrics {
@@ -43,8 +44,11 @@ func newMetrics(h *hub.Hub, st *store.Store) *metrics {
 			Help: "Live connections dropped because a write failed or timed out (a screen that stopped reading)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "projectboard_http_requests_total",
 			Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "projectboard_logins_total",
+			Help: "Login attempts by result: ok, failed (wrong password or name), error (not checked), " +
+				"or refused by the account, address or busy limit before any hash."}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.writeFailures, m.requests,
+	m.reg.MustRegister(m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.writeFailures, m.requests, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_screens",
 			Help: "Open live connections."}, func() float64 { return float64(h.Len()) }),
@@ -58,6 +62,8 @@ func newMetrics(h *hub.Hub, st *store.Store) *metrics {
 			func() float64 { return float64(h.Stats().Backlogs) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_revision",
 			Help: "The last committed revision."}, func() float64 { return float64(st.Rev()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_password_checks_total",
+			Help: "Passwords checked at login (each one argon2id hash)."}, func() float64 { return float64(st.PasswordChecks()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_projects",
 			Help: "Projects in the register."}, func() float64 { return float64(st.Len()) }),
 	)
