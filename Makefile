@@ -92,6 +92,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzReadProjectsCSV$$' -fuzztime $(FUZZTIME) ./store/
 	go test -run '^$$' -fuzz '^FuzzLoginBody$$' -fuzztime $(FUZZTIME) ./server/
 	go test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) ./server/
+	go test -run '^$$' -fuzz '^FuzzForwardedFor$$' -fuzztime $(FUZZTIME) ./server/
 
 clean:
 	rm -rf bin frontend/node_modules
