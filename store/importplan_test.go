@@ -16,9 +16,9 @@ func TestPlanAndApplyImport(t *testing.T) {
 	name := func(v string) *string { return &v }
 	yuan := func(v int64) *int64 { return &v }
 	rows := []ImportRow{
-		{Line: 4, ID: "A", Patch: Patch{InvestmentCompletedYuan: yuan(20_000_000)}},           // update by id
-		{Line: 5, Patch: Patch{Name: name("项目 B"), Progress: ptr(40)}},                          // update by name within the year
-		{Line: 6, ID: "C", Patch: Patch{Name: name("项目 C")}},                                    // unchanged
+		{Line: 4, ID: "A", Patch: Patch{InvestmentCompletedYuan: yuan(20_000_000)}}, // update by id
+		{Line: 5, Patch: Patch{Name: name("项目 B"), Progress: ptr(40)}},              // update by name within the year
+		{Line: 6, ID: "C", Patch: Patch{Name: name("项目 C")}},                        // unchanged
 		{Line: 7, Patch: Patch{Name: name("新项目"), Category: ptr(CategoryUnplanned), Sector: name("数字经济"),
 			Department: name("经济发展局"), Stage: ptr(StagePreparing), InvestmentYuan: yuan(5e8)}}, // create
 		{Line: 8, Patch: Patch{Name: name("缺单位"), Category: ptr(CategoryPlanned), Sector: name("x"), Stage: ptr(StagePreparing)}},
