@@ -5,10 +5,12 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"projectboard/server/hub"
 	"projectboard/store"
@@ -126,8 +128,32 @@ func New(st *store.Store, cfg Config) *Server {
 		TrustedProxies:          cfg.TrustedProxies,
 		AppName:                 "projectboard",
 	})
+	// Imports take files of up to 20 MB; every other request keeps the 1 MiB limit, refused on
+	// the announced length before any of the body is read.
+	s.app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if isImportUpload(h) {
+			return fasthttp.RequestConfig{MaxRequestBodySize: maxUpload}
+		}
+		return fasthttp.RequestConfig{}
+	}
 	s.routes()
 	return s
+}
+
+// maxUpload is the largest file an import takes; the transport reads no more.
+const maxUpload = 20 << 20
+
+// isImportUpload reports whether a request is an import's file upload that presents a login
+// (which the route then checks): only those may send more than BodyLimit.
+func isImportUpload(h *fasthttp.RequestHeader) bool {
+	if string(h.Method()) != fiber.MethodPost {
+		return false
+	}
+	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
+	if path != "/api/imports" {
+		return false
+	}
+	return len(h.Peek(fiber.HeaderAuthorization)) > 0 || len(h.Cookie(sessionCookie)) > 0
 }
 
 // App is the Fiber app, for tests (app.Test) and for Listen.
