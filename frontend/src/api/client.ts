@@ -4,7 +4,11 @@ import type {
   AuditType,
   Change,
   CreatedToken,
+  ExportFormat,
+  ImportApplied,
+  ImportResult,
   Meta,
+  NewProject,
   Project,
   ProjectPatch,
   Role,
@@ -57,6 +61,8 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
 interface RequestOptions {
   method?: string
   body?: unknown
+  /** A browser upload (multipart); the browser sets its Content-Type. */
+  form?: FormData
   headers?: Record<string, string>
 }
 
@@ -88,7 +94,7 @@ async function send<T>(path: string, opts: RequestOptions, headers: Record<strin
   const res = await fetch(path, {
     method: opts.method ?? 'GET',
     headers,
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    body: opts.form ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
     credentials: 'same-origin',
     cache: 'no-store',
   })
@@ -142,6 +148,39 @@ export interface AuditQuery {
   q?: string
 }
 
+export interface ExportFilter {
+  year?: number | null
+  category?: string | null
+  department?: string | null
+  stage?: string | null
+  sector?: string | null
+  q?: string | null
+}
+
+export interface ChangesExportFilter {
+  project?: string | null
+  /** YYYY-MM-DD */
+  from?: string | null
+  /** YYYY-MM-DD */
+  to?: string | null
+}
+
+/** The largest file the server takes for an import (it answers 413 above). */
+export const MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+/**
+ * Download addresses. The session cookie goes with a plain link, so these are hrefs, not
+ * fetches: the browser saves the file under the name the server gives.
+ */
+export const downloads = {
+  projects: (format: ExportFormat, f: ExportFilter = {}) =>
+    `/api/export/projects${qs({ format, year: f.year, category: f.category, department: f.department, stage: f.stage, sector: f.sector, q: f.q?.trim() })}`,
+  changes: (format: ExportFormat, f: ChangesExportFilter = {}) =>
+    `/api/export/changes${qs({ format, project: f.project, from: f.from, to: f.to })}`,
+  template: () => '/api/export/template',
+  importErrors: (id: string) => `/api/imports/${encodeURIComponent(id)}/errors`,
+}
+
 export const api = {
   login: (username: string, password: string) =>
     request<{ user: User }>('/api/session', { method: 'POST', body: { username, password } }).then((r) => r.data.user),
@@ -158,6 +197,18 @@ export const api = {
       method: 'PATCH',
       body: patch,
       headers: { 'If-Match': `"${version}"` },
+    }).then((r) => r.data),
+  createProject: (p: NewProject) => request<Project>('/api/projects', { method: 'POST', body: p }).then((r) => r.data),
+  /** The dry run: the server reads the file, matches the rows and writes nothing. */
+  importDryRun: (file: Blob, fileName: string, year?: number | null) => {
+    const form = new FormData()
+    form.append('file', file, fileName)
+    return request<ImportResult>(`/api/imports${qs({ dryRun: 'true', year })}`, { method: 'POST', form }).then((r) => r.data)
+  },
+  /** Commits exactly what the dry run showed; skipErrors leaves out the rows with errors. */
+  applyImport: (id: string, skipErrors = false) =>
+    request<ImportApplied>(`/api/imports/${encodeURIComponent(id)}/apply${qs({ skipErrors: skipErrors ? 'true' : null })}`, {
+      method: 'POST',
     }).then((r) => r.data),
   changes: (since: number, limit = 100) => get<{ changes: Change[] }>(`/api/changes${qs({ since, limit })}`).then((r) => r.changes),
   summary: (f: SummaryFilter = {}) => get<Summary>(`/api/summary${qs({ year: f.year, category: f.category, department: f.department })}`),

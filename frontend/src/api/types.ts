@@ -225,3 +225,70 @@ export type ServerMessage = HelloMessage | SnapshotMessage | ChangeMessage | Rel
 export const CLOSE_GOING_AWAY = 1001
 export const CLOSE_FELL_BEHIND = 4008
 export const CLOSE_UNAUTHORIZED = 4001
+
+// New projects (POST /api/projects): the required fields, any other Project field, an
+// optional id (generated when absent) and a comment for the change log.
+export type NewProject = Pick<Project, 'name' | 'category' | 'year' | 'sector' | 'department' | 'stage'> &
+  Partial<Omit<Project, 'name' | 'category' | 'year' | 'sector' | 'department' | 'stage' | 'version' | 'updatedAt' | 'updatedBy'>> & {
+    comment?: string
+  }
+
+// Import (POST /api/imports?dryRun=true, POST /api/imports/{id}/apply).
+export type ImportStatus = 'create' | 'update' | 'unchanged' | 'error'
+export const IMPORT_STATUSES: readonly ImportStatus[] = ['create', 'update', 'unchanged', 'error']
+
+export interface ImportError {
+  /** The column's header as the sheet has it, e.g. "总投资". */
+  column: string
+  /** The column letter, e.g. "G". */
+  letter?: string
+  /** The Project field the column maps to. */
+  field?: string
+  /** In Chinese, naming row and column: "第 12 行「总投资」：不能为负数". */
+  message: string
+  messageEn: string
+}
+
+export interface ImportRow {
+  /** The row number in the sheet, as the office sees it. */
+  row: number
+  status: ImportStatus
+  projectId?: string
+  name?: string
+  changes?: Record<string, FieldChange>
+  errors?: ImportError[]
+}
+
+export interface ImportColumn {
+  letter: string
+  header: string
+  field: string
+  /** 元 / 万元 / 亿元 for money columns, taken from the header. */
+  unit?: string
+}
+
+export type ImportCounts = Record<ImportStatus, number>
+
+export interface ImportResult {
+  id: string
+  fileName: string
+  format: string
+  sheet?: string
+  headerRow: number
+  year: number
+  columns: ImportColumn[]
+  /** Headers that match no field: ignored. */
+  unmatched: string[]
+  counts: ImportCounts
+  rows: ImportRow[]
+  /** The dry run can be applied until then (RFC 3339). */
+  expiresAt: string
+}
+
+export interface ImportApplied {
+  rev: number
+  counts: ImportCounts
+}
+
+// Export (GET /api/export/…): downloads.
+export type ExportFormat = 'xlsx' | 'csv'
