@@ -145,27 +145,30 @@ func (d Date) Year() int {
 
 // Project is one entry of the zone's project register.
 type Project struct {
-	ID                      string    `json:"id"`
-	Name                    string    `json:"name"`
-	Category                Category  `json:"category"`
-	Year                    int       `json:"year"`
-	Sector                  string    `json:"sector"`
-	Department              string    `json:"department"` // 责任单位
-	Leader                  string    `json:"leader"`     // 包保领导
-	Stage                   Stage     `json:"stage"`
-	InvestmentYuan          int64     `json:"investmentYuan"`
-	AnnualPlanYuan          int64     `json:"annualPlanYuan"`
-	InvestmentCompletedYuan int64     `json:"investmentCompletedYuan"`
-	Progress                int       `json:"progress"` // 形象进度, 0–100
-	PlannedStart            Date      `json:"plannedStart"`
-	StartedAt               Date      `json:"startedAt"`
-	PlannedCompletion       Date      `json:"plannedCompletion"`
-	CompletedAt             Date      `json:"completedAt"`
-	OnHold                  bool      `json:"onHold"`
-	Note                    string    `json:"note"`
-	Version                 uint64    `json:"version"`
-	UpdatedAt               time.Time `json:"updatedAt"`
-	UpdatedBy               string    `json:"updatedBy"`
+	ID                      string   `json:"id"`
+	Name                    string   `json:"name"`
+	Category                Category `json:"category"`
+	Year                    int      `json:"year"`
+	Sector                  string   `json:"sector"`
+	Department              string   `json:"department"` // 责任单位
+	Leader                  string   `json:"leader"`     // 包保领导
+	Stage                   Stage    `json:"stage"`
+	InvestmentYuan          int64    `json:"investmentYuan"`
+	AnnualPlanYuan          int64    `json:"annualPlanYuan"`
+	InvestmentCompletedYuan int64    `json:"investmentCompletedYuan"`
+	Progress                int      `json:"progress"` // 形象进度, 0–100
+	PlannedStart            Date     `json:"plannedStart"`
+	StartedAt               Date     `json:"startedAt"`
+	// ResumedAt is when a continuing project (续建: started before its year) restarted
+	// construction within its year (复工), e.g. after the winter; see docs/metrics.md.
+	ResumedAt         Date      `json:"resumedAt"`
+	PlannedCompletion Date      `json:"plannedCompletion"`
+	CompletedAt       Date      `json:"completedAt"`
+	OnHold            bool      `json:"onHold"`
+	Note              string    `json:"note"`
+	Version           uint64    `json:"version"`
+	UpdatedAt         time.Time `json:"updatedAt"`
+	UpdatedBy         string    `json:"updatedBy"`
 }
 
 // MaxYuan bounds every amount of money: a trillion yuan is beyond any single project.
@@ -264,7 +267,7 @@ func (p *Project) Validate() error {
 	dates := []struct {
 		field string
 		v     Date
-	}{{"plannedStart", p.PlannedStart}, {"startedAt", p.StartedAt},
+	}{{"plannedStart", p.PlannedStart}, {"startedAt", p.StartedAt}, {"resumedAt", p.ResumedAt},
 		{"plannedCompletion", p.PlannedCompletion}, {"completedAt", p.CompletedAt}}
 	for _, d := range dates {
 		if _, err := ParseDate(string(d.v)); err != nil {
@@ -273,6 +276,16 @@ func (p *Project) Validate() error {
 	}
 	if p.StartedAt != "" && p.CompletedAt != "" && p.CompletedAt < p.StartedAt {
 		return invalid("completedAt", "is before startedAt (%s)", p.StartedAt)
+	}
+	if p.ResumedAt != "" {
+		switch {
+		case p.StartedAt == "":
+			return invalid("resumedAt", "needs startedAt: only a project that started can restart")
+		case p.ResumedAt < p.StartedAt:
+			return invalid("resumedAt", "is before startedAt (%s)", p.StartedAt)
+		case p.CompletedAt != "" && p.CompletedAt < p.ResumedAt:
+			return invalid("resumedAt", "is after completedAt (%s)", p.CompletedAt)
+		}
 	}
 	if p.PlannedStart != "" && p.PlannedCompletion != "" && p.PlannedCompletion < p.PlannedStart {
 		return invalid("plannedCompletion", "is before plannedStart (%s)", p.PlannedStart)
@@ -317,12 +330,18 @@ type Patch struct {
 	Progress                *int
 	PlannedStart            *Date
 	StartedAt               *Date
+	ResumedAt               *Date
 	PlannedCompletion       *Date
 	CompletedAt             *Date
 	OnHold                  *bool
 	Note                    *string
 	// Comment says why; it goes on the change, not on the project.
 	Comment string
+	// EffectiveDate is the day a stage move happened (body field "effectiveDate"): the date
+	// it fills into startedAt, resumedAt or completedAt. Nil or empty means today (the zone's
+	// date). Like Comment it is not stored on the project; Prepare refuses a date after today
+	// or before the project's year.
+	EffectiveDate *Date
 }
 
 // MaxBodyFields bounds the keys of a decoded body so a huge object is refused early.
@@ -398,6 +417,8 @@ func (p *Patch) field(key string) any {
 		return &p.PlannedStart
 	case "startedAt":
 		return &p.StartedAt
+	case "resumedAt":
+		return &p.ResumedAt
 	case "plannedCompletion":
 		return &p.PlannedCompletion
 	case "completedAt":
@@ -408,12 +429,15 @@ func (p *Patch) field(key string) any {
 		return &p.Note
 	case "comment":
 		return &p.Comment
+	case "effectiveDate":
+		return &p.EffectiveDate
 	}
 	return nil
 }
 
 func isDateField(k string) bool {
-	return k == "plannedStart" || k == "startedAt" || k == "plannedCompletion" || k == "completedAt"
+	return k == "plannedStart" || k == "startedAt" || k == "resumedAt" || k == "plannedCompletion" ||
+		k == "completedAt" || k == "effectiveDate"
 }
 
 // UnknownFieldError names a body field the route does not take.
@@ -472,8 +496,9 @@ func decodeValue(field string, v json.RawMessage, target any) error {
 	return nil
 }
 
-// Apply returns a copy of p with the patch applied, and the fields that changed.
-// today is the zone's date, used when a stage move fills in startedAt or completedAt.
+// Apply returns a copy of p with the patch applied, and the fields that changed. today is the
+// zone's date: a stage move fills in the dates it implies with the patch's EffectiveDate, or
+// today without one (see stageMoved). Apply checks nothing; Prepare is Apply with the checks.
 func (pt *Patch) Apply(p Project, today Date) (Project, map[string]FieldChange) {
 	before := p
 	setS := func(dst *string, v *string) {
@@ -505,7 +530,7 @@ func (pt *Patch) Apply(p Project, today Date) (Project, map[string]FieldChange) 
 		p.Progress = *pt.Progress
 	}
 	for _, d := range []struct{ dst, v *Date }{{&p.PlannedStart, pt.PlannedStart}, {&p.StartedAt, pt.StartedAt},
-		{&p.PlannedCompletion, pt.PlannedCompletion}, {&p.CompletedAt, pt.CompletedAt}} {
+		{&p.ResumedAt, pt.ResumedAt}, {&p.PlannedCompletion, pt.PlannedCompletion}, {&p.CompletedAt, pt.CompletedAt}} {
 		if d.v != nil {
 			*d.dst = *d.v
 		}
@@ -513,16 +538,105 @@ func (pt *Patch) Apply(p Project, today Date) (Project, map[string]FieldChange) 
 	if pt.OnHold != nil {
 		p.OnHold = *pt.OnHold
 	}
-	// A stage move fills in the date it implies, unless the editor gave one.
-	if pt.Stage != nil && *pt.Stage != before.Stage {
-		if p.Stage.Started() && p.StartedAt == "" {
-			p.StartedAt = today
+	if pt.Stage != nil && p.Stage != before.Stage {
+		eff := today
+		if pt.EffectiveDate != nil && *pt.EffectiveDate != "" {
+			eff = *pt.EffectiveDate
 		}
-		if p.Stage.Completed() && p.CompletedAt == "" {
-			p.CompletedAt = today
-		}
+		pt.stageMoved(&p, before.Stage, eff)
 	}
 	return p, Diff(before, p)
+}
+
+// stageMoved fills in what a stage move implies, on the date it happened (eff), wherever the
+// patch does not give the value itself:
+//   - into construction (from 前期 or the attraction stages): a new project's startedAt; a
+//     continuing project's (started before its year) resumedAt, if it has none yet;
+//   - into 竣工 or 投产: completedAt (a new completion, so an older date is replaced), and
+//     形象进度 100 if it was lower;
+//   - back out of 竣工/投产: completedAt is cleared (the completion did not stand).
+//
+// A move back to 前期 keeps startedAt: the start happened, and it tells a continuing project
+// from a new one; the figures count a start only at a construction stage.
+func (pt *Patch) stageMoved(p *Project, from Stage, eff Date) {
+	if p.Stage.Started() && !from.Started() {
+		switch {
+		case pt.StartedAt == nil && p.StartedAt == "":
+			p.StartedAt = eff
+		case p.continuing() && pt.ResumedAt == nil && p.ResumedAt == "":
+			p.ResumedAt = eff
+		}
+	}
+	switch {
+	case p.Stage.Completed() && !from.Completed():
+		if pt.CompletedAt == nil {
+			p.CompletedAt = eff
+		}
+		if pt.Progress == nil {
+			p.Progress = 100
+		}
+	case p.Stage.Completed():
+		if pt.Progress == nil {
+			p.Progress = 100 // 竣工 → 投产 of a project recorded below 100
+		}
+	case from.Completed() && pt.CompletedAt == nil:
+		p.CompletedAt = ""
+	}
+}
+
+// continuing reports whether p is a 续建 project: one that started before its year.
+func (p *Project) continuing() bool { return p.StartedAt != "" && p.StartedAt.Year() < p.Year }
+
+// Prepare is what the writer does with an update, for anyone who must check one without
+// committing it (an import's dry run): Apply, then — if anything changed — Validate, the
+// effective date (not after today, not before 1 January of the project's year) and the
+// domain rules of the fields the change touches (CheckRules).
+func (pt *Patch) Prepare(before Project, today Date) (Project, map[string]FieldChange, error) {
+	after, fields := pt.Apply(before, today)
+	if len(fields) == 0 {
+		return after, fields, nil
+	}
+	if err := after.Validate(); err != nil {
+		return after, fields, err
+	}
+	if err := pt.checkEffectiveDate(after.Year, today); err != nil {
+		return after, fields, err
+	}
+	return after, fields, checkRules(&before, &after, fields)
+}
+
+// checkEffectiveDate refuses an effective date in the future or before the project's year.
+func (pt *Patch) checkEffectiveDate(year int, today Date) error {
+	if pt.EffectiveDate == nil || *pt.EffectiveDate == "" {
+		return nil
+	}
+	d := *pt.EffectiveDate
+	if today != "" && d > today {
+		return ruleError("effectiveDate", "effective_date",
+			fmt.Sprintf("%s is in the future (today is %s)", d, today),
+			fmt.Sprintf("%s 晚于今天（%s）", d, today))
+	}
+	if d.Year() < year {
+		return ruleError("effectiveDate", "effective_date",
+			fmt.Sprintf("%s is before the project's year %d", d, year),
+			fmt.Sprintf("%s 早于项目所属年度 %d 年", d, year))
+	}
+	return nil
+}
+
+// PrepareNew is what the writer does with a new project: the dates its stage implies (today
+// for a start or completion without a date), then Validate and every domain rule.
+func PrepareNew(p Project, today Date) (Project, error) {
+	if p.Stage.Started() && p.StartedAt == "" {
+		p.StartedAt = today
+	}
+	if p.Stage.Completed() && p.CompletedAt == "" {
+		p.CompletedAt = today
+	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return p, CheckRules(nil, &p)
 }
 
 // FieldChange is one field's value before and after a change.
@@ -553,6 +667,7 @@ func Diff(a, b Project) map[string]FieldChange {
 	add("progress", a.Progress, b.Progress, a.Progress == b.Progress)
 	add("plannedStart", a.PlannedStart, b.PlannedStart, a.PlannedStart == b.PlannedStart)
 	add("startedAt", a.StartedAt, b.StartedAt, a.StartedAt == b.StartedAt)
+	add("resumedAt", a.ResumedAt, b.ResumedAt, a.ResumedAt == b.ResumedAt)
 	add("plannedCompletion", a.PlannedCompletion, b.PlannedCompletion, a.PlannedCompletion == b.PlannedCompletion)
 	add("completedAt", a.CompletedAt, b.CompletedAt, a.CompletedAt == b.CompletedAt)
 	add("onHold", a.OnHold, b.OnHold, a.OnHold == b.OnHold)
@@ -574,7 +689,8 @@ func DecodeNewProject(body []byte) (Project, string, error) {
 		}
 		delete(raw, "id")
 	}
-	for _, k := range []string{"version", "updatedAt", "updatedBy"} {
+	// effectiveDate belongs to a stage move; a new project gives startedAt or completedAt.
+	for _, k := range []string{"version", "updatedAt", "updatedBy", "effectiveDate"} {
 		if _, ok := raw[k]; ok {
 			return Project{}, "", &UnknownFieldError{Field: k}
 		}

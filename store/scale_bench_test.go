@@ -42,8 +42,12 @@ func bigDB(b *testing.B) string {
 		depts := []string{"经济发展局", "投资促进局", "城乡建设局", "文化和旅游局", "数字经济发展局", "农业农村局", "教育局", "卫生健康局", "城市管理局", "新湖镇", "玉潭镇", "永兴街道"}
 		projects := make([]Project, 100_000)
 		for i := range projects {
-			p := sample(fmt.Sprintf("S%06d", i), Stages[i%len(Stages)])
+			p := sample(fmt.Sprintf("S%06d", i), StagePreparing)
 			p.Category = Categories[i%3]
+			p.Stage = StagesOf(p.Category)[(i/3)%len(StagesOf(p.Category))] // a stage of its category
+			if p.Stage.Completed() {
+				p.Progress = 100
+			}
 			p.Year = 2018 + i%8
 			p.Sector, p.Department = sectors[i%len(sectors)], depts[(i/7)%len(depts)]
 			p.Note = "规模测试项目"

@@ -13,10 +13,11 @@ import (
 // seedColumns are the columns of a project data file, in order.
 var seedColumns = []string{"id", "name", "category", "year", "sector", "department", "leader", "stage",
 	"investmentYuan", "annualPlanYuan", "investmentCompletedYuan", "progress", "plannedStart", "startedAt",
-	"plannedCompletion", "completedAt", "onHold", "note"}
+	"resumedAt", "plannedCompletion", "completedAt", "onHold", "note"}
 
 // ReadProjectsCSV parses a project data file (UTF-8, an optional BOM, a header row naming
-// seedColumns in order) and validates every row. An error names the line and the field.
+// seedColumns in order) and checks every row as a new project (Validate and the domain
+// rules). An error names the line and the field.
 func ReadProjectsCSV(r io.Reader) ([]Project, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
 	if err != nil {
@@ -47,6 +48,9 @@ func ReadProjectsCSV(r io.Reader) ([]Project, error) {
 		if err == nil {
 			err = p.Validate()
 		}
+		if err == nil {
+			err = CheckRules(nil, &p)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
@@ -61,7 +65,7 @@ func ReadProjectsCSV(r io.Reader) ([]Project, error) {
 
 func projectFromRecord(rec []string) (Project, error) {
 	p := Project{ID: rec[0], Name: rec[1], Category: Category(rec[2]), Sector: rec[4], Department: rec[5],
-		Leader: rec[6], Stage: Stage(rec[7]), Note: rec[17]}
+		Leader: rec[6], Stage: Stage(rec[7]), Note: rec[18]}
 	ints := []struct {
 		field string
 		s     string
@@ -82,19 +86,19 @@ func projectFromRecord(rec []string) (Project, error) {
 	if p.Progress, err = strconv.Atoi(rec[11]); err != nil {
 		return p, invalid("progress", "%q is not a whole number", rec[11])
 	}
-	for i, dst := range []*Date{&p.PlannedStart, &p.StartedAt, &p.PlannedCompletion, &p.CompletedAt} {
+	for i, dst := range []*Date{&p.PlannedStart, &p.StartedAt, &p.ResumedAt, &p.PlannedCompletion, &p.CompletedAt} {
 		d, err := ParseDate(rec[12+i])
 		if err != nil {
 			return p, invalid(seedColumns[12+i], "%s", err.Error())
 		}
 		*dst = d
 	}
-	switch rec[16] {
+	switch rec[17] {
 	case "true":
 		p.OnHold = true
 	case "false", "":
 	default:
-		return p, invalid("onHold", "%q is not true or false", rec[16])
+		return p, invalid("onHold", "%q is not true or false", rec[17])
 	}
 	return p, nil
 }

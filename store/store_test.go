@@ -269,8 +269,12 @@ func TestSummaryIncrementalEqualsRecomputed(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	sectors := []string{"数字经济", "汽车电子", "影视文旅"}
 	for i := 0; i < 60; i++ {
-		p := sample(fmt.Sprintf("P%02d", i), Stages[rng.Intn(len(Stages))])
+		p := sample(fmt.Sprintf("P%02d", i), StagePreparing)
 		p.Category = Categories[rng.Intn(3)]
+		p.Stage = StagesOf(p.Category)[rng.Intn(len(StagesOf(p.Category)))] // the domain rules
+		if p.Stage.Completed() {
+			p.Progress = 100
+		}
 		p.Sector = sectors[rng.Intn(3)]
 		p.InvestmentYuan = int64(rng.Intn(1000)) * 1_000_000
 		mustCreate(t, s, p)
@@ -285,8 +289,14 @@ func TestSummaryIncrementalEqualsRecomputed(t *testing.T) {
 			_, _ = s.Apply(Edit{Kind: ChangeDelete, ProjectID: id, IfMatch: p.Version})
 			continue
 		}
+		// Stage moves dated within 2022 or today (2026 and on): the figures count by date.
+		var eff *Date
+		if rng.Intn(2) == 0 {
+			eff = ptr(Date(fmt.Sprintf("2022-%02d-01", 1+rng.Intn(12))))
+		}
+		stages := StagesOf(p.Category)
 		_, _ = s.Apply(Edit{Kind: ChangeUpdate, ProjectID: id, IfMatch: p.Version, Patch: &Patch{
-			Stage: ptr(Stages[rng.Intn(len(Stages))]), Sector: ptr(sectors[rng.Intn(3)]),
+			Stage: ptr(stages[rng.Intn(len(stages))]), Sector: ptr(sectors[rng.Intn(3)]), EffectiveDate: eff,
 			InvestmentCompletedYuan: ptr(int64(rng.Intn(50)) * 1_000_000)}})
 	}
 	fresh := newAggregate()

@@ -11,27 +11,34 @@ type Tally struct {
 	InvestmentYuan int64 `json:"investmentYuan"`
 }
 
-// Bucket is one row of a breakdown by stage, category, sector or department.
+// Bucket is one row of a breakdown by stage, category, sector or department. Started and
+// Completed count events dated within each project's year, as the rates do (docs/metrics.md).
 type Bucket struct {
 	Key string `json:"key"`
 	Tally
 	AnnualPlanYuan          int64 `json:"annualPlanYuan"`
 	InvestmentCompletedYuan int64 `json:"investmentCompletedYuan"`
-	Started                 int   `json:"started"`   // construction projects at under_construction or later
-	Completed               int   `json:"completed"` // construction projects at completed or later
+	Started                 int   `json:"started"`   // construction projects started or restarted within their year (开复工)
+	Completed               int   `json:"completed"` // construction projects completed within their year (竣工)
 }
 
-// ConstructionTally adds start and completion counts to a Tally.
+// ConstructionTally adds the starts and completions dated within the year to a Tally.
 type ConstructionTally struct {
 	Tally
-	Started   int `json:"started"`
-	Completed int `json:"completed"`
+	Started   int `json:"started"`   // 开复工 = NewStarts + Restarts
+	NewStarts int `json:"newStarts"` // 新开工: startedAt within the year, at a construction stage
+	Restarts  int `json:"restarts"`  // 续建复工: started in an earlier year, resumedAt within the year
+	Completed int `json:"completed"` // 竣工: completedAt within the year, at 竣工 or 投产
 }
 
-// PlannedTally is the planned projects' tally with 开复工率.
+// PlannedTally is the planned projects' tally with 开复工率 and 开工率 and their denominators.
 type PlannedTally struct {
 	ConstructionTally
-	StartRate float64 `json:"startRate"`
+	StartDue     int     `json:"startDue"`     // 计划开复工 = NewStartDue + RestartDue
+	NewStartDue  int     `json:"newStartDue"`  // 计划新开工: not started before the year, planned start not after it
+	RestartDue   int     `json:"restartDue"`   // 计划复工: 续建, started before the year and not completed before it
+	StartRate    float64 `json:"startRate"`    // 开复工率 = Started / StartDue; may exceed 1
+	NewStartRate float64 `json:"newStartRate"` // 开工率 = NewStarts / NewStartDue; may exceed 1
 }
 
 // AttractionTally splits the investment-attraction projects by stage.
@@ -42,17 +49,23 @@ type AttractionTally struct {
 	Landed      Tally `json:"landed"`
 }
 
-// Completion holds the numerator and denominator of 竣工率.
+// Completion holds the numerator and denominator of 竣工率 (construction projects).
 type Completion struct {
-	Completed int `json:"completed"`
-	Due       int `json:"due"`
+	Completed int `json:"completed"` // completedAt within the project's year, at 竣工 or 投产
+	Due       int `json:"due"`       // plannedCompletion within the project's year
+	// NotDue counts the completions of Completed whose plannedCompletion is not in the year
+	// (early, overdue from an earlier plan, or never planned): why 竣工率 may exceed 1.
+	NotDue int `json:"notDue"`
 }
 
-// Investment holds the figures of 投资完成率.
+// Investment holds the figures of 投资完成率 and its gap to 序时进度.
 type Investment struct {
 	AnnualPlanYuan int64   `json:"annualPlanYuan"`
 	CompletedYuan  int64   `json:"completedYuan"`
 	CompletionRate float64 `json:"completionRate"`
+	// GapPoints is (CompletionRate − ElapsedShare) × 100: percentage points ahead of 序时进度
+	// (negative: behind), as in "超过序时进度 5.9 个百分点".
+	GapPoints float64 `json:"gapPoints"`
 }
 
 // Summary holds the computed figures of the dashboard. See docs/api.md for each one.
@@ -66,7 +79,8 @@ type Summary struct {
 	Completion     Completion        `json:"completion"`
 	CompletionRate float64           `json:"completionRate"`
 	Investment     Investment        `json:"investment"`
-	ElapsedShare   float64           `json:"elapsedShare"`
+	ElapsedShare   float64           `json:"elapsedShare"`  // 序时进度 = ElapsedMonths / 12
+	ElapsedMonths  int               `json:"elapsedMonths"` // months of the year counted as elapsed, 0–12
 	ByStage        []Bucket          `json:"byStage"`
 	ByCategory     []Bucket          `json:"byCategory"`
 	BySector       []Bucket          `json:"bySector"`
@@ -90,7 +104,7 @@ type cellKey struct {
 	stage      Stage
 	sector     string
 	department string
-	due        bool // a construction project whose planned completion is in or before its year
+	flags      uint8 // which rates of its year the project counts in (rateFlags)
 }
 
 type cell struct {
@@ -108,9 +122,59 @@ type aggregate struct {
 func newAggregate() *aggregate { return &aggregate{cells: map[cellKey]*cell{}, all: newTallies()} }
 
 func keyOf(p *Project) cellKey {
-	due := p.Category.Construction() && p.PlannedCompletion != "" && p.PlannedCompletion.Year() <= p.Year
 	return cellKey{year: p.Year, category: p.Category, stage: p.Stage, sector: p.Sector,
-		department: p.Department, due: due}
+		department: p.Department, flags: rateFlags(p)}
+}
+
+// The numerators and denominators a construction project counts in, for its own year Y (the
+// register year, Project.Year). Facts count by their dates: a start, restart or completion
+// dated in another year is not one of Y's, whenever it was recorded. See docs/metrics.md.
+const (
+	flagNewStartDue   uint8 = 1 << iota // 计划新开工: not started before Y, plannedStart empty or not after Y
+	flagRestartDue                      // 计划复工: 续建 (startedAt before Y), not completed before Y
+	flagNewStart                        // 新开工: not 续建, at a construction stage, startedAt in Y
+	flagRestart                         // 续建复工: 续建, at a construction stage, resumedAt in Y
+	flagCompletionDue                   // 计划竣工: plannedCompletion in Y
+	flagCompleted                       // 竣工: at 竣工 or 投产, completedAt in Y
+)
+
+// rateFlags says which rates of its year p counts in; attraction projects count in none.
+func rateFlags(p *Project) uint8 {
+	if !p.Category.Construction() {
+		return 0
+	}
+	y := p.Year
+	var f uint8
+	if p.continuing() {
+		if !(p.Stage.Completed() && p.CompletedAt != "" && p.CompletedAt.Year() < y) {
+			f |= flagRestartDue
+		}
+		if p.Stage.Started() && p.ResumedAt.Year() == y {
+			f |= flagRestart
+		}
+	} else {
+		if p.PlannedStart == "" || p.PlannedStart.Year() <= y {
+			f |= flagNewStartDue
+		}
+		if p.Stage.Started() && p.StartedAt.Year() == y {
+			f |= flagNewStart
+		}
+	}
+	if p.PlannedCompletion.Year() == y {
+		f |= flagCompletionDue
+	}
+	if p.Stage.Completed() && p.CompletedAt.Year() == y {
+		f |= flagCompleted
+	}
+	return f
+}
+
+// count is n if the flag is set, else 0.
+func (k cellKey) count(flag uint8, n int) int {
+	if k.flags&flag != 0 {
+		return n
+	}
+	return 0
 }
 
 // add adds p's contribution with sign +1, or removes it with sign -1.
@@ -156,6 +220,8 @@ type tallies struct {
 	attraction   AttractionTally
 	completion   Completion
 	investment   Investment
+	newStartDue  int // planned projects' 计划新开工
+	restartDue   int // planned projects' 计划复工
 	byStage      map[string]*Bucket
 	byCategory   map[string]*Bucket
 	bySector     map[string]*Bucket
@@ -182,17 +248,18 @@ func (t *tallies) add(k cellKey, c cell, sign int) {
 		ct := &t.unplanned
 		if k.category == CategoryPlanned {
 			ct = &t.planned
+			t.newStartDue += k.count(flagNewStartDue, n)
+			t.restartDue += k.count(flagRestartDue, n)
 		}
 		addTally(&ct.Tally, tl)
-		if k.stage.Started() {
-			ct.Started += n
-		}
-		if k.stage.Completed() {
-			ct.Completed += n
-			t.completion.Completed += n
-		}
-		if k.due {
-			t.completion.Due += n
+		ct.NewStarts += k.count(flagNewStart, n)
+		ct.Restarts += k.count(flagRestart, n)
+		ct.Started += k.count(flagNewStart|flagRestart, n)
+		ct.Completed += k.count(flagCompleted, n)
+		t.completion.Completed += k.count(flagCompleted, n)
+		t.completion.Due += k.count(flagCompletionDue, n)
+		if k.flags&(flagCompleted|flagCompletionDue) == flagCompleted {
+			t.completion.NotDue += n
 		}
 		t.investment.AnnualPlanYuan += plan
 		t.investment.CompletedYuan += done
@@ -217,12 +284,8 @@ func (t *tallies) add(k cellKey, c cell, sign int) {
 		if k.category.Construction() {
 			b.AnnualPlanYuan += plan
 			b.InvestmentCompletedYuan += done
-			if k.stage.Started() {
-				b.Started += n
-			}
-			if k.stage.Completed() {
-				b.Completed += n
-			}
+			b.Started += k.count(flagNewStart|flagRestart, n)
+			b.Completed += k.count(flagCompleted, n)
 		}
 		if b.Count == 0 {
 			delete(m, key)
@@ -247,10 +310,15 @@ func (t *tallies) summary(rev uint64, year int, now time.Time) *Summary {
 			year = max(year, y)
 		}
 	}
-	s.Planned.StartRate = ratio(float64(s.Planned.Started), float64(s.Planned.Count))
+	s.Planned.NewStartDue, s.Planned.RestartDue = t.newStartDue, t.restartDue
+	s.Planned.StartDue = t.newStartDue + t.restartDue
+	s.Planned.StartRate = ratio(float64(s.Planned.Started), float64(s.Planned.StartDue))
+	s.Planned.NewStartRate = ratio(float64(s.Planned.NewStarts), float64(s.Planned.NewStartDue))
 	s.CompletionRate = ratio(float64(s.Completion.Completed), float64(s.Completion.Due))
 	s.Investment.CompletionRate = ratio(float64(s.Investment.CompletedYuan), float64(s.Investment.AnnualPlanYuan))
+	s.ElapsedMonths = ElapsedMonths(year, now)
 	s.ElapsedShare = ElapsedShare(year, now)
+	s.Investment.GapPoints = (s.Investment.CompletionRate - s.ElapsedShare) * 100
 	for _, st := range Stages {
 		s.ByStage = append(s.ByStage, bucketOrZero(t.byStage, string(st)))
 	}
@@ -311,16 +379,24 @@ func mustZone(name string) *time.Location {
 }
 
 // ElapsedShare is 序时进度: the share of year elapsed at now, counted in whole months as
-// project offices do (month/12), 1 for a past year and 0 for a future one.
+// project offices do (ElapsedMonths/12: in March, the figures of 1–3月 against 3/12), 1 for a
+// past year and 0 for a future one.
 func ElapsedShare(year int, now time.Time) float64 {
+	return float64(ElapsedMonths(year, now)) / 12
+}
+
+// ElapsedMonths is the number of months of year counted as elapsed at now, in the zone's
+// time: the current month counts whole, since the figures are those of 1 to this month; 12
+// for a past year, 0 for a future one (and for year 0).
+func ElapsedMonths(year int, now time.Time) int {
 	now = now.In(ZoneTime)
 	switch {
 	case year == 0:
 		return 0
 	case year < now.Year():
-		return 1
+		return 12
 	case year > now.Year():
 		return 0
 	}
-	return float64(now.Month()) / 12
+	return int(now.Month())
 }

@@ -425,13 +425,8 @@ func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Ti
 		if p.ID == "" {
 			p.ID = "P" + strings.ToUpper(randomHex(5))
 		}
-		if p.Stage.Started() && p.StartedAt == "" {
-			p.StartedAt = today
-		}
-		if p.Stage.Completed() && p.CompletedAt == "" {
-			p.CompletedAt = today
-		}
-		if err := p.Validate(); err != nil {
+		p, err := PrepareNew(p, today) // stage-implied dates, Validate, the domain rules
+		if err != nil {
 			return nil, err
 		}
 		if _, exists := current(p.ID); exists {
@@ -472,12 +467,14 @@ func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Ti
 				return nil, err
 			}
 		}
-		after, fields := e.Patch.Apply(*before, today)
+		// Apply with the patch's effective date (default today), Validate, the effective
+		// date against today and the project's year, the rules of the touched fields.
+		after, fields, err := e.Patch.Prepare(*before, today)
+		if err != nil {
+			return nil, err
+		}
 		if len(fields) == 0 {
 			return nil, nil
-		}
-		if err := after.Validate(); err != nil {
-			return nil, err
 		}
 		if e.Allow != nil {
 			if err := e.Allow(before, &after); err != nil {
