@@ -24,6 +24,8 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly field: string | undefined
+  /** The English form of the message, when the server sends the message in Chinese. */
+  readonly messageEn: string | undefined
   readonly current: Project | undefined
   readonly retryAfter: number | undefined
 
@@ -32,6 +34,7 @@ export class ApiError extends Error {
     this.status = status
     this.code = body?.error.code ?? 'http_error'
     this.field = body?.error.field
+    this.messageEn = body?.error.messageEn
     this.current = body?.current
     this.retryAfter = retryAfter
   }

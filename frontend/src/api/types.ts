@@ -192,7 +192,8 @@ export interface AuditEvent {
 }
 
 export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string }
+  /** messageEn: the English form, where the message is in Chinese (import and file errors). */
+  error: { code: string; message: string; messageEn?: string; field?: string }
   current?: Project
 }
 

@@ -24,9 +24,14 @@ export function applyBlock(r: ImportResult, skipErrors: boolean): ApplyBlock {
   return null
 }
 
+/** A server message in the page's language: `message` is Chinese where `messageEn` is given. */
+export function inLocale(message: string, messageEn: string | undefined, locale: string): string {
+  return locale === 'en' && messageEn ? messageEn : message
+}
+
 /** An error's text in the page's language; the Chinese one names row and column as the office sees them. */
 export function errorText(e: ImportError, locale: string): string {
-  return locale === 'en' && e.messageEn ? e.messageEn : e.message
+  return inLocale(e.message, e.messageEn, locale)
 }
 
 /** The filter to open a dry run on: the errors when there are some, else everything. */

@@ -231,7 +231,6 @@ const en: Messages<typeof zh> = {
     duplicateId: 'Another project already has this ID',
     forbidden: 'You may create projects only in your own departments.',
     forbiddenRole: 'Only editors and administrators may create projects.',
-    invalid: '{message}',
   },
   import: {
     nav: 'Import',

@@ -227,7 +227,6 @@ export default {
     duplicateId: '该编号已被其他项目使用',
     forbidden: '您只能在自己负责的单位下新建项目。',
     forbiddenRole: '只有编辑和管理员可以新建项目。',
-    invalid: '{message}',
   },
   import: {
     nav: '导入',
