@@ -13,7 +13,9 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
-	Field   string
+	// MessageZh is the message in Chinese, where there is one (domain rules, file refusals).
+	MessageZh string
+	Field     string
 	// Current is the project as it is now, sent with a 412.
 	Current *store.Project
 }
@@ -26,9 +28,10 @@ func errorf(status int, code, field, msg string) *apiError {
 
 type errorBody struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		MessageZh string `json:"messageZh,omitempty"`
+		Field     string `json:"field,omitempty"`
 	} `json:"error"`
 	Current *store.Project `json:"current,omitempty"`
 }
@@ -36,6 +39,7 @@ type errorBody struct {
 // toAPIError is the one table from errors to statuses.
 func toAPIError(err error) *apiError {
 	var ae *apiError
+	var re *store.RuleError
 	var ve *store.ValidationError
 	var vm *store.VersionMismatchError
 	var uf *store.UnknownFieldError
@@ -44,6 +48,10 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &re):
+		e := errorf(fiber.StatusUnprocessableEntity, "invalid_value", re.Field, re.Field+" "+re.Message)
+		e.MessageZh = re.MessageZh
+		return e
 	case errors.As(err, &ve):
 		code := "invalid_value"
 		if ve.Type {
@@ -112,6 +120,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	}
 	var body errorBody
 	body.Error.Code, body.Error.Message, body.Error.Field = ae.Code, ae.Message, ae.Field
+	body.Error.MessageZh = ae.MessageZh
 	body.Current = ae.Current
 	if ae.Current != nil {
 		c.Set(fiber.HeaderETag, etag(ae.Current.Version))

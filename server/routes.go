@@ -42,6 +42,13 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/changes", Reader, s.handleChanges},
 		{"GET", "/api/summary", Reader, s.handleSummary},
 
+		{"POST", "/api/imports", Editor, s.handleImportDryRun},
+		{"POST", "/api/imports/:id/apply", Editor, s.handleImportApply},
+		{"GET", "/api/imports/:id/errors", Editor, s.handleImportErrors},
+		{"GET", "/api/export/projects", Reader, s.handleExportProjects},
+		{"GET", "/api/export/changes", Reader, s.handleExportChanges},
+		{"GET", "/api/export/template", Reader, s.handleExportTemplate},
+
 		{"GET", "/api/users", Admin, s.handleUserList},
 		{"POST", "/api/users", Admin, s.handleUserCreate},
 		{"PATCH", "/api/users/:username", Admin, s.handleUserUpdate},

@@ -60,6 +60,7 @@ type Server struct {
 	throttle *loginThrottle
 	proxies  proxySet // the trusted proxies, parsed
 	audits   auditThrottle
+	imports  imports // dry runs waiting to be applied
 	metrics  *metrics
 
 	gzipped  sync.Map // UI file name → its gzip-compressed bytes

@@ -228,7 +228,10 @@ func importErrorOf(line int, err error, opt ImportOptions) ImportError {
 		}
 	}
 	zh := msg
-	if opt.Translate != nil {
+	var re *RuleError
+	if errors.As(err, &re) {
+		zh = re.MessageZh
+	} else if opt.Translate != nil {
 		zh = opt.Translate(msg)
 	}
 	ie := ImportError{Column: header, Letter: letter, Field: field}
