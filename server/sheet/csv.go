@@ -68,8 +68,11 @@ func checkWidths(data []byte, comma rune, maxCols int) error {
 			lastFull = field
 		}
 		field++
-		if field > maxCSVFields || lastFull >= maxCols {
+		if lastFull >= maxCols {
 			return tooManyColumns(lastFull+1, maxCols, line)
+		}
+		if field > maxCSVFields {
+			return fileErr(ErrTooManyColumns, "第 %d 行超过 %d 列", "row %d has more than %d columns", line, maxCSVFields)
 		}
 		atStart, full = true, false
 		return nil

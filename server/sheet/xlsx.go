@@ -36,7 +36,10 @@ const (
 	stringsInMemoryMarkup = 200_000
 	// xmlInMemory bounds the worksheets and shared strings excelize keeps in memory; larger
 	// ones go to temporary files and are streamed from there.
-	xmlInMemory = 32 << 20
+	xmlInMemory = 16 << 20
+	// cellsPerRow: the sheet read may hold 30 cell elements per allowed row on average
+	// (30 × Limits.MaxRows, 3 million by default), formatted empty cells included.
+	cellsPerRow = 30
 	// maxMerges bounds merged ranges in the sheet read.
 	maxMerges = 10_000
 )
@@ -116,7 +119,7 @@ func openXLSX(data []byte, lim Limits) (*excelize.File, *xlsxInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if info.merges, err = scanMerges(parts[strings.ToLower(info.sheetPath)], lim.MaxCols); err != nil {
+	if info.merges, err = scanSheet(parts[strings.ToLower(info.sheetPath)], lim.MaxCols, maxCells(lim)); err != nil {
 		return nil, nil, err
 	}
 	info.xmlLimit = inMemoryLimit(spillable, stringsMarkup)
@@ -134,6 +137,8 @@ func openXLSX(data []byte, lim Limits) (*excelize.File, *xlsxInfo, error) {
 	}
 	return f, info, nil
 }
+
+func maxCells(lim Limits) int { return cellsPerRow * max(lim.MaxRows, 1000) }
 
 func tooInflated(lim Limits) error {
 	return fileErr(ErrInflatedTooLarge, "XLSX 文件解压后超过 %d MB，无法读取",
@@ -302,11 +307,13 @@ type mergeRange struct {
 	r1, c1, r2, c2 int
 }
 
-// scanMerges finds the <mergeCell ref="…"/> elements of a worksheet by scanning its XML as
-// bytes (they follow the sheet data). excelize's GetMergeCells would decode the whole sheet
-// into memory, which costs as much as reading it. Inflating the sheet here also checks its
-// checksum. Ranges are clipped to maxCols columns.
-func scanMerges(p *zipPart, maxCols int) ([]mergeRange, error) {
+// scanSheet reads a worksheet's XML as bytes, before excelize streams it: it finds the
+// <mergeCell ref="…"/> elements (they follow the sheet data; excelize's GetMergeCells would
+// decode the whole sheet into memory, which costs as much as reading it) and counts the
+// cell elements, refusing more than maxCells (excelize spends about two microseconds on
+// each, empty or not). Inflating the sheet here also checks its checksum. Merged ranges are
+// clipped to maxCols columns.
+func scanSheet(p *zipPart, maxCols, maxCells int) ([]mergeRange, error) {
 	if p == nil {
 		return nil, nil
 	}
@@ -315,42 +322,48 @@ func scanMerges(p *zipPart, maxCols int) ([]mergeRange, error) {
 		return nil, brokenPart()
 	}
 	defer rc.Close()
-	const tag = "mergeCell"
 	var merges []mergeRange
+	cells := 0
 	buf := make([]byte, 64<<10)
 	carry := 0 // bytes kept from the previous chunk, so a tag split between chunks is seen whole
 	for {
 		k, rerr := io.ReadFull(rc, buf[carry:])
 		n := carry + k
 		chunk := buf[:n]
-		end := n // where the next carry starts
+		end := n // tags starting at or after end wait for the next chunk
 		if rerr == nil {
 			end = max(0, n-512)
 		}
 		i := 0
 		for {
-			j := bytes.Index(chunk[i:], []byte(tag))
+			j := bytes.IndexByte(chunk[i:end], '<')
 			if j < 0 {
+				i = end
 				break
 			}
-			at := i + j
-			if at >= end && rerr == nil {
-				break // handle in the next chunk, with what follows it
-			}
-			i = at + len(tag)
-			if !mergeTagStart(chunk, at) || i >= n || (chunk[i] != ' ' && chunk[i] != '\t' && chunk[i] != '\n' && chunk[i] != '\r') {
-				continue
-			}
-			close := bytes.IndexByte(chunk[i:], '>')
-			if close < 0 {
-				continue
-			}
-			if m, ok := parseMergeRef(chunk[i:i+close], maxCols); ok {
-				if len(merges) >= maxMerges {
-					return nil, fileErr(ErrInflatedTooLarge, "工作表中的合并单元格过多（超过 %d 处）",
-						"the sheet has more than %d merged ranges", maxMerges)
+			at := i + j + 1
+			i = at
+			name, rest := elementName(chunk[at:n])
+			switch string(name) {
+			case "c":
+				if cells++; cells > maxCells {
+					return nil, fileErr(ErrInflatedTooLarge,
+						"工作表的单元格过多（超过 %d 个，设置了格式的空单元格也计算在内），请删除多余的行和列后重新保存",
+						"the sheet has more than %d cells (formatted empty cells count too); delete the unused rows and columns and save again",
+						maxCells)
 				}
-				merges = append(merges, m)
+			case "mergeCell":
+				close := bytes.IndexByte(rest, '>')
+				if close < 0 {
+					continue
+				}
+				if m, ok := parseMergeRef(rest[:close], maxCols); ok {
+					if len(merges) >= maxMerges {
+						return nil, fileErr(ErrInflatedTooLarge, "工作表中的合并单元格过多（超过 %d 处）",
+							"the sheet has more than %d merged ranges", maxMerges)
+					}
+					merges = append(merges, m)
+				}
 			}
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
@@ -359,34 +372,32 @@ func scanMerges(p *zipPart, maxCols int) ([]mergeRange, error) {
 		if rerr != nil {
 			return nil, brokenPart()
 		}
-		if i > end {
-			end = i
-		}
-		carry = copy(buf, chunk[end:])
+		carry = copy(buf, chunk[i:])
 	}
 	sort.Slice(merges, func(i, j int) bool { return merges[i].r1 < merges[j].r1 })
 	return merges, nil
 }
 
-// mergeTagStart reports whether the "mergeCell" at chunk[at:] is an element name: after '<'
-// or after a namespace prefix "<x:".
-func mergeTagStart(chunk []byte, at int) bool {
-	if at > 0 && chunk[at-1] == '<' {
-		return true
-	}
-	if at == 0 || chunk[at-1] != ':' {
-		return false
-	}
-	for k := at - 2; k >= 0 && at-k < 32; k-- {
-		c := chunk[k]
-		if c == '<' {
-			return true
+// elementName returns the local name of the element starting at b (just after '<'), without
+// a namespace prefix, and the bytes after it; closing tags, comments and declarations have
+// no name.
+func elementName(b []byte) (name, rest []byte) {
+	k := 0
+	for k < len(b) && k < 64 {
+		c := b[k]
+		if c == ' ' || c == '>' || c == '/' || c == '\t' || c == '\n' || c == '\r' {
+			break
 		}
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
+			return nil, nil
 		}
+		k++
 	}
-	return false
+	name = b[:k]
+	if i := bytes.LastIndexByte(name, ':'); i >= 0 {
+		name = name[i+1:]
+	}
+	return name, b[k:]
 }
 
 // parseMergeRef reads the ref attribute in a mergeCell element's attributes: ref="D3:F3".
