@@ -486,7 +486,7 @@ describe('导入', () => {
     const r = await fetch(`${server.base}/api/imports?dryRun=true&year=2022`, { method: 'POST', body: form, headers: { Cookie: admin.cookie, Origin: server.base } })
     expect(r.status).toBe(200)
     const body = (await r.json()) as ImportResult
-    expect(Object.keys(body).sort()).toEqual(expect.arrayContaining(['columns', 'counts', 'expiresAt', 'fileName', 'format', 'headerRow', 'id', 'rows', 'unmatched', 'year']))
+    expect(Object.keys(body).sort()).toEqual(expect.arrayContaining(['columns', 'counts', 'expiresAt', 'fileName', 'format', 'headerRow', 'id', 'notes', 'rows', 'unmatched', 'year']))
     expect(body.fileName).toBe('shape.csv')
     expect(body.format).toBe('csv')
     expect(body.rows[0]).toMatchObject({ row: 2, status: 'unchanged', projectId: 'JY22-P001' })

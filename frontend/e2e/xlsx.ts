@@ -78,6 +78,7 @@ export function unzip(buf: Buffer): Map<string, Buffer> {
   for (let i = 0; i < count; i++) {
     if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('broken central directory')
     const method = buf.readUInt16LE(p + 10)
+    const crc = buf.readUInt32LE(p + 16)
     const size = buf.readUInt32LE(p + 20)
     const nameLen = buf.readUInt16LE(p + 28)
     const extraLen = buf.readUInt16LE(p + 30)
@@ -86,7 +87,9 @@ export function unzip(buf: Buffer): Map<string, Buffer> {
     const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8')
     const dataAt = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28)
     const raw = buf.subarray(dataAt, dataAt + size)
-    out.set(name, method === 8 ? inflateRawSync(raw) : Buffer.from(raw))
+    const data = method === 8 ? inflateRawSync(raw) : Buffer.from(raw)
+    if (crc32(data) !== crc) throw new Error(`${name}: CRC mismatch`)
+    out.set(name, data)
     p += 46 + nameLen + extraLen + commentLen
   }
   return out

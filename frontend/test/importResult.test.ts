@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ImportResult, ImportRow } from '../src/api/types'
-import { applyBlock, errorText, initialFilter, rowsWith, toApply } from '../src/composables/importResult'
+import { apiMessage, applyBlock, errorText, initialFilter, rowsWith, toApply } from '../src/composables/importResult'
 
 const rows: ImportRow[] = [
   { row: 4, status: 'update', projectId: 'P1', name: '甲', changes: { stage: { from: 'preparing', to: 'under_construction' } } },
@@ -23,6 +23,7 @@ function result(counts: ImportResult['counts']): ImportResult {
     year: 2022,
     columns: [],
     unmatched: [],
+    notes: [],
     counts,
     rows,
     expiresAt: '2022-05-01T00:30:00Z',
@@ -51,6 +52,10 @@ describe('import dry run view', () => {
     expect(errorText(e, 'zh-CN')).toBe('第 7 行「总投资」：不能为负数')
     expect(errorText(e, 'en')).toBe('row 7, “总投资”: must not be negative')
     expect(errorText({ ...e, messageEn: '' }, 'en')).toBe(e.message)
+    // API errors are the other way round: message English, messageZh Chinese where there is one.
+    expect(apiMessage({ message: 'progress must be 100 when completed', messageZh: '竣工时形象进度应为 100' }, 'zh-CN')).toBe('竣工时形象进度应为 100')
+    expect(apiMessage({ message: 'progress must be 100 when completed', messageZh: '竣工时形象进度应为 100' }, 'en')).toBe('progress must be 100 when completed')
+    expect(apiMessage({ message: 'plannedCompletion is before plannedStart' }, 'zh-CN')).toBeNull()
     expect(initialFilter({ create: 1, update: 0, unchanged: 0, error: 1 })).toBe('error')
     expect(initialFilter({ create: 1, update: 0, unchanged: 0, error: 0 })).toBe('all')
   })

@@ -24,8 +24,8 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly field: string | undefined
-  /** The English form of the message, when the server sends the message in Chinese. */
-  readonly messageEn: string | undefined
+  /** The message in Chinese, where the server has one (`message` is English). */
+  readonly messageZh: string | undefined
   readonly current: Project | undefined
   readonly retryAfter: number | undefined
 
@@ -34,7 +34,7 @@ export class ApiError extends Error {
     this.status = status
     this.code = body?.error.code ?? 'http_error'
     this.field = body?.error.field
-    this.messageEn = body?.error.messageEn
+    this.messageZh = body?.error.messageZh
     this.current = body?.current
     this.retryAfter = retryAfter
   }

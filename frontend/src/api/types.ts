@@ -192,8 +192,8 @@ export interface AuditEvent {
 }
 
 export interface ApiErrorBody {
-  /** messageEn: the English form, where the message is in Chinese (import and file errors). */
-  error: { code: string; message: string; messageEn?: string; field?: string }
+  /** messageZh: the message in Chinese, where the server has one (domain rules, file refusals). */
+  error: { code: string; message: string; messageZh?: string; field?: string }
   current?: Project
 }
 
@@ -260,6 +260,14 @@ export interface ImportRow {
   errors?: ImportError[]
 }
 
+export interface ImportNote {
+  /** The sheet row it concerns; absent when it concerns no single row. */
+  row?: number
+  /** Chinese. */
+  message: string
+  messageEn: string
+}
+
 export interface ImportColumn {
   letter: string
   header: string
@@ -281,6 +289,8 @@ export interface ImportResult {
   /** Headers that match no field: ignored. */
   unmatched: string[]
   counts: ImportCounts
+  /** Things about the file that are not errors: columns read past, rows skipped. */
+  notes: ImportNote[]
   rows: ImportRow[]
   /** The dry run can be applied until then (RFC 3339). */
   expiresAt: string

@@ -1,5 +1,5 @@
 // What the import page shows of a dry run: pure functions of the server's answer, unit-tested.
-import type { ImportCounts, ImportError, ImportResult, ImportRow, ImportStatus } from '../api/types'
+import type { ImportCounts, ImportResult, ImportRow, ImportStatus } from '../api/types'
 
 export type RowFilter = ImportStatus | 'all'
 
@@ -24,14 +24,26 @@ export function applyBlock(r: ImportResult, skipErrors: boolean): ApplyBlock {
   return null
 }
 
-/** A server message in the page's language: `message` is Chinese where `messageEn` is given. */
-export function inLocale(message: string, messageEn: string | undefined, locale: string): string {
-  return locale === 'en' && messageEn ? messageEn : message
+/** A text the server gives in both languages, in the page's language. */
+export function inLocale(zh: string, en: string, locale: string): string {
+  return locale === 'en' && en ? en : zh
 }
 
-/** An error's text in the page's language; the Chinese one names row and column as the office sees them. */
-export function errorText(e: ImportError, locale: string): string {
+/**
+ * An import error or note in the page's language (`message` is Chinese there, `messageEn`
+ * English); the Chinese one names row and column as the office sees them.
+ */
+export function errorText(e: { message: string; messageEn: string }, locale: string): string {
   return inLocale(e.message, e.messageEn, locale)
+}
+
+/**
+ * An API error's text in the page's language: its `message` is English, `messageZh` the
+ * Chinese where the server has one; null when the page is Chinese and there is none.
+ */
+export function apiMessage(e: { message: string; messageZh?: string | undefined }, locale: string): string | null {
+  if (locale === 'en') return e.message
+  return e.messageZh ?? null
 }
 
 /** The filter to open a dry run on: the errors when there are some, else everything. */
