@@ -19,7 +19,7 @@ describe('test xlsx tool', () => {
   it('checks what it reads: a damaged entry is an error', () => {
     const z = zip([{ name: 'a.txt', data: Buffer.from('项目'.repeat(50)) }])
     const damaged = Buffer.from(z)
-    damaged[40] ^= 0xff // inside the deflated data of the only entry
+    damaged.writeUInt8(damaged.readUInt8(40) ^ 0xff, 40) // inside the deflated data of the only entry
     expect(() => unzip(damaged)).toThrow()
   })
 
