@@ -118,14 +118,13 @@ func checkRules(before, after *Project, fields map[string]FieldChange) error {
 			fmt.Sprintf("项目已%s，形象进度应为 100%%，不能是 %d%%", stageZh[after.Stage], after.Progress))
 	}
 	if touched("investmentCompletedYuan", "investmentYuan") && after.InvestmentCompletedYuan > after.InvestmentYuan {
-		field := "investmentCompletedYuan"
-		if !touched("investmentCompletedYuan") {
-			field = "investmentYuan" // the total was lowered below what is already completed
+		zh := fmt.Sprintf("年度完成投资（%s）超过了总投资（%s）", wanText(after.InvestmentCompletedYuan), wanText(after.InvestmentYuan))
+		if !touched("investmentCompletedYuan") { // the total was lowered below what is already completed
+			return ruleError("investmentYuan", "investment_total", fmt.Sprintf("(%d yuan) is less than investmentCompletedYuan (%d yuan)",
+				after.InvestmentYuan, after.InvestmentCompletedYuan), zh)
 		}
-		return ruleError(field, "investment_total",
-			fmt.Sprintf("investmentCompletedYuan (%d yuan) is more than investmentYuan (%d yuan)",
-				after.InvestmentCompletedYuan, after.InvestmentYuan),
-			fmt.Sprintf("年度完成投资（%s）超过了总投资（%s）", wanText(after.InvestmentCompletedYuan), wanText(after.InvestmentYuan)))
+		return ruleError("investmentCompletedYuan", "investment_total", fmt.Sprintf("(%d yuan) is more than investmentYuan (%d yuan)",
+			after.InvestmentCompletedYuan, after.InvestmentYuan), zh)
 	}
 	return nil
 }
@@ -135,11 +134,11 @@ func checkStageRule(before, after *Project) error {
 		switch {
 		case before.Category.Construction() && after.Category == CategoryAttraction:
 			return ruleError("category", "category_change",
-				fmt.Sprintf("a %s project cannot become an attraction project", before.Category),
+				fmt.Sprintf("cannot change from %s to attraction: a construction project never becomes an attraction project", before.Category),
 				fmt.Sprintf("%s不能改为招商引资项目", categoryZh[before.Category]))
 		case before.Category == CategoryAttraction && after.Category.Construction() && before.Stage != StageLanded:
 			return ruleError("category", "category_change",
-				fmt.Sprintf("an attraction project becomes a construction project only once landed, this one is %s", before.Stage),
+				fmt.Sprintf("cannot change from attraction at stage %s: an attraction project becomes a construction project only once landed", before.Stage),
 				fmt.Sprintf("招商引资项目落位后才能转为建设项目，此项目处于%s阶段", stageZh[before.Stage]))
 		}
 	}
