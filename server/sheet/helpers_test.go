@@ -211,3 +211,36 @@ func memPeak(fn func()) (peak, total uint64) {
 	}
 	return max.Load(), after.TotalAlloc - before.TotalAlloc
 }
+
+// memLive runs fn while forcing a collection every 20 ms and returns the largest growth of
+// the live heap (HeapAlloc just after a collection) over its value before fn: the memory fn
+// holds, without the garbage the collector may leave between cycles.
+func memLive(fn func()) uint64 {
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var max uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > before.HeapAlloc && m.HeapAlloc-before.HeapAlloc > max {
+				max = m.HeapAlloc - before.HeapAlloc
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	wg.Wait()
+	return max
+}

@@ -83,7 +83,11 @@ func (r *rowReader) row(cells []string, line int) (done bool, err error) {
 // ("一、计划内重点项目" with nothing else in the row).
 func (r *rowReader) skipReason(cells []string, filled int) (string, string) {
 	for _, i := range r.checkIndex {
-		switch labelKey(cell(cells, i)) {
+		v := cell(cells, i)
+		if len(v) > 24 { // the words below, even spaced out, are short
+			continue
+		}
+		switch labelKey(v) {
 		case "合计", "总计", "小计", "共计", "全部合计":
 			return "合计行", "a total row"
 		}

@@ -9,8 +9,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
-
 	"projectboard/store"
 )
 
@@ -34,6 +32,14 @@ func isPlaceholder(s string) bool {
 // numberText tidies a number typed as text: full-width digits and signs to ASCII, thousands
 // separators, spaces, a currency sign and a leading "+" removed ("１２,０００.５ " → "12000.5").
 func numberText(s string) string {
+	plain := true // the common case: nothing to tidy, no copy
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= '0' && c <= '9' || c == '.' || c == '-' || c == 'E' || c == 'e'
+	}
+	if plain {
+		return s
+	}
 	var b []byte
 	for _, r := range s {
 		r = halfWidth(r)
@@ -264,12 +270,13 @@ func parseDate(s string, date1904 bool) (store.Date, bool, *valueError) {
 		case f >= 1900 && f < 2200 && d.exp < 0 && !strings.ContainsAny(s, "eE"): // 2023.3 typed as a number
 			y, m, _ := strings.Cut(s, ".")
 			return checkDate(atoi(y), atoi(m), 1, s)
-		case f >= 1 && f < 2958466: // an Excel serial (up to 9999-12-31)
-			t, err := excelize.ExcelDateToTime(math.Floor(f+1e-9), date1904)
-			if err != nil {
-				return "", false, notDate(s)
+		case f >= 1 && f < 2958466: // an Excel serial (up to 9999-12-31); the time of day is dropped
+			base := excelEpoch
+			if date1904 {
+				base = excelEpoch1904
 			}
-			return checkDate(t.Year(), int(t.Month()), t.Day(), s)
+			y, m, d := base.AddDate(0, 0, int(math.Floor(f+1e-9))).Date()
+			return checkDate(y, int(m), d, s)
 		}
 		return "", false, notDate(s)
 	}
@@ -307,16 +314,40 @@ func atoi(s string) int {
 }
 
 // checkDate checks that y-m-d is a real date within the store's range.
+// Day 0 of Excel's date systems. Serials of the 1900 system count from 1899-12-30 for every
+// date after February 1900 (Excel's phantom 1900-02-29 makes earlier ones differ, and those
+// are outside the store's range anyway).
+var (
+	excelEpoch     = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	excelEpoch1904 = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkDate checks that y-m-d is a real date within the store's range (store.ParseDate's:
+// 1990 to 2100) and writes it as a store.Date.
 func checkDate(y, m, d int, orig string) (store.Date, bool, *valueError) {
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if m < 1 || m > 12 || d < 1 || t.Year() != y || int(t.Month()) != m || t.Day() != d {
+	if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return "", false, bad("不是有效日期（%s）", "is not a real date (%s)", clip(orig))
 	}
-	v, err := store.ParseDate(t.Format("2006-01-02"))
-	if err != nil {
+	if y < 1990 || y > 2100 {
 		return "", false, bad("日期应在 1990 年到 2100 年之间（%s）", "must be between 1990 and 2100 (%s)", clip(orig))
 	}
-	return v, true, nil
+	b := make([]byte, 0, 10)
+	b = strconv.AppendInt(b, int64(y), 10)
+	b = append(b, '-', byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
+	return store.Date(b), true, nil
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // Labels of categories and stages as offices write them; the codes are accepted too.
