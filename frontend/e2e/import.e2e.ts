@@ -1,9 +1,10 @@
 // Browser tests of the register in Excel: 新建项目 through the form, the exports as downloads,
 // and an office's own XLSX imported through the 导入 page with a dry run and an apply, against
 // the real server binary.
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
-import { resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Change, CreatedToken, ImportResult, Project } from '../src/api/types'
@@ -177,14 +178,22 @@ describe('新建项目', () => {
     await page.fill('#f-leader', '管委会副主任（分管工业）')
     await page.fill('#f-investmentYuan', '12,000.5')
     await page.fill('#f-annualPlanYuan', '3000')
-    await page.fill('#f-investmentCompletedYuan', '1200.25')
+    // More completed than the total: a domain rule, refused with its Chinese message at its field.
+    await page.fill('#f-investmentCompletedYuan', '20000')
     await page.fill('#f-progress', '35')
     await page.fill('#f-plannedStart', '2022-03-01')
     await page.fill('#f-startedAt', '2022-04-10')
-    // Planned completion before the planned start: the server refuses it and names the field.
-    await page.fill('#f-plannedCompletion', '2022-01-31')
     await page.fill('#f-note', '表单新建的项目')
     await page.click('[data-testid=create]')
+    const ruleError = page.locator('#e-investmentCompletedYuan')
+    await ruleError.waitFor()
+    expect(await ruleError.textContent()).toBe('年度完成投资（20000万元）超过了总投资（12000.5万元）')
+    expect(await page.locator('#f-investmentCompletedYuan').getAttribute('aria-invalid')).toBe('true')
+    await page.fill('#f-investmentCompletedYuan', '1200.25')
+    // Planned completion before the planned start: the server refuses it and names the field.
+    await page.fill('#f-plannedCompletion', '2022-01-31')
+    await page.click('[data-testid=create]')
+    expect(await page.locator('#e-investmentCompletedYuan').count()).toBe(0)
     const fieldError = page.locator('#e-plannedCompletion')
     await fieldError.waitFor()
     expect((await fieldError.textContent())?.trim()).not.toBe('')
@@ -475,8 +484,15 @@ describe('导入', () => {
     expect(await fileError.textContent()).toMatch(/^无法读取“项目表\.xlsx”：.+/)
     console.log(`bad file: ${await fileError.textContent()}`)
 
-    const big = Buffer.alloc(21 * 1024 * 1024, 0x41)
-    await page.setInputFiles('[data-testid=file]', { name: '太大的表.csv', mimeType: 'text/csv', buffer: big })
+    // A file on disk: a 21 MB buffer sent through the browser protocol takes too long.
+    const dir = mkdtempSync(join(tmpdir(), 'pb-import-e2e-'))
+    const bigFile = join(dir, '太大的表.csv')
+    writeFileSync(bigFile, Buffer.alloc(21 * 1024 * 1024, 0x41))
+    try {
+      await page.setInputFiles('[data-testid=file]', bigFile)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
     await expect.poll(() => fileError.textContent()).toContain('超过 20 MB')
     // The server refuses it too, on the announced length, before reading the body (it then
     // closes the connection, so a client that sends the body first sees a broken pipe).

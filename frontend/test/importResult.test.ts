@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ImportResult, ImportRow } from '../src/api/types'
-import { apiMessage, applyBlock, errorText, initialFilter, rowsWith, toApply } from '../src/composables/importResult'
+import { apiMessage, applyBlock, errorText, initialFilter, orderedFields, rowsWith, toApply } from '../src/composables/importResult'
 
 const rows: ImportRow[] = [
   { row: 4, status: 'update', projectId: 'P1', name: '甲', changes: { stage: { from: 'preparing', to: 'under_construction' } } },
@@ -58,5 +58,11 @@ describe('import dry run view', () => {
     expect(apiMessage({ message: 'plannedCompletion is before plannedStart' }, 'zh-CN')).toBeNull()
     expect(initialFilter({ create: 1, update: 0, unchanged: 0, error: 1 })).toBe('error')
     expect(initialFilter({ create: 1, update: 0, unchanged: 0, error: 0 })).toBe('all')
+  })
+
+  it("lists a row's fields in the register's order, unknown ones last", () => {
+    expect(orderedFields(['note', 'annualPlanYuan', 'category', 'zeta', 'stage', 'alpha', 'name', 'startedAt'])).toEqual([
+      'name', 'category', 'stage', 'annualPlanYuan', 'startedAt', 'note', 'alpha', 'zeta',
+    ])
   })
 })

@@ -50,3 +50,19 @@ export function apiMessage(e: { message: string; messageZh?: string | undefined 
 export function initialFilter(c: ImportCounts): RowFilter {
   return c.error > 0 ? 'error' : 'all'
 }
+
+/** Project fields in the order the register and the template list them. */
+const FIELD_ORDER = [
+  'id', 'name', 'category', 'year', 'sector', 'department', 'leader', 'stage',
+  'investmentYuan', 'annualPlanYuan', 'investmentCompletedYuan', 'progress',
+  'plannedStart', 'startedAt', 'resumedAt', 'plannedCompletion', 'completedAt', 'onHold', 'note',
+]
+
+/** A row's changed fields in the register's order (the server's map has none); unknown fields last, by name. */
+export function orderedFields(fields: string[]): string[] {
+  const rank = (f: string) => {
+    const i = FIELD_ORDER.indexOf(f)
+    return i < 0 ? FIELD_ORDER.length : i
+  }
+  return [...fields].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+}
