@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Download, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Change, CreatedToken, ImportResult, Project } from '../src/api/types'
 import { ADMIN_PASSWORD, Api, launch, sleep, TestServer, watchConsole } from './harness'
-import { excelSerial, readXlsx, unzip, writeXlsx, type Cell } from './xlsx'
+import { columnLetter, excelSerial, readXlsx, unzip, writeXlsx, zip, type Cell } from './xlsx'
 
 // Screenshots go where app.e2e.ts puts its own: test-results/ after a run, docs/screenshots
 // with UPDATE_SCREENSHOTS=1.
@@ -254,6 +254,15 @@ describe('导出', () => {
     const row = rows.find((r) => r['项目名称'] === sample.name)!
     const investmentHeader = Object.keys(row).find((h) => h.startsWith('总投资'))!
     expect(Number(row[investmentHeader])).toBeCloseTo(wan(sample.investmentYuan), 2)
+    const head = sheet.rows.find((r) => r?.includes('项目名称'))!
+    const letter = columnLetter(head.indexOf(investmentHeader))
+    const cells = [...sheet.xml.matchAll(new RegExp(`<c r="${letter}\\d+"[^>]*>`, 'g'))].map((m) => m[0]).slice(1)
+    expect(cells.length).toBe(signed.length)
+    expect(cells.filter((c) => / t="/.test(c))).toEqual([]) // no text cells: numbers as numbers
+    // What makes it pleasant in Excel and WPS: a frozen header, an autofilter, drop-downs.
+    expect(sheet.xml).toMatch(/<pane [^>]*state="frozen"/)
+    expect(sheet.xml).toContain('<autoFilter')
+    expect((sheet.xml.match(/<dataValidation /g) ?? []).length).toBeGreaterThanOrEqual(3)
     console.log(`export: ${xlsx.name}, ${xlsx.bytes.length} bytes, ${rows.length} projects, sheets ${sheet.sheets.join(' / ')}`)
 
     const csv = await download(page, '[data-testid=export-projects-csv]')
@@ -441,6 +450,51 @@ describe('导入', () => {
     await page.click('[data-testid=to-register]')
     await page.waitForURL((x) => x.pathname === '/projects')
     expect(wall.errors).toEqual([])
+    expect(errors).toEqual([])
+  })
+
+  it('an export edited in three cells imports back as exactly those three changes', async () => {
+    const target = (await projects()).find((p) => p.id === 'JY22-P002')!
+    const { page, errors } = await newPage()
+    await loginUI(page, EDITOR.username, EDITOR.password, '/projects')
+    await page.locator('[data-testid=projects-table] tbody tr[data-id]').first().waitFor()
+    const exported = await download(page, '[data-testid=export-projects-xlsx]')
+
+    // Three cells changed as Excel would change them: two numbers and a text.
+    const read = readXlsx(exported.bytes)
+    const head = read.rows[0]!
+    const r = read.rows.findIndex((row) => row?.[head.indexOf('项目编号')] === target.id) + 1
+    expect(r).toBeGreaterThan(1)
+    const ref = (header: string) => `${columnLetter(head.indexOf(header))}${r}`
+    const setCell = (xml: string, at: string, cell: string) => {
+      const re = new RegExp(`<c r="${at}"[^>]*?(/>|>[\\s\\S]*?</c>)`)
+      expect(xml, `cell ${at}`).toMatch(re)
+      return xml.replace(re, cell)
+    }
+    const parts = unzip(exported.bytes)
+    const sheetPath = [...parts.keys()].find((k) => /^xl\/worksheets\/sheet\d+\.xml$/.test(k) && parts.get(k)!.toString('utf8') === read.xml)!
+    let xml = read.xml
+    xml = setCell(xml, ref('年度完成投资（万元）'), `<c r="${ref('年度完成投资（万元）')}" s="2"><v>20000</v></c>`)
+    xml = setCell(xml, ref('形象进度（%）'), `<c r="${ref('形象进度（%）')}"><v>60</v></c>`)
+    xml = setCell(xml, ref('备注'), `<c r="${ref('备注')}" t="inlineStr"><is><t>导出后在 Excel 中修改的备注</t></is></c>`)
+    parts.set(sheetPath, Buffer.from(xml, 'utf8'))
+    const edited = zip([...parts].map(([name, data]) => ({ name, data })))
+
+    await page.goto(`${server.base}/import`)
+    await page.setInputFiles('[data-testid=file]', { name: exported.name, mimeType: XLSX_MIME, buffer: edited })
+    await page.locator('[data-testid=dry-run]').waitFor()
+    const count = (st: string) => page.locator(`[data-testid=tab-${st}]`).getAttribute('data-count')
+    expect([await count('create'), await count('update'), await count('error')]).toEqual(['0', '1', '0'])
+    expect(Number(await count('unchanged'))).toBe(read.rows.length - 2)
+    const row = page.locator('[data-testid=import-table] tbody tr[data-status=update]')
+    expect(await row.locator('.imp-id').textContent()).toBe(target.id)
+    expect(await row.locator('li[data-field]').evaluateAll((els) => els.map((e) => e.getAttribute('data-field')))).toEqual([
+      'investmentCompletedYuan',
+      'progress',
+      'note',
+    ])
+    expect(await row.locator('li[data-field=investmentCompletedYuan] ins').textContent()).toBe('20000万元')
+    expect(await row.locator('li[data-field=note] ins').textContent()).toBe('导出后在 Excel 中修改的备注')
     expect(errors).toEqual([])
   })
 
