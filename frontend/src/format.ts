@@ -67,6 +67,12 @@ export function formatCount(n: number): string {
 
 const pad = (n: number) => String(n).padStart(2, '0')
 
+/** The zone's date (Asia/Shanghai) as YYYY-MM-DD: the default effective date of a stage change. */
+export function zoneToday(now: Date = new Date()): string {
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+}
+
 /** HH:MM:SS in local time. */
 export function formatTime(d: Date): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`

@@ -68,6 +68,8 @@ export interface Project {
   progress: number
   plannedStart: string | null
   startedAt: string | null
+  /** 复工: when a continuing project (started before its year) restarted within its year. */
+  resumedAt: string | null
   plannedCompletion: string | null
   completedAt: string | null
   onHold: boolean
@@ -77,9 +79,14 @@ export interface Project {
   updatedBy: string
 }
 
-/** Fields a PATCH may carry (any Project field but id, version, updatedAt, updatedBy) plus a comment. */
+/**
+ * Fields a PATCH may carry (any Project field but id, version, updatedAt, updatedBy) plus a
+ * comment and the effective date of a stage move (YYYY-MM-DD; absent or null = today in
+ * Asia/Shanghai). Neither is stored on the project.
+ */
 export type ProjectPatch = Partial<Omit<Project, 'id' | 'version' | 'updatedAt' | 'updatedBy'>> & {
   comment?: string
+  effectiveDate?: string | null
 }
 
 export interface FieldChange {
@@ -110,21 +117,47 @@ export interface Bucket extends Tally {
   key: string
   annualPlanYuan: number
   investmentCompletedYuan: number
+  /** Construction projects started or restarted within their year (dated). */
   started: number
+  /** Construction projects completed within their year (dated). */
   completed: number
+}
+
+/** Starts, restarts and completions dated within each project's year (docs/metrics.md). */
+export interface ConstructionTally extends Tally {
+  /** 开复工 = newStarts + restarts */
+  started: number
+  newStarts: number
+  restarts: number
+  completed: number
+}
+
+export interface PlannedTally extends ConstructionTally {
+  /** 计划开复工 = newStartDue + restartDue */
+  startDue: number
+  newStartDue: number
+  restartDue: number
+  /** 开复工率 = started / startDue; may exceed 1. */
+  startRate: number
+  /** 开工率 = newStarts / newStartDue; may exceed 1. */
+  newStartRate: number
 }
 
 export interface Summary {
   rev: number
   year: number | null
   total: Tally
-  planned: Tally & { started: number; startRate: number; completed: number }
-  unplanned: Tally & { started: number; completed: number }
+  planned: PlannedTally
+  unplanned: ConstructionTally
   attraction: Tally & { negotiating: Tally; signed: Tally; landed: Tally }
-  completion: { completed: number; due: number }
+  /** 竣工率's numerator and denominator; notDue: completions of projects not due in the year. */
+  completion: { completed: number; due: number; notDue: number }
   completionRate: number
-  investment: { annualPlanYuan: number; completedYuan: number; completionRate: number }
+  /** gapPoints = (completionRate − elapsedShare) × 100: points ahead of 序时进度. */
+  investment: { annualPlanYuan: number; completedYuan: number; completionRate: number; gapPoints: number }
+  /** 序时进度 = elapsedMonths / 12. */
   elapsedShare: number
+  elapsedMonths: number
   byStage: Bucket[]
   byCategory: Bucket[]
   bySector: Bucket[]
