@@ -17,6 +17,7 @@ describe('new project form', () => {
     d.money.annualPlanYuan = '3000'
     d.progress = '35'
     d.dates.plannedStart = '2022-04-01'
+    d.dates.resumedAt = '2022-04-15'
     const { body, problems } = draftToNewProject(d)
     expect(problems).toEqual({})
     expect(body).toEqual({
@@ -30,6 +31,7 @@ describe('new project form', () => {
       annualPlanYuan: 30_000_000,
       progress: 35,
       plannedStart: '2022-04-01',
+      resumedAt: '2022-04-15',
     })
   })
 

@@ -13,8 +13,9 @@ export function stagesFor(category: Category): readonly Stage[] {
   return category === 'attraction' ? ATTRACTION_STAGES : CONSTRUCTION_STAGES
 }
 
-export type DateField = 'plannedStart' | 'startedAt' | 'plannedCompletion' | 'completedAt'
-export const DATE_FIELDS: readonly DateField[] = ['plannedStart', 'startedAt', 'plannedCompletion', 'completedAt']
+export type DateField = 'plannedStart' | 'startedAt' | 'resumedAt' | 'plannedCompletion' | 'completedAt'
+/** 复工 (resumedAt) is for a continuing project restarted within its year. */
+export const DATE_FIELDS: readonly DateField[] = ['plannedStart', 'startedAt', 'resumedAt', 'plannedCompletion', 'completedAt']
 
 export type MoneyField = 'investmentYuan' | 'annualPlanYuan' | 'investmentCompletedYuan'
 export const MONEY_FIELDS: readonly MoneyField[] = ['investmentYuan', 'annualPlanYuan', 'investmentCompletedYuan']
@@ -50,7 +51,7 @@ export function emptyDraft(year: number, department = '', category: Category = '
     stage: stagesFor(category)[0]!,
     money: { investmentYuan: '', annualPlanYuan: '', investmentCompletedYuan: '' },
     progress: '',
-    dates: { plannedStart: '', startedAt: '', plannedCompletion: '', completedAt: '' },
+    dates: { plannedStart: '', startedAt: '', resumedAt: '', plannedCompletion: '', completedAt: '' },
     onHold: false,
     note: '',
     comment: '',
