@@ -292,6 +292,7 @@ export default {
     forbidden: '只有编辑和管理员可以导入项目。',
     more: '再显示 {n} 行',
     shown: '显示 {shown} / {total} 行',
+    unit: '（{unit}）',
   },
   export: {
     xlsx: '导出 Excel',
