@@ -193,8 +193,8 @@ func (g *gate) waitIdle(ctx context.Context, limit time.Duration) error {
 func (t *test) startEditors(ctx context.Context) <-chan struct{} {
 	// A small pool of projects makes editors collide, so 412s happen on purpose.
 	pool := make([]string, 0, 2*t.cfg.editors)
-	for _, i := range t.rng.Perm(len(t.projectIDs))[:min(len(t.projectIDs), 2*t.cfg.editors)] {
-		pool = append(pool, t.projectIDs[i])
+	for _, i := range t.rng.Perm(len(t.editableIDs))[:min(len(t.editableIDs), 2*t.cfg.editors)] {
+		pool = append(pool, t.editableIDs[i])
 	}
 	var wg sync.WaitGroup
 	for i := 1; i <= t.cfg.editors; i++ {

@@ -164,6 +164,7 @@ type test struct {
 
 	editorToken string
 	projectIDs  []string // the bundled projects
+	editableIDs []string // those the editors change: not completed
 
 	ledger   *ledger
 	gate     *gate

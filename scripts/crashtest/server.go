@@ -192,6 +192,10 @@ func (t *test) setup(ctx context.Context) error {
 	}
 	for _, p := range list.Projects {
 		t.projectIDs = append(t.projectIDs, p.ID)
+		if !p.Stage.Completed() {
+			// The editors set 形象进度 to any value: a completed project holds 100 only.
+			t.editableIDs = append(t.editableIDs, p.ID)
+		}
 	}
 	if len(t.projectIDs) != seedProjects {
 		return fmt.Errorf("a new database lists %d projects, want %d", len(t.projectIDs), seedProjects)
