@@ -156,12 +156,6 @@ func (s *Store) planRow(r ImportRow, opt ImportOptions, today Date, byName map[s
 			p.ID = "P" + strings.ToUpper(randomHex(5))
 		}
 		after, _ := r.Patch.Apply(p, today)
-		if after.Stage.Started() && after.StartedAt == "" {
-			after.StartedAt = today
-		}
-		if after.Stage.Completed() && after.CompletedAt == "" {
-			after.CompletedAt = today
-		}
 		for _, f := range []struct {
 			field string
 			empty bool
@@ -171,7 +165,8 @@ func (s *Store) planRow(r ImportRow, opt ImportOptions, today Date, byName map[s
 				return fail(invalid(f.field, "is required for a new project"))
 			}
 		}
-		if err := after.Validate(); err != nil {
+		after, err := PrepareNew(after, today) // as the writer will: implied dates, validation, rules
+		if err != nil {
 			return fail(err)
 		}
 		if opt.Allow != nil {
@@ -193,12 +188,12 @@ func (s *Store) planRow(r ImportRow, opt ImportOptions, today Date, byName map[s
 			return fail(err)
 		}
 	}
-	after, fields := r.Patch.Apply(*before, today)
-	if len(fields) == 0 {
+	after, fields, err := r.Patch.Prepare(*before, today) // as the writer will: validation and rules
+	if len(fields) == 0 && err == nil {
 		pr.Status = ImportUnchanged
 		return pr
 	}
-	if err := after.Validate(); err != nil {
+	if err != nil {
 		return fail(err)
 	}
 	if opt.Allow != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,6 +56,12 @@ func TestPlanAndApplyImport(t *testing.T) {
 	}
 	if s.Rev() != rev0 {
 		t.Fatal("the dry run wrote")
+	}
+	// A domain rule breaks in the dry run as it would in the writer, in the office's language.
+	ruled := s.PlanImport([]ImportRow{{Line: 12, ID: "C", Patch: Patch{Stage: ptr(StageNegotiating)}}}, opt)
+	if r := ruled.Rows[0]; r.Status != ImportFailed || len(r.Errors) != 1 || r.Errors[0].Field != "stage" ||
+		!strings.Contains(r.Errors[0].Message, "洽谈") {
+		t.Errorf("a planned project moved to 洽谈: %+v", r)
 	}
 	if _, _, err := s.ApplyImport(&plan, "li", "导入 台账.xlsx", false); !errors.Is(err, ErrImportHasErrors) {
 		t.Fatalf("apply with errors: got %v", err)
