@@ -331,3 +331,44 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("-h created the database %s", db)
 	}
 }
+
+// A database loaded from the bundled data before restart dates existed gets them at the next
+// start, as ordinary changes, so its 2022 开复工率 is the interview's 100 % again; and only once.
+func TestBackfillRestartDates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	st := openStore(t, path)
+	if err := seedIfEmpty(st, "jingyue-2022", quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	want := st.Summary(store.SummaryFilter{Year: 2022}).Planned.StartRate
+	// As the binary before restart dates left it: none.
+	projects, _ := st.Projects()
+	cleared := 0
+	for _, p := range projects {
+		if p.ResumedAt != "" {
+			empty := store.Date("")
+			if _, err := st.Apply(store.Edit{Kind: store.ChangeUpdate, ProjectID: p.ID, IfMatch: p.Version,
+				Patch: &store.Patch{ResumedAt: &empty}, By: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			cleared++
+		}
+	}
+	if got := st.Summary(store.SummaryFilter{Year: 2022}).Planned.StartRate; cleared == 0 || got >= want {
+		t.Fatalf("cleared %d restart dates; 开复工率 %.3f, want it below %.3f", cleared, got, want)
+	}
+	if err := backfillRestartDates(st, "jingyue-2022", quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Summary(store.SummaryFilter{Year: 2022}).Planned.StartRate; got != want || want != 1 {
+		t.Fatalf("after the backfill 开复工率 %.3f, want %.3f (the interview's 100 %%)", got, want)
+	}
+	rev := st.Rev()
+	if err := backfillRestartDates(st, "jingyue-2022", quietLog()); err != nil || st.Rev() != rev {
+		t.Fatalf("a second start changed the database again: %v, rev %d → %d", err, rev, st.Rev())
+	}
+	last, _ := st.Changes(rev-1, 1)
+	if len(last) != 1 || last[0].By != "system" || !strings.Contains(last[0].Comment, "复工") {
+		t.Fatalf("the backfill's change: %+v", last)
+	}
+}
