@@ -57,7 +57,11 @@ func toAPIError(err error) *apiError {
 		if ve.Type {
 			code = "wrong_type"
 		}
-		return errorf(fiber.StatusUnprocessableEntity, code, ve.Field, ve.Field+" "+ve.Message)
+		e := errorf(fiber.StatusUnprocessableEntity, code, ve.Field, ve.Field+" "+ve.Message)
+		if zh := zhMessage(ve.Message); zh != ve.Message {
+			e.MessageZh = zh
+		}
+		return e
 	case errors.As(err, &vm):
 		cur := vm.Current
 		return &apiError{Status: fiber.StatusPreconditionFailed, Code: "version_mismatch",

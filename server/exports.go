@@ -56,6 +56,7 @@ type projectFilter struct {
 	year       int
 	category   store.Category
 	department string
+	sector     string
 	stage      store.Stage
 	q          string
 }
@@ -66,7 +67,7 @@ func parseProjectFilter(c *fiber.Ctx) (projectFilter, error) {
 		return projectFilter{}, err
 	}
 	f := projectFilter{year: int(year), category: store.Category(c.Query("category")), department: c.Query("department"),
-		stage: store.Stage(c.Query("stage")), q: strings.ToLower(strings.TrimSpace(c.Query("q")))}
+		sector: c.Query("sector"), stage: store.Stage(c.Query("stage")), q: strings.ToLower(strings.TrimSpace(c.Query("q")))}
 	if f.category != "" && !validCategory(f.category) {
 		return f, errorf(fiber.StatusBadRequest, "bad_request", "category", "category must be planned, unplanned or attraction")
 	}
@@ -79,7 +80,9 @@ func parseProjectFilter(c *fiber.Ctx) (projectFilter, error) {
 func (f projectFilter) match(p *store.Project) bool {
 	return (f.year == 0 || p.Year == f.year) && (f.category == "" || p.Category == f.category) &&
 		(f.department == "" || p.Department == f.department) && (f.stage == "" || p.Stage == f.stage) &&
-		(f.q == "" || strings.Contains(strings.ToLower(p.Name), f.q) || strings.Contains(strings.ToLower(p.ID), f.q))
+		(f.sector == "" || p.Sector == f.sector) &&
+		(f.q == "" || strings.Contains(strings.ToLower(p.Name), f.q) || strings.Contains(strings.ToLower(p.ID), f.q) ||
+			strings.Contains(strings.ToLower(p.Leader), f.q))
 }
 
 func departmentsOf(projects []store.Project) []string {

@@ -388,6 +388,11 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 			t.Errorf("%s: %d, %d bytes", target, res.StatusCode, len(b))
 		}
 	}
+	// The register's filters, sector and a search over the leader included.
+	res = f.do("GET", "/api/export/projects?format=csv&sector=基础设施", "viewer", "", nil)
+	if b, _ := io.ReadAll(res.Body); strings.Count(string(b), "\n") != 2 || !strings.Contains(string(b), "P2,") {
+		t.Errorf("sector filter: %s", b)
+	}
 	if res := f.do("GET", "/api/export/projects?format=pdf", "viewer", "", nil); res.StatusCode != 400 {
 		t.Errorf("format=pdf: %d", res.StatusCode)
 	}
