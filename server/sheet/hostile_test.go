@@ -149,6 +149,26 @@ func TestHostileMarkup(t *testing.T) {
 	_, err := readHostile(t, "strings.xlsx", strs)
 	wantRefusal(t, err, ErrInflatedTooLarge)
 
+	// Just under the bound for keeping shared strings in memory, the tiniest elements.
+	for name, item := range map[string]string{"si": "<si/>", "si-t": "<si><t>a</t></si>"} {
+		n := stringsInMemoryMarkup/strings.Count(item, "<") - 1
+		small := withPart(t, baseBook(t), "xl/sharedStrings.xml", func(w io.Writer) {
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+			w.Write(bytes.Repeat([]byte(item), n))
+			io.WriteString(w, `</sst>`)
+		})
+		// A sheet that uses the last string makes excelize load them all.
+		small = withPart(t, small, "xl/worksheets/sheet1.xml", func(w io.Writer) {
+			io.WriteString(w, sheetHead+headerRowXML("项目名称", "形象进度"))
+			fmt.Fprintf(w, `<row r="2"><c r="A2" t="s"><v>%d</v></c><c r="B2"><v>5</v></c></row></sheetData></worksheet>`, n-1)
+		})
+		t.Run(name, func(t *testing.T) {
+			if _, err := readHostile(t, "strings.xlsx", small); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
 	styles := withPart(t, baseBook(t), "xl/styles.xml", func(w io.Writer) {
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs>`)
 		w.Write(bytes.Repeat([]byte(`<xf numFmtId="0"/>`), 1_000_000))
