@@ -265,6 +265,8 @@ func parseDate(s string, date1904 bool) (store.Date, bool, *valueError) {
 	if d, okNum := parseDecimal(s); okNum && !d.neg {
 		f := d.float()
 		switch {
+		case d.exp >= 0 && f >= 1900 && f < 2200: // a year alone: a serial would be in 1905
+			return "", false, notDate(s)
 		case d.exp == 0 && len(d.digits) == 8: // 20230301
 			return checkDate(atoi(s[:4]), atoi(s[4:6]), atoi(s[6:8]), s)
 		case f >= 1900 && f < 2200 && d.exp < 0 && !strings.ContainsAny(s, "eE"): // 2023.3 typed as a number
