@@ -393,6 +393,9 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 	if b, _ := io.ReadAll(res.Body); strings.Count(string(b), "\n") != 2 || !strings.Contains(string(b), "P2,") {
 		t.Errorf("sector filter: %s", b)
 	}
+	if res := f.do("GET", "/api/projects?format=csv", "viewer", "", nil); !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Errorf("/api/projects?format=csv: %s", res.Header.Get("Content-Type"))
+	}
 	if res := f.do("GET", "/api/export/projects?format=pdf", "viewer", "", nil); res.StatusCode != 400 {
 		t.Errorf("format=pdf: %d", res.StatusCode)
 	}

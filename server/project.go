@@ -88,6 +88,9 @@ func allowEdit(a *actor) func(before, after *store.Project) error {
 }
 
 func (s *Server) handleProjectList(c *fiber.Ctx) error {
+	if c.Query("format") != "" {
+		return s.handleExportProjects(c) // ?format=xlsx|csv: the register as a file, as /api/export/projects
+	}
 	projects, rev := s.store.Projects()
 	return c.JSON(fiber.Map{"rev": rev, "projects": projects})
 }
