@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func readHostile(t *testing.T, name string, data []byte) (*Table, error) {
 	if peak > hostileHeapBound {
 		t.Errorf("heap grew by %.1f MB, want at most %d MB", float64(peak)/(1<<20), hostileHeapBound>>20)
 	}
-	if took > hostileTime && !testing.Short() {
+	if took > hostileTime && !testing.Short() && !raceEnabled {
 		t.Errorf("took %v, want at most %v", took, hostileTime)
 	}
 	return tab, err
@@ -101,7 +102,7 @@ func TestHostileZipBomb(t *testing.T) {
 
 	// The lying bomb: a raw entry whose header says 1 MB.
 	var deflated bytes.Buffer
-	fw, _ := flate.NewWriter(&deflated, flate.BestCompression)
+	fw, _ := flate.NewWriter(&deflated, flate.BestSpeed)
 	crc := crc32.NewIEEE()
 	zeros(io.MultiWriter(fw, crc), 64)
 	fw.Close()
@@ -211,9 +212,19 @@ func TestHostileBrokenZip(t *testing.T) {
 func TestHostileEmptyRows(t *testing.T) {
 	million := withPart(t, baseBook(t), "xl/worksheets/sheet1.xml", streamSheet(func(w io.Writer) {
 		io.WriteString(w, `<row r="2"><c r="A2" t="inlineStr"><is><t>甲</t></is></c><c r="B2"><v>5</v></c></row>`)
+		var b []byte
 		for r := 3; r <= 1_000_002; r++ {
-			fmt.Fprintf(w, `<row r="%d"><c r="A%d" s="1"/></row>`, r, r)
+			b = append(b, `<row r="`...)
+			b = strconv.AppendInt(b, int64(r), 10)
+			b = append(b, `"><c r="A`...)
+			b = strconv.AppendInt(b, int64(r), 10)
+			b = append(b, `" s="1"/></row>`...)
+			if len(b) > 1<<20 {
+				w.Write(b)
+				b = b[:0]
+			}
 		}
+		w.Write(b)
 	}))
 	tab, err := readHostile(t, "million.xlsx", million)
 	if err != nil {
@@ -265,13 +276,13 @@ func TestHostileColumns(t *testing.T) {
 	// Styled empty cells across all 16,384 columns are read past (Excel writes such rows),
 	// up to 30 cells per allowed row on the sheet: more are refused before excelize spends
 	// its two microseconds on each.
+	// Cells without a reference follow the one before them, as the format allows.
+	blanks := bytes.Repeat([]byte(`<c s="1"/>`), 16384-2)
 	blankWide := func(rows int) []byte {
 		return withPart(t, baseBook(t), "xl/worksheets/sheet1.xml", streamSheet(func(w io.Writer) {
 			for r := 2; r <= rows+1; r++ {
-				fmt.Fprintf(w, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>项目%d</t></is></c>`, r, r, r)
-				for c := 3; c <= 16384; c++ {
-					fmt.Fprintf(w, `<c r="%s%d" s="1"/>`, columnLetter(c), r)
-				}
+				fmt.Fprintf(w, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>项目%d</t></is></c><c r="B%d" s="1"/>`, r, r, r, r)
+				w.Write(blanks)
 				io.WriteString(w, `</row>`)
 			}
 		}))
