@@ -398,3 +398,19 @@ func TestReadNotSpreadsheet(t *testing.T) {
 		})
 	}
 }
+
+// TestReadStrictXLSX: a workbook saved as "Strict Open XML" names its relationships in
+// another namespace; the sheet is found all the same.
+func TestReadStrictXLSX(t *testing.T) {
+	base := book(t, func(f *excelize.File, s string) {
+		setRows(t, f, s, [][]any{{"项目名称", "形象进度"}, {"甲", 5}})
+	})
+	strict := withPart(t, base, "xl/workbook.xml", func(w io.Writer) {
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main" `+
+			`xmlns:r="http://purl.oclc.org/ooxml/officeDocument/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>`)
+	})
+	tab := mustRead(t, "strict.xlsx", strict)
+	if len(tab.Rows) != 1 || *tab.Rows[0].Patch.Progress != 5 {
+		t.Fatalf("got %+v", tab.Rows)
+	}
+}

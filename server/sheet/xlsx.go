@@ -240,7 +240,7 @@ type xmlWorkbook struct {
 	Sheets []struct {
 		Name  string `xml:"name,attr"`
 		State string `xml:"state,attr"`
-		RID   string `xml:"http://schemas.openxmlformats.org/officeDocument/2006/relationships id,attr"`
+		RID   string `xml:"id,attr"` // r:id, in the transitional or the strict namespace
 	} `xml:"sheets>sheet"`
 }
 
