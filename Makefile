@@ -93,6 +93,8 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzLoginBody$$' -fuzztime $(FUZZTIME) ./server/
 	go test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) ./server/
 	go test -run '^$$' -fuzz '^FuzzForwardedFor$$' -fuzztime $(FUZZTIME) ./server/
+	go test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./server/sheet/
+	go test -run '^$$' -fuzz '^FuzzParseValues$$' -fuzztime $(FUZZTIME) ./server/sheet/
 
 clean:
 	rm -rf bin frontend/node_modules

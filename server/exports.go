@@ -178,6 +178,7 @@ func (s *Server) handleExportChanges(c *fiber.Ctx) error {
 	kept := changes[:0]
 	for _, ch := range changes {
 		if (from.IsZero() || !ch.At.Before(from)) && (to.IsZero() || ch.At.Before(to)) {
+			ch.At = ch.At.In(store.ZoneTime) // the office reads the zone's time
 			kept = append(kept, ch)
 		}
 	}

@@ -277,8 +277,21 @@ func (s *Server) handleImportErrors(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The file's own errors are on its rows already; add those the dry run found (a domain
+	// rule, another department, a duplicate), so every refused row is in the file.
+	t := *p.Sheet.table
+	t.Rows = append([]sheet.Row(nil), t.Rows...)
+	for i, pr := range p.Plan.Rows {
+		if i >= len(t.Rows) || pr.Status != store.ImportFailed || len(t.Rows[i].Errors) > 0 {
+			continue
+		}
+		for _, e := range pr.Errors {
+			t.Rows[i].Errors = append(t.Rows[i].Errors, sheet.CellError{Column: e.Column, Letter: e.Letter, Field: e.Field,
+				Message: e.Message, MessageEn: e.MessageEn})
+		}
+	}
 	var buf bytes.Buffer
-	if err := sheet.WriteErrorsXLSX(&buf, p.Sheet.table); err != nil {
+	if err := sheet.WriteErrorsXLSX(&buf, &t); err != nil {
 		return err
 	}
 	return sendFile(c, "导入错误-"+strings.TrimSuffix(p.FileName, filepath.Ext(p.FileName))+".xlsx", "xlsx", buf.Bytes())

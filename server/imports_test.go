@@ -298,6 +298,20 @@ func TestImportRefusals(t *testing.T) {
 	if res := f.do("POST", "/api/imports/"+a.ID+"/apply", "editor", "", nil); res.StatusCode != 403 {
 		t.Fatalf("another account applies: %d", res.StatusCode)
 	}
+	// The errors file holds the refused rows, with the reason, whoever found it.
+	if res := f.do("GET", "/api/imports/"+a.ID+"/errors", "builder", "", nil); res.StatusCode != 200 {
+		t.Errorf("errors file: %d", res.StatusCode)
+	} else {
+		data, _ := io.ReadAll(res.Body)
+		x, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := x.GetRows(x.GetSheetName(0))
+		if !strings.Contains(fmt.Sprint(rows), "不能为负数") {
+			t.Errorf("errors file: %v", rows)
+		}
+	}
 	// A project of the import changes meanwhile: 409, nothing written.
 	f.do("PATCH", "/api/projects/P2", "admin", `{"note":"meanwhile"}`, map[string]string{"If-Match": `"1"`})
 	rev = f.store.Rev()
@@ -307,8 +321,23 @@ func TestImportRefusals(t *testing.T) {
 	}
 	// The builder may import rows of its own department only.
 	csv2 := "项目名称,责任单位,形象进度\n长春影视产业园,文化和旅游局,30\n"
-	if a := dryRun(t, f, "builder", "b.csv", []byte(csv2)); a.Counts.Error != 1 {
-		t.Fatalf("another department's row: %+v", a.Rows)
+	b := dryRun(t, f, "builder", "b.csv", []byte(csv2))
+	if b.Counts.Error != 1 {
+		t.Fatalf("another department's row: %+v", b.Rows)
+	}
+	// A row the dry run refused (not the file) is in the errors file too, with its reason.
+	if res := f.do("GET", "/api/imports/"+b.ID+"/errors", "builder", "", nil); res.StatusCode != 200 {
+		t.Errorf("errors file: %d", res.StatusCode)
+	} else {
+		data, _ := io.ReadAll(res.Body)
+		x, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := x.GetRows(x.GetSheetName(0))
+		if !strings.Contains(fmt.Sprint(rows), "无权修改") {
+			t.Errorf("errors file of a refused row: %v", rows)
+		}
 	}
 	// Whole files refused.
 	for _, tc := range []struct {
