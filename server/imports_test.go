@@ -298,20 +298,8 @@ func TestImportRefusals(t *testing.T) {
 	if res := f.do("POST", "/api/imports/"+a.ID+"/apply", "editor", "", nil); res.StatusCode != 403 {
 		t.Fatalf("another account applies: %d", res.StatusCode)
 	}
-	// The errors file holds the refused rows, with the reason, whoever found it.
-	if res := f.do("GET", "/api/imports/"+a.ID+"/errors", "builder", "", nil); res.StatusCode != 200 {
-		t.Errorf("errors file: %d", res.StatusCode)
-	} else {
-		data, _ := io.ReadAll(res.Body)
-		x, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := x.GetRows(x.GetSheetName(0))
-		if !strings.Contains(fmt.Sprint(rows), "不能为负数") {
-			t.Errorf("errors file: %v", rows)
-		}
-	}
+	// The errors file holds the refused rows, with the reason.
+	checkErrorsFile(t, f, a.ID, "不能为负数")
 	// A project of the import changes meanwhile: 409, nothing written.
 	f.do("PATCH", "/api/projects/P2", "admin", `{"note":"meanwhile"}`, map[string]string{"If-Match": `"1"`})
 	rev = f.store.Rev()
@@ -326,19 +314,7 @@ func TestImportRefusals(t *testing.T) {
 		t.Fatalf("another department's row: %+v", b.Rows)
 	}
 	// A row the dry run refused (not the file) is in the errors file too, with its reason.
-	if res := f.do("GET", "/api/imports/"+b.ID+"/errors", "builder", "", nil); res.StatusCode != 200 {
-		t.Errorf("errors file: %d", res.StatusCode)
-	} else {
-		data, _ := io.ReadAll(res.Body)
-		x, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := x.GetRows(x.GetSheetName(0))
-		if !strings.Contains(fmt.Sprint(rows), "无权修改") {
-			t.Errorf("errors file of a refused row: %v", rows)
-		}
-	}
+	checkErrorsFile(t, f, b.ID, "无权修改")
 	// Whole files refused.
 	for _, tc := range []struct {
 		name string
@@ -360,6 +336,24 @@ func TestImportRefusals(t *testing.T) {
 	}
 	if res := f.upload("/api/imports", "editor", "a.csv", []byte(csv2)); res.StatusCode != 400 {
 		t.Errorf("without dryRun: %d", res.StatusCode)
+	}
+}
+
+// checkErrorsFile fetches a dry run's errors file as the builder and looks for a reason in it.
+func checkErrorsFile(t *testing.T, f *fixture, id, reason string) {
+	t.Helper()
+	res := f.do("GET", "/api/imports/"+id+"/errors", "builder", "", nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("errors file: %d", res.StatusCode)
+	}
+	data, _ := io.ReadAll(res.Body)
+	x, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows(x.GetSheetName(0))
+	if !strings.Contains(fmt.Sprint(rows), reason) {
+		t.Errorf("the errors file lacks %q: %v", reason, rows)
 	}
 }
 
