@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEvent, CreatedToken, Project } from '../src/api/types'
-import { ADMIN_PASSWORD, Api, launch, SERVER_DOWN_NOISE, sleep, TestServer, watchConsole } from './harness'
+import { ADMIN_PASSWORD, Api, launch, SERVER_DOWN_NOISE, sleep, TestServer, watchConsole, loginThroughPage } from './harness'
 
 // Screenshots go to test-results/ (look at them after a run); UPDATE_SCREENSHOTS=1 writes the
 // ones the README shows, in docs/screenshots, so a test run leaves the checkout clean.
@@ -26,13 +26,8 @@ async function newPage(opts: { width?: number; height?: number; allowed?: RegExp
   return { page, ctx, errors: watchConsole(page, opts.allowed) }
 }
 
-async function loginUI(page: Page, username: string, password: string, next = '/'): Promise<void> {
-  await page.goto(`${server.base}/login?next=${encodeURIComponent(next)}`)
-  await page.fill('input[name=username]', username)
-  await page.fill('input[name=password]', password)
-  await page.press('input[name=password]', 'Enter')
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'))
-}
+const loginUI = (page: Page, username: string, password: string, next = '/'): Promise<void> =>
+  loginThroughPage(page, server.base, username, password, next)
 
 async function stageCount(page: Page, stage: string): Promise<number> {
   const text = await page.locator(`[data-testid=stage-counts] [data-stage=${stage}] .sc-count`).textContent()

@@ -251,3 +251,12 @@ export function watchConsole(page: Page, allowed: RegExp[] = []): string[] {
 
 /** Network failures a browser logs by itself while the server is down: expected in the crash test only. */
 export const SERVER_DOWN_NOISE = [/WebSocket connection to .* failed/, /Failed to load resource: net::ERR_CONNECTION_REFUSED/, /ERR_CONNECTION_REFUSED/]
+
+/** Logs in through the login page and waits until it has left it (for `next`, default `/`). */
+export async function loginThroughPage(page: Page, base: string, username: string, password: string, next = '/'): Promise<void> {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`)
+  await page.fill('input[name=username]', username)
+  await page.fill('input[name=password]', password)
+  await page.press('input[name=password]', 'Enter')
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+}

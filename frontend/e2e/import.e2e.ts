@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Change, CreatedToken, ImportResult, Project } from '../src/api/types'
-import { ADMIN_PASSWORD, Api, launch, sleep, TestServer, watchConsole } from './harness'
+import { ADMIN_PASSWORD, Api, launch, sleep, TestServer, watchConsole, loginThroughPage } from './harness'
 import { columnLetter, excelSerial, readXlsx, unzip, writeXlsx, zip, type Cell } from './xlsx'
 
 // Screenshots go where app.e2e.ts puts its own: test-results/ after a run, docs/screenshots
@@ -35,13 +35,8 @@ async function newPage(opts: { width?: number; height?: number; allowed?: RegExp
   return { page, ctx, errors: watchConsole(page, opts.allowed) }
 }
 
-async function loginUI(page: Page, username: string, password: string, next = '/'): Promise<void> {
-  await page.goto(`${server.base}/login?next=${encodeURIComponent(next)}`)
-  await page.fill('input[name=username]', username)
-  await page.fill('input[name=password]', password)
-  await page.press('input[name=password]', 'Enter')
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'))
-}
+const loginUI = (page: Page, username: string, password: string, next = '/'): Promise<void> =>
+  loginThroughPage(page, server.base, username, password, next)
 
 async function projects(): Promise<Project[]> {
   return (await admin.ok<{ projects: Project[] }>('GET', '/api/projects')).projects
