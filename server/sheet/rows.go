@@ -252,33 +252,32 @@ func setText(p *store.Patch, field, v string) {
 	}
 }
 
-func setDate(p *store.Patch, field string, v store.Date) {
+// dateSlot is the Patch field holding a date column's value (nil for a field that is not a date).
+func dateSlot(p *store.Patch, field string) **store.Date {
 	switch field {
 	case FieldPlannedStart:
-		p.PlannedStart = &v
+		return &p.PlannedStart
 	case FieldStartedAt:
-		p.StartedAt = &v
+		return &p.StartedAt
 	case FieldResumedAt:
-		p.ResumedAt = &v
+		return &p.ResumedAt
 	case FieldPlannedCompletion:
-		p.PlannedCompletion = &v
+		return &p.PlannedCompletion
 	case FieldCompletedAt:
-		p.CompletedAt = &v
+		return &p.CompletedAt
+	}
+	return nil
+}
+
+func setDate(p *store.Patch, field string, v store.Date) {
+	if slot := dateSlot(p, field); slot != nil {
+		*slot = &v
 	}
 }
 
 func datePtr(p *store.Patch, field string) *store.Date {
-	switch field {
-	case FieldPlannedStart:
-		return p.PlannedStart
-	case FieldStartedAt:
-		return p.StartedAt
-	case FieldResumedAt:
-		return p.ResumedAt
-	case FieldPlannedCompletion:
-		return p.PlannedCompletion
-	case FieldCompletedAt:
-		return p.CompletedAt
+	if slot := dateSlot(p, field); slot != nil {
+		return *slot
 	}
 	return nil
 }
