@@ -17,6 +17,12 @@ var (
 	bucketTokens         = []byte("tokens")          // token id → tokenRecord
 	bucketTokenHashes    = []byte("token_hashes")    // sha256(token) → token id
 	bucketAudit          = []byte("audit")           // seq (8 bytes BE) → AuditEvent, append-only
+	bucketReports        = []byte("reports")         // project id, 0x00, "YYYY-MM" → Report
+	bucketProblems       = []byte("problems")        // problem id → Problem
+	bucketMonths         = []byte("months")          // "YYYY-MM" → MonthState
+	bucketSnapshots      = []byte("snapshots")       // "YYYY-MM", 0x00, snapshot (8 bytes BE) → MonthView, immutable
+	bucketSettings       = []byte("settings")        // name → settings document ("warnings", "webhooks")
+	bucketDeliveries     = []byte("deliveries")      // seq (8 bytes BE) → webhook Delivery
 )
 
 var (
@@ -26,6 +32,21 @@ var (
 	// keyIndexUntil is the last revision whose change is in project_changes; each later change
 	// names the project's change before it in its "prev" (schema 2).
 	keyIndexUntil = []byte("index_until")
+)
+
+// reportKey is a report's key: its project, a zero byte, its month.
+func reportKey(projectID string, m Month) []byte {
+	return append(append([]byte(projectID), 0), m...)
+}
+
+// snapshotKey is a month's n-th frozen figures.
+func snapshotKey(m Month, n int) []byte {
+	return append(append([]byte(m), 0), u64(uint64(n))...)
+}
+
+var (
+	keyWarningRules = []byte("warnings")
+	keyWebhooks     = []byte("webhooks")
 )
 
 // u64 encodes n as 8 big-endian bytes, so keys sort by number.

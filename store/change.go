@@ -13,7 +13,21 @@ const (
 	ChangeCreate ChangeKind = "create"
 	ChangeUpdate ChangeKind = "update"
 	ChangeDelete ChangeKind = "delete"
+	// ChangeReport stores, submits, approves or returns a project's monthly report; the
+	// project's figures change with a submitted report of its newest month.
+	ChangeReport ChangeKind = "report"
+	// ChangeProblem raises or changes a problem of the project's 问题台账.
+	ChangeProblem ChangeKind = "problem"
+	// ChangeMonth closes or reopens a month (no project: projectId is empty).
+	ChangeMonth ChangeKind = "month"
+	// ChangeSettings changes the warning rules (no project: projectId is empty); the
+	// re-evaluated warnings follow as updates by "system" in the same transaction.
+	ChangeSettings ChangeKind = "settings"
 )
+
+// SystemActor is the actor of changes the store makes on its own: warnings re-evaluated at
+// a month boundary, a deadline or a rule change.
+const SystemActor = "system"
 
 // Change is one entry of the permanent change log. Every committed create, update or
 // delete gets the next revision, in the same transaction as the project write.
@@ -26,6 +40,9 @@ type Change struct {
 	Kind        ChangeKind             `json:"kind"`
 	Fields      map[string]FieldChange `json:"fields"`
 	Comment     string                 `json:"comment"`
+	// Key names what a report, problem, month or settings change was about: the report's
+	// month "YYYY-MM", the problem's id, the month, or "warnings".
+	Key string `json:"key,omitempty"`
 }
 
 // logEntry is a change as stored: with the project as it was after the change (nil after a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,7 @@ func FuzzDecodePatch(f *testing.F) {
 				t.Fatalf("a valid project does not encode: %v", err)
 			}
 		}
-		if len(fields) == 0 && after != base {
+		if len(fields) == 0 && !reflect.DeepEqual(after, base) {
 			t.Fatal("a change went unrecorded")
 		}
 	})

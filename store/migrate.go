@@ -93,6 +93,25 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 4: the monthly cycle: reports, problems, months and their frozen figures, settings (the
+	// warning rules, which start at their defaults) and webhook deliveries. Projects get their
+	// warnings from the first re-evaluation (the server runs one at start and then on its
+	// clock), as changes by "system" like any other.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketReports, bucketProblems, bucketMonths, bucketSnapshots,
+			bucketSettings, bucketDeliveries} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		settings := tx.Bucket(bucketSettings)
+		if settings.Get(keyWarningRules) == nil {
+			r := DefaultWarningRules()
+			r.Version = 1
+			return putJSON(settings, string(keyWarningRules), r)
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema this binary writes.

@@ -161,14 +161,22 @@ type Project struct {
 	StartedAt               Date     `json:"startedAt"`
 	// ResumedAt is when a continuing project (续建: started before its year) restarted
 	// construction within its year (复工), e.g. after the winter; see docs/metrics.md.
-	ResumedAt         Date      `json:"resumedAt"`
-	PlannedCompletion Date      `json:"plannedCompletion"`
-	CompletedAt       Date      `json:"completedAt"`
-	OnHold            bool      `json:"onHold"`
-	Note              string    `json:"note"`
-	Version           uint64    `json:"version"`
-	UpdatedAt         time.Time `json:"updatedAt"`
-	UpdatedBy         string    `json:"updatedBy"`
+	ResumedAt         Date   `json:"resumedAt"`
+	PlannedCompletion Date   `json:"plannedCompletion"`
+	CompletedAt       Date   `json:"completedAt"`
+	OnHold            bool   `json:"onHold"`
+	Note              string `json:"note"`
+	// CarriedFrom is the project's entry in the year before, when "start the year's lists"
+	// carried it over as continuing (续建).
+	CarriedFrom string `json:"carriedFrom,omitempty"`
+	// Warning is the project's traffic light with its reasons, computed by the store (never
+	// set by an edit): see docs/metrics.md, "Warnings".
+	Warning Warning `json:"warning"`
+	// OpenProblems counts the project's unresolved problems (问题台账), kept by the store.
+	OpenProblems int       `json:"openProblems"`
+	Version      uint64    `json:"version"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	UpdatedBy    string    `json:"updatedBy"`
 }
 
 // MaxYuan bounds every amount of money: a trillion yuan is beyond any single project.

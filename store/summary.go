@@ -20,6 +20,9 @@ type Bucket struct {
 	InvestmentCompletedYuan int64 `json:"investmentCompletedYuan"`
 	Started                 int   `json:"started"`   // construction projects started or restarted within their year (开复工)
 	Completed               int   `json:"completed"` // construction projects completed within their year (竣工)
+	Yellow                  int   `json:"yellow"`    // projects whose warning is yellow
+	Red                     int   `json:"red"`       // projects whose warning is red
+	OpenProblems            int   `json:"openProblems"`
 }
 
 // ConstructionTally adds the starts and completions dated within the year to a Tally.
@@ -85,6 +88,28 @@ type Summary struct {
 	ByCategory     []Bucket          `json:"byCategory"`
 	BySector       []Bucket          `json:"bySector"`
 	ByDepartment   []Bucket          `json:"byDepartment"`
+	// Warnings counts the projects by level (by unit and category: the buckets' yellow and red).
+	Warnings WarningCounts `json:"warnings"`
+	// Problems counts the 问题台账 of the projects summarised.
+	Problems ProblemCounts `json:"problems"`
+	// Reporting is the report status per unit of the month being reported (the month before
+	// today's, or today's once that one is closed); nil for a summary of another year.
+	Reporting *Reporting `json:"reporting"`
+}
+
+// WarningCounts counts projects by warning level.
+type WarningCounts struct {
+	Green  int `json:"green"`
+	Yellow int `json:"yellow"`
+	Red    int `json:"red"`
+}
+
+// Reporting is a month's report status per unit.
+type Reporting struct {
+	Month    Month        `json:"month"`
+	Deadline Date         `json:"deadline"`
+	Status   MonthStatus  `json:"status"`
+	Units    []UnitReport `json:"units"`
 }
 
 // SummaryFilter narrows a summary; zero fields match everything.

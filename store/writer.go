@@ -18,8 +18,10 @@ type Edit struct {
 	// IfMatch is the version the caller last saw; an update or delete is refused with a
 	// *VersionMismatchError when the project has moved on.
 	IfMatch uint64
-	Patch   *Patch   // for ChangeUpdate
-	New     *Project // for ChangeCreate
+	Patch   *Patch       // for ChangeUpdate
+	New     *Project     // for ChangeCreate
+	Report  *ReportEdit  // for ChangeReport
+	Problem *ProblemEdit // for ChangeProblem
 	By      string
 	Comment string
 	// Allow, when set, may refuse the edit given the project before and after it (nil before
@@ -34,6 +36,10 @@ type Result struct {
 	// ProjectJSON is Project as stored, when the edit wrote it (nil otherwise): an answer can
 	// send these bytes instead of encoding the project again.
 	ProjectJSON []byte
+	Report      *Report       // the report a ChangeReport edit left
+	Problem     *Problem      // the problem a ChangeProblem edit left
+	Month       *MonthState   // the month a close or reopen left
+	Rules       *WarningRules // the rules a settings change left
 }
 
 // writeReq is one caller's request: usually one edit; for an atomic request several, which

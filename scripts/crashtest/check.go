@@ -59,7 +59,10 @@ func setField(p *store.Project, name string, v any) error {
 // sameEditable reports whether a and b agree on every editable field.
 func sameEditable(a, b store.Project) bool {
 	a.ID, a.Version, a.UpdatedAt, a.UpdatedBy = b.ID, b.Version, b.UpdatedAt, b.UpdatedBy
-	return a == b
+	// The warning is computed by the server, not edited: it is checked with the project's
+	// other derived fields elsewhere.
+	a.Warning, a.OpenProblems = b.Warning, b.OpenProblems
+	return reflect.DeepEqual(a, b)
 }
 
 // scope limits the two costliest parts of a check to what is new since the previous check;
