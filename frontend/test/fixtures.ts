@@ -21,6 +21,8 @@ export function project(id: string, over: Partial<Project> = {}): Project {
     completedAt: null,
     onHold: false,
     note: '',
+    warning: { level: 'green', reasons: [] },
+    openProblems: 0,
     version: 1,
     updatedAt: '2022-03-01T00:00:00Z',
     updatedBy: 'admin',
@@ -60,5 +62,8 @@ export function summary(rev: number): Summary {
     byCategory: [],
     bySector: [],
     byDepartment: [],
+    warnings: { green: 0, yellow: 0, red: 0 },
+    problems: { open: 0, overdue: 0, resolved: 0 },
+    reporting: null,
   }
 }

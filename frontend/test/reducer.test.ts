@@ -54,6 +54,46 @@ describe('applyMessage', () => {
     expect(s3.projects.size).toBe(2)
   })
 
+  it('keeps every project for a month or settings change (projectId "", project null)', () => {
+    const s1 = loaded(10)
+    const r1 = applyMessage(s1, {
+      type: 'change',
+      rev: 11,
+      change: change(11, '', { kind: 'month', key: '2022-10', projectName: '', fields: { status: { from: 'open', to: 'closed' } } }),
+      project: null,
+      summary: summary(11),
+    })
+    expect(r1.outcome.kind).toBe('applied')
+    expect(r1.state.rev).toBe(11)
+    expect([...r1.state.projects.keys()]).toEqual(['a', 'b'])
+    expect(r1.state.projects).toBe(s1.projects)
+    expect(r1.state.summary?.rev).toBe(11)
+    expect(r1.state.ticker.map((c) => c.kind)).toEqual(['month'])
+    const r2 = applyMessage(r1.state, {
+      type: 'change',
+      rev: 12,
+      change: change(12, '', { kind: 'settings', key: 'warnings', projectName: '', fields: {} }),
+      project: null,
+    })
+    expect(r2.state.rev).toBe(12)
+    expect(r2.state.projects.size).toBe(2)
+  })
+
+  it('applies a report or problem change to its project', () => {
+    const s1 = loaded(10)
+    const p = project('a', { openProblems: 1, warning: { level: 'yellow', reasons: [] }, version: 2 })
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a', { kind: 'problem', key: 'P1', fields: {} }), project: p })
+    expect(r.state.projects.get('a')?.openProblems).toBe(1)
+    expect(r.state.projects.get('a')?.warning.level).toBe('yellow')
+    expect(r.state.projects.size).toBe(2)
+  })
+
+  it('does not delete on an empty projectId even for a delete', () => {
+    const s1 = loaded(10)
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, '', { kind: 'delete' }), project: null })
+    expect(r.state.projects.size).toBe(2)
+  })
+
   it('ignores a stale duplicate', () => {
     const s1 = loaded(10)
     const r = applyMessage(s1, { type: 'change', rev: 10, change: change(10, 'a'), project: project('a', { name: 'old' }) })

@@ -1,5 +1,21 @@
 import type {
   ApiErrorBody,
+  Month,
+  MonthComparison,
+  MonthReports,
+  MonthState,
+  MonthsOfYear,
+  MonthView,
+  NewProblem,
+  Problem,
+  ProblemCounts,
+  ProblemPatch,
+  ProblemStatus,
+  Report,
+  ReportInput,
+  ReportSubmission,
+  WarningRules,
+  Years,
   AuditEvent,
   AuditType,
   Change,
@@ -26,7 +42,10 @@ export class ApiError extends Error {
   readonly field: string | undefined
   /** The message in Chinese, where the server has one (`message` is English). */
   readonly messageZh: string | undefined
+  /** A project's 412 answer: the project as it is now. */
   readonly current: Project | undefined
+  /** Any 412 answer's current value (a report, problem, month or the warning rules). */
+  readonly currentValue: unknown
   readonly retryAfter: number | undefined
 
   constructor(status: number, body: ApiErrorBody | null, retryAfter?: number) {
@@ -35,7 +54,8 @@ export class ApiError extends Error {
     this.code = body?.error.code ?? 'http_error'
     this.field = body?.error.field
     this.messageZh = body?.error.messageZh
-    this.current = body?.current
+    this.currentValue = body?.current
+    this.current = body?.current as Project | undefined
     this.retryAfter = retryAfter
   }
 }
@@ -182,6 +202,78 @@ export const downloads = {
     `/api/export/changes${qs({ format, project: f.project, from: f.from, to: f.to })}`,
   template: () => '/api/export/template',
   importErrors: (id: string) => `/api/imports/${encodeURIComponent(id)}/errors`,
+  /** A month's reports in the bulletin's layout. */
+  reports: (month: string) => `/api/export/reports${qs({ month, format: 'xlsx' })}`,
+  problems: (format: ExportFormat) => `/api/export/problems${qs({ format })}`,
+}
+
+/** GET /api/problems filters; empty ones are left out. */
+export interface ProblemFilter {
+  status?: ProblemStatus | ''
+  /** The unit that must act. */
+  unit?: string
+  /** The project's responsible unit. */
+  department?: string
+  open?: boolean
+  overdue?: boolean
+  year?: number | null
+  project?: string
+}
+
+const ifMatch = (version: number) => ({ 'If-Match': `"${version}"` })
+const enc = encodeURIComponent
+
+/** The monthly cycle's calls (docs/api.md, issue 12). */
+export const cycle = {
+  years: () => get<Years>('/api/years'),
+  months: (year: number) => get<MonthsOfYear>(`/api/months${qs({ year })}`),
+  monthView: (m: Month) => get<MonthView>(`/api/months/${enc(m)}/summary`),
+  compare: (m: Month, withMonth?: Month) => get<MonthComparison>(`/api/months/${enc(m)}/compare${qs({ with: withMonth })}`),
+  /** version: the month's version, 0 for a month never closed. */
+  closeMonth: (m: Month, version: number) =>
+    request<MonthState>(`/api/months/${enc(m)}/close`, { method: 'POST', body: {}, headers: ifMatch(version) }).then((r) => r.data),
+  reopenMonth: (m: Month, version: number, reason: string) =>
+    request<MonthState>(`/api/months/${enc(m)}/reopen`, { method: 'POST', body: { reason }, headers: ifMatch(version) }).then((r) => r.data),
+
+  monthReports: (m: Month, department?: string) => get<MonthReports>(`/api/months/${enc(m)}/reports${qs({ department })}`),
+  /** All or nothing; a field error names "reports[i].field". */
+  submitReports: (m: Month, reports: ReportSubmission[]) =>
+    request<{ reports: Report[] }>(`/api/months/${enc(m)}/reports`, { method: 'POST', body: { reports } }).then((r) => r.data.reports),
+  projectReports: (id: string) => get<{ reports: Report[] | null }>(`/api/projects/${enc(id)}/reports`).then((r) => r.reports ?? []),
+  report: (id: string, m: Month) => get<Report>(`/api/projects/${enc(id)}/reports/${enc(m)}`),
+  /** version 0: the report must not exist yet. */
+  putReport: (id: string, m: Month, version: number, input: ReportInput) =>
+    request<Report>(`/api/projects/${enc(id)}/reports/${enc(m)}`, { method: 'PUT', body: input, headers: ifMatch(version) }).then((r) => r.data),
+  approveReport: (id: string, m: Month, version: number) =>
+    request<Report>(`/api/projects/${enc(id)}/reports/${enc(m)}/approve`, { method: 'POST', body: {}, headers: ifMatch(version) }).then((r) => r.data),
+  returnReport: (id: string, m: Month, version: number, reason: string) =>
+    request<Report>(`/api/projects/${enc(id)}/reports/${enc(m)}/return`, { method: 'POST', body: { reason }, headers: ifMatch(version) }).then(
+      (r) => r.data,
+    ),
+
+  warningRules: () => get<WarningRules>('/api/settings/warnings'),
+  /** Every field; If-Match is the rules' version. */
+  putWarningRules: (rules: WarningRules) =>
+    request<WarningRules>('/api/settings/warnings', { method: 'PUT', body: rules, headers: ifMatch(rules.version) }).then((r) => r.data),
+
+  projectProblems: (id: string) => get<{ problems: Problem[] | null }>(`/api/projects/${enc(id)}/problems`).then((r) => r.problems ?? []),
+  raiseProblem: (id: string, p: NewProblem) =>
+    request<Problem>(`/api/projects/${enc(id)}/problems`, { method: 'POST', body: p }).then((r) => r.data),
+  problems: (f: ProblemFilter = {}) =>
+    get<{ problems: Problem[] | null; counts: ProblemCounts }>(
+      `/api/problems${qs({
+        status: f.status,
+        unit: f.unit,
+        department: f.department,
+        open: f.open ? 1 : null,
+        overdue: f.overdue ? 1 : null,
+        year: f.year,
+        project: f.project,
+      })}`,
+    ).then((r) => ({ problems: r.problems ?? [], counts: r.counts })),
+  problem: (id: string) => get<Problem>(`/api/problems/${enc(id)}`),
+  patchProblem: (id: string, version: number, patch: ProblemPatch) =>
+    request<Problem>(`/api/problems/${enc(id)}`, { method: 'PATCH', body: patch, headers: ifMatch(version) }).then((r) => r.data),
 }
 
 export const api = {

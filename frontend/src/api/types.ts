@@ -74,17 +74,26 @@ export interface Project {
   completedAt: string | null
   onHold: boolean
   note: string
+  /** The project's entry in the year before, when "start the year's lists" carried it over (续建). */
+  carriedFrom?: string
+  /** The traffic light (红黄绿) with its reasons, computed by the server; never set by an edit. */
+  warning: Warning
+  /** Unresolved problems of the 问题台账. */
+  openProblems: number
   version: number
   updatedAt: string
   updatedBy: string
 }
+
+/** Fields of a Project the server computes; no PATCH or POST carries them. */
+export type ComputedProjectField = 'warning' | 'openProblems' | 'carriedFrom'
 
 /**
  * Fields a PATCH may carry (any Project field but id, version, updatedAt, updatedBy) plus a
  * comment and the effective date of a stage move (YYYY-MM-DD; absent or null = today in
  * Asia/Shanghai). Neither is stored on the project.
  */
-export type ProjectPatch = Partial<Omit<Project, 'id' | 'version' | 'updatedAt' | 'updatedBy'>> & {
+export type ProjectPatch = Partial<Omit<Project, 'id' | 'version' | 'updatedAt' | 'updatedBy' | ComputedProjectField>> & {
   comment?: string
   effectiveDate?: string | null
 }
@@ -94,7 +103,11 @@ export interface FieldChange {
   to: unknown
 }
 
-export type ChangeKind = 'create' | 'update' | 'delete'
+/**
+ * report / problem: projectId is the project, the event's project the project after (maybe
+ * unchanged); month / settings: projectId "" and project null.
+ */
+export type ChangeKind = 'create' | 'update' | 'delete' | 'report' | 'problem' | 'month' | 'settings'
 
 export interface Change {
   rev: number
@@ -106,6 +119,8 @@ export interface Change {
   kind: ChangeKind
   fields: Record<string, FieldChange>
   comment: string
+  /** What a report, problem, month or settings change was about: "YYYY-MM", the problem id, or "warnings". */
+  key?: string
 }
 
 export interface Tally {
@@ -121,6 +136,10 @@ export interface Bucket extends Tally {
   started: number
   /** Construction projects completed within their year (dated). */
   completed: number
+  /** Projects whose warning is yellow / red. */
+  yellow: number
+  red: number
+  openProblems: number
 }
 
 /** Starts, restarts and completions dated within each project's year (docs/metrics.md). */
@@ -162,6 +181,18 @@ export interface Summary {
   byCategory: Bucket[]
   bySector: Bucket[]
   byDepartment: Bucket[]
+  /** Projects by warning level. */
+  warnings: WarningCounts
+  /** The 问题台账 of the projects summarised. */
+  problems: ProblemCounts
+  /** Report status per unit of the month being reported; null for a summary of another year. */
+  reporting: Reporting | null
+}
+
+export interface WarningCounts {
+  green: number
+  yellow: number
+  red: number
 }
 
 export interface Meta {
@@ -227,7 +258,8 @@ export interface AuditEvent {
 export interface ApiErrorBody {
   /** messageZh: the message in Chinese, where the server has one (domain rules, file refusals). */
   error: { code: string; message: string; messageZh?: string; field?: string }
-  current?: Project
+  /** With 412: the current value (a project, report, problem, month or the warning rules). */
+  current?: unknown
 }
 
 // Live feed (GET /ws), server → client.
@@ -336,3 +368,314 @@ export interface ImportApplied {
 
 // Export (GET /api/export/…): downloads.
 export type ExportFormat = 'xlsx' | 'csv'
+
+// ---- The monthly cycle (issue 12; store/{month,report,problem,warning,cycle}.go) ----
+
+/** A calendar month "YYYY-MM" of the zone's time. */
+export type Month = string
+
+export type WarningLevel = 'green' | 'yellow' | 'red'
+export const WARNING_LEVELS: readonly WarningLevel[] = ['green', 'yellow', 'red']
+
+export type WarningRule =
+  | 'investmentPace'
+  | 'progressPace'
+  | 'notStarted'
+  | 'completionOverdue'
+  | 'reportMissing'
+  | 'consecutiveYellow'
+  | 'problemOverdue'
+
+/** One rule that fired: what it measured, against which threshold, in words. */
+export interface WarningReason {
+  rule: WarningRule
+  level: WarningLevel
+  value: number
+  threshold: number
+  /** "points", "months", "days", "count" */
+  unit: string
+  zh: string
+  en: string
+}
+
+export interface Warning {
+  level: WarningLevel
+  /** Empty when green. */
+  reasons: WarningReason[]
+}
+
+export interface PointsRule {
+  enabled: boolean
+  yellowPoints: number
+  redPoints: number
+}
+export interface MonthsRule {
+  enabled: boolean
+  yellowMonths: number
+  redMonths: number
+}
+export interface LevelRule {
+  enabled: boolean
+  level: WarningLevel
+}
+export interface ReportRule extends LevelRule {
+  /** The report of month M is due on this day of M+1 (1–28). */
+  deadlineDay: number
+}
+export interface ConsecutiveRule {
+  enabled: boolean
+  months: number
+}
+
+/** GET|PUT /api/settings/warnings. */
+export interface WarningRules {
+  version: number
+  investmentPace: PointsRule
+  progressPace: PointsRule
+  notStarted: MonthsRule
+  completionOverdue: LevelRule
+  reportMissing: ReportRule
+  consecutiveYellow: ConsecutiveRule
+  problemOverdue: LevelRule
+  updatedAt: string | null
+  updatedBy: string
+}
+
+export type MonthStatus = 'open' | 'closed'
+
+export interface MonthEvent {
+  action: 'close' | 'reopen'
+  by: string
+  at: string
+  reason?: string
+  snapshot?: number
+}
+
+export interface MonthState {
+  month: Month
+  status: MonthStatus
+  /** The reports' deadline, YYYY-MM-DD. */
+  deadline: string
+  /** Numbers the frozen figures of the latest close; 0 if never closed. */
+  snapshot: number
+  closedAt: string | null
+  closedBy: string
+  history: MonthEvent[] | null
+  /** 0 for a month never closed. */
+  version: number
+}
+
+export type ReportStatus = 'missing' | 'submitted' | 'returned' | 'approved'
+export const REPORT_STATUSES: readonly ReportStatus[] = ['missing', 'submitted', 'returned', 'approved']
+
+export interface Report {
+  projectId: string
+  month: Month
+  monthYuan: number
+  /** The year's completed investment before the month. */
+  openingYuan: number
+  /** openingYuan + monthYuan */
+  cumulativeYuan: number
+  progress: number
+  progressText: string
+  problemsText: string
+  status: ReportStatus
+  reportedBy: string
+  reportedAt: string
+  late: boolean
+  reviewedBy: string
+  reviewedAt: string | null
+  returnReason: string
+  version: number
+}
+
+export interface ReportInput {
+  monthYuan: number
+  progress: number
+  progressText: string
+  problemsText: string
+}
+
+/** One project of POST /api/months/{m}/reports; ifMatch is the report's version (0 = new). */
+export interface ReportSubmission extends ReportInput {
+  projectId: string
+  ifMatch: number
+}
+
+export interface UnitReport {
+  department: string
+  projects: number
+  submitted: number
+  returned: number
+  approved: number
+  missing: number
+  status: ReportStatus
+}
+
+export interface Reporting {
+  month: Month
+  deadline: string
+  status: MonthStatus
+  units: UnitReport[] | null
+}
+
+export interface ReportRow {
+  project: Project
+  report: Report | null
+}
+
+/** GET /api/months/{m}/reports */
+export interface MonthReports {
+  month: Month
+  deadline: string
+  status: MonthStatus
+  units: UnitReport[] | null
+  rows: ReportRow[] | null
+}
+
+export interface ProjectFigures {
+  id: string
+  name: string
+  category: Category
+  sector: string
+  department: string
+  leader: string
+  stage: Stage
+  investmentYuan: number
+  annualPlanYuan: number
+  investmentCompletedYuan: number
+  monthYuan: number
+  progress: number
+  warning: Warning
+  report: ReportStatus
+  openProblems: number
+}
+
+/** GET /api/months/{m}/summary: frozen when the month is closed, live otherwise. */
+export interface MonthView {
+  month: Month
+  status: MonthStatus
+  /** 0 for an open month's live figures. */
+  snapshot: number
+  closedAt: string | null
+  closedBy: string
+  rev: number
+  summary: Summary | null
+  projects: ProjectFigures[] | null
+  units: UnitReport[] | null
+}
+
+export type DeltaStatus = 'added' | 'removed' | 'changed'
+
+export interface ProjectDelta {
+  id: string
+  name: string
+  status: DeltaStatus
+  fields: Record<string, FieldChange> | null
+}
+
+export interface TotalDelta {
+  /** e.g. "investment.completedYuan", "planned.startRate" */
+  key: string
+  from: number
+  to: number
+  delta: number
+}
+
+/** GET /api/months/{m}/compare?with= (Go's anonymous counts struct has no JSON tags: capitalised keys). */
+export interface MonthComparison {
+  month: Month
+  with: Month
+  kind: 'mom' | 'yoy' | 'other'
+  totals: TotalDelta[] | null
+  projects: ProjectDelta[] | null
+  counts: { Added: number; Removed: number; Changed: number; Unchanged: number }
+}
+
+export interface TrendPoint {
+  month: Month
+  closed: boolean
+  completionRate: number
+  elapsedShare: number
+  completedYuan: number
+  annualPlanYuan: number
+}
+
+/** GET /api/months?year= */
+export interface MonthsOfYear {
+  year: number
+  months: MonthState[]
+  trend: TrendPoint[] | null
+}
+
+export interface YearInfo {
+  year: number
+  projects: number
+  construction: number
+  carried: number
+  current: boolean
+}
+
+/** GET /api/years */
+export interface Years {
+  current: number
+  years: YearInfo[] | null
+}
+
+export type ProblemStatus = 'pending' | 'coordinating' | 'resolved'
+export const PROBLEM_STATUSES: readonly ProblemStatus[] = ['pending', 'coordinating', 'resolved']
+
+export interface ProblemEvent {
+  at: string
+  by: string
+  kind: 'raised' | 'updated'
+  fields: Record<string, FieldChange> | null
+  rev: number
+}
+
+export interface Problem {
+  id: string
+  projectId: string
+  projectName: string
+  /** The project's responsible unit. */
+  department: string
+  description: string
+  raisedBy: string
+  raisedAt: string
+  /** The unit that must act. */
+  unit: string
+  /** The coordinating leader. */
+  leader: string
+  status: ProblemStatus
+  /** YYYY-MM-DD or "" */
+  due: string
+  resolution: string
+  resolvedAt: string | null
+  resolvedBy: string
+  version: number
+  updatedAt: string
+  updatedBy: string
+  history: ProblemEvent[] | null
+}
+
+export interface NewProblem {
+  description: string
+  unit: string
+  leader: string
+  due: string
+}
+
+export type ProblemPatch = Partial<{
+  description: string
+  unit: string
+  leader: string
+  status: ProblemStatus
+  due: string
+  resolution: string
+}>
+
+export interface ProblemCounts {
+  open: number
+  overdue: number
+  resolved: number
+}

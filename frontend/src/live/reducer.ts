@@ -69,9 +69,20 @@ export function applyChange(
   if (!state.loaded) return { state, outcome: { kind: 'resync', reason: 'not_loaded' } }
   if (rev <= state.rev) return { state, outcome: { kind: 'ignored' } }
   if (rev !== state.rev + 1) return { state, outcome: { kind: 'resync', reason: 'gap' } }
-  const projects = new Map(state.projects)
-  if (project === null || change.kind === 'delete') projects.delete(change.projectId)
-  else projects.set(project.id, project)
+  // A month or settings change concerns no project (projectId "", project null): it moves the
+  // revision, the summary and the ticker, and must not delete anything.
+  let projects = state.projects
+  if (change.kind === 'delete') {
+    if (change.projectId !== '' && projects.has(change.projectId)) {
+      const next = new Map(projects)
+      next.delete(change.projectId)
+      projects = next
+    }
+  } else if (project !== null) {
+    const next = new Map(projects)
+    next.set(project.id, project)
+    projects = next
+  }
   const ticker = state.ticker.length >= tickerLimit ? state.ticker.slice(state.ticker.length - tickerLimit + 1) : state.ticker.slice()
   ticker.push(change)
   return {
