@@ -24,7 +24,6 @@ type ProblemEvent struct {
 	By     string                 `json:"by"`
 	Kind   string                 `json:"kind"` // "raised" or "updated"
 	Fields map[string]FieldChange `json:"fields"`
-	Rev    uint64                 `json:"rev"`
 }
 
 // Problem is one entry of the problems register (问题台账): something that holds a project

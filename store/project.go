@@ -680,6 +680,7 @@ func Diff(a, b Project) map[string]FieldChange {
 	add("completedAt", a.CompletedAt, b.CompletedAt, a.CompletedAt == b.CompletedAt)
 	add("onHold", a.OnHold, b.OnHold, a.OnHold == b.OnHold)
 	add("note", a.Note, b.Note, a.Note == b.Note)
+	add("carriedFrom", a.CarriedFrom, b.CarriedFrom, a.CarriedFrom == b.CarriedFrom)
 	return d
 }
 

@@ -51,7 +51,8 @@ type Store struct {
 	lastRev  map[string]uint64 // project id → its newest change's revision (project_last)
 	rev      uint64
 	agg      *aggregate
-	summary  *Summary // unfiltered, at rev
+	summary  *Summary // the current year's, at rev
+	cycle    cycleState
 
 	commitMu  sync.Mutex // held by whoever is committing (see writer); one at a time
 	reqs      chan *writeReq
@@ -112,7 +113,8 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: path, opt: opt, projects: map[string]*Project{}, lastRev: map[string]uint64{}, agg: newAggregate(),
-		reqs: make(chan *writeReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
+		cycle: newCycleState(),
+		reqs:  make(chan *writeReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
 		release: make(chan chan error), reacquire: make(chan struct{})}
 	s.file.Store(db)
 	if !opt.ReadOnly {
@@ -192,7 +194,10 @@ func (s *Store) load() error {
 			s.projects[p.ID] = p
 			s.agg.add(p, 1)
 		}
-		s.summary = s.agg.all.summary(s.rev, 0, s.opt.Now())
+		if err := s.cycle.load(tx); err != nil {
+			return err
+		}
+		s.summary = s.liveSummary(s.rev, s.opt.Now())
 		return nil
 	})
 }
@@ -333,7 +338,13 @@ func (s *Store) Summary(f SummaryFilter) *Summary {
 	if f == (SummaryFilter{}) {
 		return s.summary
 	}
-	return s.agg.summary(s.rev, f, s.opt.Now())
+	now := s.opt.Now()
+	if f.Year == 0 {
+		f.Year = s.currentYear(now)
+	}
+	sum := s.agg.summary(s.rev, f, now)
+	s.decorate(sum, f, now)
+	return sum
 }
 
 // Changes returns up to limit changes after rev since, oldest first.

@@ -305,7 +305,8 @@ func TestSummaryIncrementalEqualsRecomputed(t *testing.T) {
 		fresh.add(&projects[i], 1)
 	}
 	now := time.Now()
-	if got, want := s.Summary(SummaryFilter{}), fresh.summary(rev, SummaryFilter{}, now); !reflect.DeepEqual(got, want) {
+	// The live summary is the current (newest) year's.
+	if got, want := s.Summary(SummaryFilter{}), fresh.summary(rev, SummaryFilter{Year: 2022}, now); !reflect.DeepEqual(got, want) {
 		t.Fatalf("the live summary differs from a recount:\n got %+v\nwant %+v", got, want)
 	}
 	for _, f := range []SummaryFilter{{}, {Year: 2022}, {Category: CategoryPlanned}, {Department: "经济发展局"}, {Sector: "汽车电子"}} {

@@ -18,10 +18,11 @@ type Bucket struct {
 	Tally
 	AnnualPlanYuan          int64 `json:"annualPlanYuan"`
 	InvestmentCompletedYuan int64 `json:"investmentCompletedYuan"`
-	Started                 int   `json:"started"`   // construction projects started or restarted within their year (开复工)
-	Completed               int   `json:"completed"` // construction projects completed within their year (竣工)
-	Yellow                  int   `json:"yellow"`    // projects whose warning is yellow
-	Red                     int   `json:"red"`       // projects whose warning is red
+	Started                 int   `json:"started"`      // construction projects started or restarted within their year (开复工)
+	Completed               int   `json:"completed"`    // construction projects completed within their year (竣工)
+	Construction            int   `json:"construction"` // planned and unplanned projects (those that report monthly)
+	Yellow                  int   `json:"yellow"`       // projects whose warning is yellow
+	Red                     int   `json:"red"`          // projects whose warning is red
 	OpenProblems            int   `json:"openProblems"`
 }
 
@@ -129,7 +130,8 @@ type cellKey struct {
 	stage      Stage
 	sector     string
 	department string
-	flags      uint8 // which rates of its year the project counts in (rateFlags)
+	flags      uint8        // which rates of its year the project counts in (rateFlags)
+	level      WarningLevel // the project's warning
 }
 
 type cell struct {
@@ -137,18 +139,43 @@ type cell struct {
 	invest    int64
 	plan      int64
 	completed int64
+	problems  int // open problems
 }
 
 type aggregate struct {
 	cells map[cellKey]*cell // for filtered summaries
-	all   *tallies          // every project, kept up to date at each change
+	years map[int]*tallies  // every project of each year, kept up to date at each change
 }
 
-func newAggregate() *aggregate { return &aggregate{cells: map[cellKey]*cell{}, all: newTallies()} }
+func newAggregate() *aggregate {
+	return &aggregate{cells: map[cellKey]*cell{}, years: map[int]*tallies{}}
+}
 
 func keyOf(p *Project) cellKey {
+	level := p.Warning.Level
+	if level == "" {
+		level = LevelGreen
+	}
 	return cellKey{year: p.Year, category: p.Category, stage: p.Stage, sector: p.Sector,
-		department: p.Department, flags: rateFlags(p)}
+		department: p.Department, flags: rateFlags(p), level: level}
+}
+
+// currentYear is the newest year with projects, or 0 when there are none.
+func (a *aggregate) currentYear() int {
+	y := 0
+	for k := range a.years {
+		y = max(y, k)
+	}
+	return y
+}
+
+// yearSummary is the summary of every project of one year.
+func (a *aggregate) yearSummary(rev uint64, year int, now time.Time) *Summary {
+	t := a.years[year]
+	if t == nil {
+		t = newTallies()
+	}
+	return t.summary(rev, year, now)
 }
 
 // The numerators and denominators a construction project counts in, for its own year Y (the
@@ -208,7 +235,16 @@ func (a *aggregate) add(p *Project, sign int) {
 		return
 	}
 	k := keyOf(p)
-	a.all.add(k, cell{count: 1, invest: p.InvestmentYuan, plan: p.AnnualPlanYuan, completed: p.InvestmentCompletedYuan}, sign)
+	t := a.years[p.Year]
+	if t == nil {
+		t = newTallies()
+		a.years[p.Year] = t
+	}
+	t.add(k, cell{count: 1, invest: p.InvestmentYuan, plan: p.AnnualPlanYuan, completed: p.InvestmentCompletedYuan,
+		problems: p.OpenProblems}, sign)
+	if t.total.Count == 0 {
+		delete(a.years, p.Year)
+	}
 	c := a.cells[k]
 	if c == nil {
 		c = &cell{}
@@ -218,6 +254,7 @@ func (a *aggregate) add(p *Project, sign int) {
 	c.invest += int64(sign) * p.InvestmentYuan
 	c.plan += int64(sign) * p.AnnualPlanYuan
 	c.completed += int64(sign) * p.InvestmentCompletedYuan
+	c.problems += sign * p.OpenProblems
 	if c.count == 0 {
 		delete(a.cells, k)
 	}
@@ -245,6 +282,7 @@ type tallies struct {
 	attraction   AttractionTally
 	completion   Completion
 	investment   Investment
+	warnings     WarningCounts
 	newStartDue  int // planned projects' 计划新开工
 	restartDue   int // planned projects' 计划复工
 	byStage      map[string]*Bucket
@@ -263,8 +301,17 @@ func newTallies() *tallies {
 func (t *tallies) add(k cellKey, c cell, sign int) {
 	n, invest := sign*c.count, int64(sign)*c.invest
 	plan, done := int64(sign)*c.plan, int64(sign)*c.completed
+	problems := sign * c.problems
 	tl := Tally{Count: n, InvestmentYuan: invest}
 	addTally(&t.total, tl)
+	switch k.level {
+	case LevelRed:
+		t.warnings.Red += n
+	case LevelYellow:
+		t.warnings.Yellow += n
+	default:
+		t.warnings.Green += n
+	}
 	if t.years[k.year] += n; t.years[k.year] == 0 {
 		delete(t.years, k.year)
 	}
@@ -306,7 +353,15 @@ func (t *tallies) add(k cellKey, c cell, sign int) {
 			m[key] = b
 		}
 		addTally(&b.Tally, tl)
+		b.OpenProblems += problems
+		switch k.level {
+		case LevelRed:
+			b.Red += n
+		case LevelYellow:
+			b.Yellow += n
+		}
 		if k.category.Construction() {
+			b.Construction += n
 			b.AnnualPlanYuan += plan
 			b.InvestmentCompletedYuan += done
 			b.Started += k.count(flagNewStart|flagRestart, n)
@@ -325,7 +380,7 @@ func (t *tallies) add(k cellKey, c cell, sign int) {
 // summary makes an immutable Summary of the tallies. year is the filter's year, 0 for all.
 func (t *tallies) summary(rev uint64, year int, now time.Time) *Summary {
 	s := &Summary{Rev: rev, Total: t.total, Unplanned: t.unplanned, Attraction: t.attraction,
-		Completion: t.completion, Investment: t.investment}
+		Completion: t.completion, Investment: t.investment, Warnings: t.warnings}
 	s.Planned.ConstructionTally = t.planned
 	if year != 0 {
 		y := year

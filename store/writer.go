@@ -18,10 +18,12 @@ type Edit struct {
 	// IfMatch is the version the caller last saw; an update or delete is refused with a
 	// *VersionMismatchError when the project has moved on.
 	IfMatch uint64
-	Patch   *Patch       // for ChangeUpdate
-	New     *Project     // for ChangeCreate
-	Report  *ReportEdit  // for ChangeReport
-	Problem *ProblemEdit // for ChangeProblem
+	Patch   *Patch            // for ChangeUpdate
+	New     *Project          // for ChangeCreate
+	Report  *ReportEdit       // for ChangeReport
+	Problem *ProblemEdit      // for ChangeProblem
+	Month   *MonthEdit        // for ChangeMonth
+	Rules   *WarningRulesEdit // for ChangeSettings
 	By      string
 	Comment string
 	// Allow, when set, may refuse the edit given the project before and after it (nil before
@@ -40,6 +42,7 @@ type Result struct {
 	Problem     *Problem      // the problem a ChangeProblem edit left
 	Month       *MonthState   // the month a close or reopen left
 	Rules       *WarningRules // the rules a settings change left
+	changes     int           // how many changes the edit made, follow-ups included
 }
 
 // writeReq is one caller's request: usually one edit; for an atomic request several, which
@@ -204,6 +207,18 @@ type staged struct {
 	// The encoded values, made before the transaction (see encodeStaged).
 	projectJSON, changeJSON, logJSON []byte
 	prev                             uint64 // the project's previous change (see chain)
+
+	// The monthly cycle's part: a month or settings change has no project; puts are the
+	// values it writes besides, apply makes them visible in memory (under mu), and the
+	// pointers are what the edit's Result carries.
+	noProject bool
+	puts      []kv
+	apply     func(*cycleState)
+	report    *Report
+	problem   *Problem
+	month     *MonthState
+	rules     *WarningRules
+	changes   int // how many changes the edit made (a settings change or re-evaluation makes several)
 }
 
 // encodeStaged encodes every staged value before the write transaction, on every core for
@@ -264,7 +279,9 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		if err != nil {
 			for _, st := range ok {
-				st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+				if st.req != nil {
+					st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+				}
 			}
 			ok = nil
 		}
@@ -281,11 +298,16 @@ func (s *Store) commit(batch []*writeReq) {
 // in this batch or committed. Only the holder of commitMu reads or writes lastRev.
 func (s *Store) chain(ok []staged) {
 	if len(ok) == 1 { // the usual case: no map
-		ok[0].prev = s.lastRev[ok[0].change.ProjectID]
+		if !ok[0].noProject {
+			ok[0].prev = s.lastRev[ok[0].change.ProjectID]
+		}
 		return
 	}
 	inBatch := make(map[string]uint64, len(ok))
 	for i := range ok {
+		if ok[i].noProject {
+			continue
+		}
 		id := ok[i].change.ProjectID
 		prev, seen := inBatch[id]
 		if !seen {
@@ -300,15 +322,8 @@ func (s *Store) chain(ok []staged) {
 // leave, numbering those that change something. It returns them, the last revision and how
 // many edits the batch held.
 func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev uint64, edits int) {
-	today := s.today()
-	overlay := map[string]*Project{} // the batch's view of projects changed so far
-	current := func(id string) (*Project, bool) {
-		if p, ok := overlay[id]; ok {
-			return p, p != nil
-		}
-		p, ok := s.projects[id] // only the holder of commitMu writes s.projects
-		return p, ok
-	}
+	b := s.newBatchState(now, s.today())
+	overlay := b.projects // the batch's view of projects changed so far
 	rev = s.rev
 	type prior struct {
 		p         *Project
@@ -317,36 +332,62 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 	for _, r := range batch {
 		edits += len(r.edits)
 		// For an atomic request, remember how to undo its part of the overlay.
-		startOK, startRev := len(ok), rev
+		startOK, startRev, startUndo := len(ok), rev, len(b.undo)
 		var undo map[string]prior
 		if r.atomic {
 			undo = map[string]prior{}
 		}
 		failed := -1
 		for i, e := range r.edits {
-			st, err := s.stage(e, current, now, today)
+			b.rev = rev
+			var sts []staged
+			var err error
+			switch e.Kind {
+			case ChangeCreate, ChangeUpdate, ChangeDelete:
+				var st *staged
+				if st, err = s.stage(e, b, now, b.today); st != nil {
+					sts = []staged{*st}
+				}
+			default:
+				sts, err = b.stageCycle(e)
+			}
 			if err != nil {
 				r.errs[i] = err
 				if r.atomic {
 					failed = i
 					break
 				}
+				b.rollback(startUndo) // a lone edit's overlays of other kinds
+				startUndo = len(b.undo)
 				continue
 			}
-			if st == nil { // nothing changed
-				r.res[i] = Result{Project: *mustCurrent(current, e.ProjectID)}
+			if len(sts) == 0 { // nothing changed
+				if p, exists := b.current(e.ProjectID); exists {
+					r.res[i] = Result{Project: *p}
+				}
 				continue
 			}
-			rev++
-			st.req, st.i = r, i
-			st.change.Rev = rev
-			id := st.change.ProjectID
-			if _, seen := undo[id]; r.atomic && !seen {
-				p, inOverlay := overlay[id]
-				undo[id] = prior{p, inOverlay}
+			for j := range sts {
+				st := &sts[j]
+				rev++
+				if j == 0 {
+					st.req, st.i, st.changes = r, i, len(sts)
+				}
+				st.change.Rev = rev
+				if st.noProject {
+					continue
+				}
+				id := st.change.ProjectID
+				if _, seen := undo[id]; r.atomic && !seen {
+					p, inOverlay := overlay[id]
+					undo[id] = prior{p, inOverlay}
+				}
+				overlay[id] = st.after
 			}
-			overlay[id] = st.after
-			ok = append(ok, *st)
+			ok = append(ok, sts...)
+			if !r.atomic {
+				startUndo = len(b.undo)
+			}
 		}
 		if failed < 0 {
 			continue
@@ -358,6 +399,8 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 				delete(overlay, id)
 			}
 		}
+		b.rollback(startUndo)
+		b.problemSeq = max(b.problemSeq, s.cycle.problemSeq) // ids may skip: never reused
 		ok, rev = ok[:startOK], startRev
 		for i := range r.errs {
 			if i != failed {
@@ -379,6 +422,12 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 	}
 	s.mu.Lock()
 	for _, st := range ok {
+		if st.apply != nil {
+			st.apply(&s.cycle)
+		}
+		if st.noProject {
+			continue
+		}
 		s.lastRev[st.change.ProjectID] = st.change.Rev
 		s.agg.add(st.before, -1)
 		s.agg.add(st.after, 1)
@@ -389,19 +438,21 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 		}
 	}
 	s.rev = rev
-	s.summary = s.agg.all.summary(rev, 0, now)
+	s.summary = s.liveSummary(rev, now)
 	sum := s.summary
 	s.mu.Unlock()
 	events := make([]Event, 0, len(ok))
 	for i, st := range ok {
 		ch := st.change
-		res := Result{Change: &ch}
+		res := Result{Change: &ch, Report: st.report, Problem: st.problem, Month: st.month, Rules: st.rules, changes: st.changes}
 		if st.after != nil {
 			res.Project, res.ProjectJSON = *st.after, st.projectJSON
-		} else {
+		} else if st.before != nil {
 			res.Project = *st.before
 		}
-		st.req.res[st.i] = res
+		if st.req != nil {
+			st.req.res[st.i] = res
+		}
 		ev := Event{Change: ch, Project: st.after, ChangeJSON: st.changeJSON, ProjectJSON: st.projectJSON}
 		if i == len(ok)-1 {
 			ev.Summary = sum
@@ -411,14 +462,10 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 	return events
 }
 
-func mustCurrent(current func(string) (*Project, bool), id string) *Project {
-	p, _ := current(id)
-	return p
-}
-
 // stage checks an edit against the batch's current state and works out its change; a nil
 // result without error means the edit changes nothing.
-func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Time, today Date) (*staged, error) {
+func (s *Store) stage(e Edit, b *batchState, now time.Time, today Date) (*staged, error) {
+	current := b.current
 	if err := CheckComment(e.Comment); err != nil {
 		return nil, err
 	}
@@ -444,8 +491,11 @@ func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Ti
 			}
 		}
 		p.Version, p.UpdatedAt, p.UpdatedBy = 1, now, e.By
+		p.Warning, p.OpenProblems = Warning{}, 0
+		fields := Diff(Project{}, p)
+		b.withWarning(&p, fields)
 		return &staged{after: &p, change: Change{ProjectID: p.ID, ProjectName: p.Name, At: now, By: e.By,
-			Kind: ChangeCreate, Fields: Diff(Project{}, p), Comment: e.Comment}}, nil
+			Kind: ChangeCreate, Fields: fields, Comment: e.Comment}}, nil
 	case ChangeUpdate, ChangeDelete:
 		before, exists := current(e.ProjectID)
 		if !exists {
@@ -487,6 +537,7 @@ func (s *Store) stage(e Edit, current func(string) (*Project, bool), now time.Ti
 				return nil, err
 			}
 		}
+		b.withWarning(&after, fields)
 		after.Version, after.UpdatedAt, after.UpdatedBy = before.Version+1, now, e.By
 		return &staged{before: before, after: &after, change: Change{ProjectID: after.ID, ProjectName: after.Name,
 			At: now, By: e.By, Kind: ChangeUpdate, Fields: fields, Comment: e.Comment}}, nil
@@ -504,6 +555,17 @@ func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
 	changes.FillPercent = 0.95
 	last := tx.Bucket(bucketProjectLast)
 	for _, st := range batch {
+		for _, v := range st.puts {
+			if err := tx.Bucket(v.bucket).Put(v.key, v.value); err != nil {
+				return err
+			}
+		}
+		if st.noProject {
+			if err := changes.Put(u64(st.change.Rev), st.logJSON); err != nil {
+				return err
+			}
+			continue
+		}
 		id := []byte(st.change.ProjectID)
 		if st.after == nil {
 			if err := projects.Delete(id); err != nil {
