@@ -55,6 +55,30 @@ func (a *actor) allows(level Access) bool {
 	return false
 }
 
+// office reports whether the actor acts for the project office (项目办): an admin, or an editor
+// not limited to departments. The office approves and returns reports, closes months and
+// edits any problem (see docs/api.md, "The monthly cycle").
+func (a *actor) office() bool {
+	if a.User == nil {
+		return false // a display token
+	}
+	switch a.User.Role {
+	case store.RoleAdmin:
+		return true
+	case store.RoleEditor:
+		return len(a.User.Departments) == 0
+	}
+	return false
+}
+
+// requireOffice refuses an actor who is not the office.
+func requireOffice(a *actor) error {
+	if !a.office() {
+		return errorf(fiber.StatusForbidden, "forbidden", "", "only the project office (an admin or an editor of every unit) may do this")
+	}
+	return nil
+}
+
 func (a *actor) meta(addr string) hub.Meta {
 	m := hub.Meta{SessionKey: a.SessionKey, Addr: addr}
 	if a.Token != nil {

@@ -18,6 +18,9 @@ type apiError struct {
 	Field     string
 	// Current is the project as it is now, sent with a 412.
 	Current *store.Project
+	// CurrentValue is, for a 412 about a report, problem, month or the warning rules, that
+	// thing as it is now (sent as "current", with its version as the ETag).
+	CurrentValue any
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -26,14 +29,22 @@ func errorf(status int, code, field, msg string) *apiError {
 	return &apiError{Status: status, Code: code, Field: field, Message: msg}
 }
 
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	MessageZh string `json:"messageZh,omitempty"`
+	Field     string `json:"field,omitempty"`
+}
+
 type errorBody struct {
-	Error struct {
-		Code      string `json:"code"`
-		Message   string `json:"message"`
-		MessageZh string `json:"messageZh,omitempty"`
-		Field     string `json:"field,omitempty"`
-	} `json:"error"`
+	Error   errorDetail    `json:"error"`
 	Current *store.Project `json:"current,omitempty"`
+}
+
+// staleBody is the 412 body about a report, problem, month or the warning rules.
+type staleBody struct {
+	Error   errorDetail `json:"error"`
+	Current any         `json:"current"`
 }
 
 // toAPIError is the one table from errors to statuses.
@@ -45,6 +56,7 @@ func toAPIError(err error) *apiError {
 	var uf *store.UnknownFieldError
 	var se *store.SyntaxError
 	var fe *fiber.Error
+	var stale *store.StaleError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -66,6 +78,24 @@ func toAPIError(err error) *apiError {
 		cur := vm.Current
 		return &apiError{Status: fiber.StatusPreconditionFailed, Code: "version_mismatch",
 			Message: "the project was changed by someone else; reload it and apply your change again", Current: &cur}
+	case errors.As(err, &stale):
+		return &apiError{Status: fiber.StatusPreconditionFailed, Code: "version_mismatch",
+			Message:   "the " + stale.What + " was changed by someone else; reload it and apply your change again",
+			MessageZh: staleZh[stale.What] + "已被他人修改，请刷新后重新操作", CurrentValue: stale.Current}
+	case errors.Is(err, store.ErrMonthClosed):
+		return cycleError(fiber.StatusConflict, "month_closed", "", "the month is closed: its figures and reports cannot change",
+			"该月已关账，数据和月报不能再修改")
+	case errors.Is(err, store.ErrMonthNotEnded):
+		return cycleError(fiber.StatusConflict, "month_not_ended", "", "the month has not ended yet and cannot be closed",
+			"该月尚未结束，不能关账")
+	case errors.Is(err, store.ErrMonthOpen):
+		return cycleError(fiber.StatusConflict, "month_open", "", "the month is not closed", "该月未关账")
+	case errors.Is(err, store.ErrReportState):
+		return cycleError(fiber.StatusConflict, "report_state", "", "the report cannot take this step from where it stands",
+			"月报当前状态不允许此操作")
+	case errors.Is(err, store.ErrNotInYear):
+		return cycleError(fiber.StatusUnprocessableEntity, "invalid_value", "month", "the project is not in that year's list",
+			"该项目不在该年度项目库中")
 	case errors.As(err, &uf):
 		return errorf(fiber.StatusBadRequest, "unknown_field", uf.Field, "unknown field "+uf.Field)
 	case errors.As(err, &se):
@@ -97,6 +127,38 @@ func toAPIError(err error) *apiError {
 	return errorf(fiber.StatusInternalServerError, "internal", "", "internal error")
 }
 
+func cycleError(status int, code, field, msg, zh string) *apiError {
+	e := errorf(status, code, field, msg)
+	e.MessageZh = zh
+	return e
+}
+
+// staleZh names, in Chinese, what a *store.StaleError is about.
+var staleZh = map[string]string{"report": "月报", "problem": "问题", "month": "该月状态", "settings": "预警规则"}
+
+// versionOf is the version of a thing a 412 sends back, for its ETag.
+func versionOf(v any) (uint64, bool) {
+	switch t := v.(type) {
+	case store.Report:
+		return t.Version, true
+	case *store.Report:
+		return t.Version, t != nil
+	case store.Problem:
+		return t.Version, true
+	case *store.Problem:
+		return t.Version, t != nil
+	case store.MonthState:
+		return t.Version, true
+	case *store.MonthState:
+		return t.Version, t != nil
+	case store.WarningRules:
+		return t.Version, true
+	case *store.WarningRules:
+		return t.Version, t != nil
+	}
+	return 0, false
+}
+
 var lowLevelErrors = map[int]struct{ code, message string }{
 	400: {"bad_request", "the request could not be parsed"},
 	401: {"unauthenticated", "log in first"},
@@ -122,15 +184,19 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if ae.Status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", ae.Status, "err", err)
 	}
-	var body errorBody
-	body.Error.Code, body.Error.Message, body.Error.Field = ae.Code, ae.Message, ae.Field
-	body.Error.MessageZh = ae.MessageZh
-	body.Current = ae.Current
-	if ae.Current != nil {
-		c.Set(fiber.HeaderETag, etag(ae.Current.Version))
-	}
+	detail := errorDetail{Code: ae.Code, Message: ae.Message, MessageZh: ae.MessageZh, Field: ae.Field}
 	if ae.Status == fiber.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "1")
+	}
+	if ae.CurrentValue != nil {
+		if v, ok := versionOf(ae.CurrentValue); ok {
+			c.Set(fiber.HeaderETag, etag(v))
+		}
+		return c.Status(ae.Status).JSON(staleBody{Error: detail, Current: ae.CurrentValue})
+	}
+	body := errorBody{Error: detail, Current: ae.Current}
+	if ae.Current != nil {
+		c.Set(fiber.HeaderETag, etag(ae.Current.Version))
 	}
 	return c.Status(ae.Status).JSON(body)
 }

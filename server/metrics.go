@@ -25,6 +25,8 @@ type metrics struct {
 	writeFailures prometheus.Counter
 	requests      *prometheus.CounterVec
 	logins        *prometheus.CounterVec
+	// warningChanges counts projects whose warning the clock changed (not an edit).
+	warningChanges prometheus.Counter
 }
 
 func newMetrics(h *hub.Hub, st *store.Store) *metrics {
@@ -47,8 +49,10 @@ func newMetrics(h *hub.Hub, st *store.Store) *metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "projectboard_logins_total",
 			Help: "Login attempts by result: ok, failed (wrong password or name), error (not checked), " +
 				"or refused by the account, address or busy limit before any hash."}, []string{"result"}),
+		warningChanges: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_warning_changes_total",
+			Help: "Projects whose warning changed when the clock re-evaluated them (a month boundary, a deadline)."}),
 	}
-	m.reg.MustRegister(m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.writeFailures, m.requests, m.logins,
+	m.reg.MustRegister(m.warningChanges, m.commits, m.commitErrors, m.commitTime, m.batchSize, m.delivery, m.writeFailures, m.requests, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_screens",
 			Help: "Open live connections."}, func() float64 { return float64(h.Len()) }),

@@ -47,6 +47,9 @@ type Config struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
+	// WarningEvery is how often the warnings are re-evaluated on the clock (default 30 s):
+	// they change at a month boundary or a report deadline without any edit.
+	WarningEvery time.Duration
 }
 
 // Server is the Fiber app with its live hub.
@@ -67,6 +70,7 @@ type Server struct {
 	wsWG     sync.WaitGroup
 	stopping chan struct{}
 	stopOnce sync.Once
+	warnDone chan struct{} // closed when the warnings' clock has stopped
 }
 
 // New builds the server on an open store and hooks the live feed to its commits.
@@ -100,6 +104,9 @@ func New(st *store.Store, cfg Config) *Server {
 	}
 	if cfg.Build == "" {
 		cfg.Build = "dev"
+	}
+	if cfg.WarningEvery <= 0 {
+		cfg.WarningEvery = 30 * time.Second
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger,
 		throttle: newLoginThrottle(cfg.Throttle, cfg.Now), proxies: parseProxies(cfg.TrustedProxies),
@@ -138,6 +145,7 @@ func New(st *store.Store, cfg Config) *Server {
 		return fasthttp.RequestConfig{}
 	}
 	s.routes()
+	s.startWarnings()
 	return s
 }
 
@@ -170,6 +178,11 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 // and waits up to the context's deadline for requests and sockets to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopping) })
+	// The warnings' clock stops first: its last run commits before the store closes.
+	select {
+	case <-s.warnDone:
+	case <-ctx.Done():
+	}
 	// Stop accepting first, so that screens told to reconnect do not hammer this process.
 	shut := make(chan error, 1)
 	go func() { shut <- s.app.ShutdownWithContext(ctx) }()
