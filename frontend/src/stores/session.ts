@@ -9,6 +9,24 @@ export const checked = ref(false)
 
 export const isAdmin = computed(() => user.value?.role === 'admin')
 
+/** The office (项目办): an admin, or an editor without department restriction. */
+export const isOffice = computed(() => {
+  const u = user.value
+  return !!u && (u.role === 'admin' || (u.role === 'editor' && u.departments.length === 0))
+})
+
+/** May the current user write reports and problems of this unit? Mirrors the server's rule. */
+export function canReportFor(department: string): boolean {
+  const u = user.value
+  if (!u) return false
+  if (u.role === 'admin') return true
+  if (u.role !== 'editor') return false
+  return u.departments.length === 0 || u.departments.includes(department)
+}
+
+/** Editors and admins see 本月填报. */
+export const mayReport = computed(() => user.value?.role === 'admin' || user.value?.role === 'editor')
+
 /** May the current user change this project? Mirrors the server's rule (the server decides). */
 export function canEdit(p: Project): boolean {
   const u = user.value
