@@ -702,3 +702,30 @@ func diffRules(a, b WarningRules) map[string]FieldChange {
 	add(RuleProblemOverdue, a.ProblemOverdue, b.ProblemOverdue, a.ProblemOverdue == b.ProblemOverdue)
 	return d
 }
+
+// unchanged is the result of an edit that changed nothing: what it would have changed, as
+// it stands.
+func (b *batchState) unchanged(e Edit) Result {
+	var res Result
+	id := e.ProjectID
+	if e.Problem != nil && e.Problem.ID != "" {
+		if pr := b.problem(e.Problem.ID); pr != nil {
+			c := *pr
+			res.Problem, id = &c, pr.ProjectID
+		}
+	}
+	if p, exists := b.current(id); exists {
+		res.Project = *p
+	}
+	if e.Report != nil {
+		if r := b.report(id, e.Report.Month); r != nil {
+			c := *r
+			res.Report = &c
+		}
+	}
+	if e.Rules != nil {
+		c := *b.warningRules()
+		res.Rules = &c
+	}
+	return res
+}

@@ -362,9 +362,7 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 				continue
 			}
 			if len(sts) == 0 { // nothing changed
-				if p, exists := b.current(e.ProjectID); exists {
-					r.res[i] = Result{Project: *p}
-				}
+				r.res[i] = b.unchanged(e)
 				continue
 			}
 			for j := range sts {
