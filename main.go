@@ -108,6 +108,9 @@ type Config struct {
 	TrustedProxies []string
 	MetricsAddr    string
 	PIDFile        string
+	// Clock, when set, is the instant the server's clock starts at (--clock); it runs on in
+	// real time from there.
+	Clock time.Time
 }
 
 // flagSet makes a flag set whose flags fall back to PROJECTBOARD_<NAME> variables.
@@ -175,9 +178,20 @@ func serve(args []string, log *slog.Logger) error {
 	f.str(&proxies, "trusted-proxies", "", "comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
 	f.str(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics without login on this address (e.g. 127.0.0.1:9090)")
 	f.str(&cfg.PIDFile, "pid-file", "", "write the serving process's PID here (it changes with each SIGHUP upgrade)")
+	var clock string
+	f.str(&clock, "clock", "", "run the board as if it were this RFC 3339 instant, e.g. 2022-11-08T10:00:00+08:00; the clock "+
+		"runs on in real time from there (for demos and tests: months, deadlines and warnings follow it; every start begins at it again)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if clock != "" {
+		t, err := time.Parse(time.RFC3339, clock)
+		if err != nil {
+			return fmt.Errorf("--clock %q is not an RFC 3339 instant such as 2022-11-08T10:00:00+08:00", clock)
+		}
+		cfg.Clock = t
+	}
+	now := startClock(cfg.Clock)
 	cfg.DB = *db
 	cfg.AllowedOrigins, cfg.TrustedProxies = splitList(origins), splitList(proxies)
 
@@ -188,11 +202,14 @@ func serve(args []string, log *slog.Logger) error {
 		return err
 	}
 	defer upg.Stop()
-	st, err := store.Open(cfg.DB, store.Options{})
+	st, err := store.Open(cfg.DB, store.Options{Now: now})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if !cfg.Clock.IsZero() {
+		log.Info("the clock starts at --clock", "now", now().Format(time.RFC3339))
+	}
 	if err := seedIfEmpty(st, cfg.Seed, log); err != nil {
 		return err
 	}
@@ -205,7 +222,7 @@ func serve(args []string, log *slog.Logger) error {
 	}
 	ui := assets.UI()
 	srv := server.New(st, server.Config{Build: buildID(ui), UI: ui, AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: cfg.TrustedProxies, Logger: log})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Now: now})
 
 	ln, err := upg.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -270,6 +287,17 @@ func serve(args []string, log *slog.Logger) error {
 	log.Info("stopped", "requests_and_screens_closed_ms", t1.Sub(t0).Milliseconds(),
 		"database_closed_ms", time.Since(t1).Milliseconds())
 	return nil
+}
+
+// startClock is the server's clock: time.Now, or, with an instant to start at, one that
+// starts there and runs on in real time (monotonic: a change of the machine's clock does not
+// move it).
+func startClock(at time.Time) func() time.Time {
+	if at.IsZero() {
+		return time.Now
+	}
+	t0 := time.Now()
+	return func() time.Time { return at.Add(time.Since(t0)) }
 }
 
 // upgrade starts the binary on disk as a new process that takes over the listening sockets,
