@@ -92,19 +92,29 @@ type reportDef struct {
 }
 
 var reportDefs = []reportDef{
-	{field: FieldID, label: "项目编号", labelEn: "Project ID", names: fieldByName[FieldID].names},
-	{field: FieldName, label: "项目名称", labelEn: "Name", names: fieldByName[FieldName].names},
+	{field: FieldID, label: "项目编号", labelEn: "Project ID", names: namesOf(FieldID)},
+	{field: FieldName, label: "项目名称", labelEn: "Name", names: namesOf(FieldName)},
 	{field: ReportFieldMonthYuan, label: "本月完成投资", labelEn: "Investment this month",
 		names: []string{"本月完成投资", "本月完成", "本月完成投资额", "当月完成投资", "当月完成", "本月投资", "月度完成投资",
 			"本月实际完成投资", "本月完成额", "本月完成固定资产投资", "investment this month", "month investment"},
 		yuan: []string{"monthYuan"}},
-	{field: ReportFieldProgress, label: "形象进度", labelEn: "Progress", names: fieldByName[FieldProgress].names},
+	{field: ReportFieldProgress, label: "形象进度", labelEn: "Progress", names: namesOf(FieldProgress)},
 	{field: ReportFieldProgressText, label: "进展情况", labelEn: "Progress this month",
 		names: []string{"进展情况", "本月进展", "本月进展情况", "项目进展", "项目进展情况", "进展", "推进情况", "工作进展",
 			"建设进展", "进展情况说明", "本月工作进展", "项目推进情况", "progress this month", "progress text", "progressText"}},
 	{field: ReportFieldProblemsText, label: "存在问题", labelEn: "Problems",
 		names: []string{"存在问题", "存在的问题", "问题", "困难问题", "困难和问题", "存在问题及建议", "需协调解决的问题",
 			"需协调问题", "存在困难", "问题及建议", "problems", "problemsText"}},
+}
+
+// namesOf is the header names a register column is recognised by.
+func namesOf(field string) []string {
+	for _, f := range fields {
+		if f.field == field {
+			return f.names
+		}
+	}
+	return nil
 }
 
 // reportInfoHeaders are columns a month sheet may show that are not read: the template's
@@ -961,60 +971,72 @@ func unitStatusOf(u *unitLine) store.ReportStatus {
 	return store.ReportSubmitted
 }
 
-// setRow writes values from column A of row r with the normal API.
-func setRow(f *excelize.File, sheet string, r int, values []any) error {
-	return f.SetSheetRow(sheet, "A"+strconv.Itoa(r), &values)
-}
-
 // styled is a value with a style.
 func styled(style int, v any) excelize.Cell { return excelize.Cell{StyleID: style, Value: v} }
 
-// writeTitle writes a merged title over columns A to the last, and a subtitle below it.
-func writeTitle(f *excelize.File, sheet string, st *bulletinStyles, cols int, title, subtitle string) error {
-	last := columnLetter(cols)
-	if err := f.SetCellValue(sheet, "A1", title); err != nil {
+// sheetOut streams one sheet: the column widths and the frozen pane first, then the rows in
+// order from row 1.
+type sheetOut struct {
+	f    *excelize.File
+	name string
+	sw   *excelize.StreamWriter
+	st   *bulletinStyles
+	cols int
+	next int // the row the next call writes
+}
+
+// newSheetOut starts a sheet of len(widths) columns whose rows up to freezeRow stay in view.
+func newSheetOut(f *excelize.File, name string, st *bulletinStyles, widths []float64, freezeRow int) (*sheetOut, error) {
+	sw, err := f.NewStreamWriter(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := setWidths(sw, widths); err != nil {
+		return nil, err
+	}
+	if freezeRow > 0 {
+		if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: freezeRow, TopLeftCell: "A" + strconv.Itoa(freezeRow+1),
+			ActivePane: "bottomLeft"}); err != nil {
+			return nil, err
+		}
+	}
+	return &sheetOut{f: f, name: name, sw: sw, st: st, cols: len(widths), next: 1}, nil
+}
+
+// row writes the next row.
+func (o *sheetOut) row(values []any, opts ...excelize.RowOpts) error {
+	err := o.sw.SetRow("A"+strconv.Itoa(o.next), values, opts...)
+	o.next++
+	return err
+}
+
+// merged writes a row of one value merged over every column.
+func (o *sheetOut) merged(style int, v any, height float64) error {
+	r := o.next
+	if err := o.row([]any{styled(style, v)}, excelize.RowOpts{Height: height}); err != nil {
 		return err
 	}
-	if err := f.MergeCell(sheet, "A1", last+"1"); err != nil {
-		return err
-	}
-	if err := f.SetCellStyle(sheet, "A1", last+"1", st.title); err != nil {
-		return err
-	}
-	if err := f.SetRowHeight(sheet, 1, 30); err != nil {
+	return o.sw.MergeCell("A"+strconv.Itoa(r), columnLetter(o.cols)+strconv.Itoa(r))
+}
+
+// title writes the merged title and, if any, a merged subtitle below it.
+func (o *sheetOut) title(title, subtitle string) error {
+	if err := o.merged(o.st.title, title, 30); err != nil {
 		return err
 	}
 	if subtitle == "" {
 		return nil
 	}
-	if err := f.SetCellValue(sheet, "A2", subtitle); err != nil {
-		return err
-	}
-	if err := f.MergeCell(sheet, "A2", last+"2"); err != nil {
-		return err
-	}
-	return f.SetCellStyle(sheet, "A2", last+"2", st.subtitle)
+	return o.merged(o.st.subtitle, subtitle, 18)
 }
 
-// writeHeader writes a styled header row and freezes the sheet below it.
-func writeHeader(f *excelize.File, sheet string, st *bulletinStyles, r int, heads []string, widths []float64) error {
+// header writes a styled header row.
+func (o *sheetOut) header(heads []string) error {
 	row := make([]any, len(heads))
 	for i, h := range heads {
-		row[i] = styled(st.header, h)
+		row[i] = styled(o.st.header, h)
 	}
-	if err := setRow(f, sheet, r, row); err != nil {
-		return err
-	}
-	if err := f.SetRowHeight(sheet, r, 30); err != nil {
-		return err
-	}
-	for i, wd := range widths {
-		c := columnLetter(i + 1)
-		if err := f.SetColWidth(sheet, c, c, wd); err != nil {
-			return err
-		}
-	}
-	return f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: r, TopLeftCell: "A" + strconv.Itoa(r+1), ActivePane: "bottomLeft"})
+	return o.row(row, excelize.RowOpts{Height: 30})
 }
 
 // subtitleOf says what the figures are: frozen at a close, or live.
@@ -1031,7 +1053,11 @@ func subtitleOf(view *store.MonthView, lang string) string {
 }
 
 func writeBulletinTotals(f *excelize.File, sheet string, st *bulletinStyles, view *store.MonthView, units []*unitLine, lang string) error {
-	if err := writeTitle(f, sheet, st, 7, BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
+	o, err := newSheetOut(f, sheet, st, []float64{26, 16, 30, 10, 10, 10, 12}, 4)
+	if err != nil {
+		return err
+	}
+	if err := o.title(BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
 		return err
 	}
 	var plan, done, month int64
@@ -1085,39 +1111,30 @@ func writeBulletinTotals(f *excelize.File, sheet string, st *bulletinStyles, vie
 					fmt.Sprintf("%d completed of %d due", s.Completion.Completed, s.Completion.Due))})
 		}
 	}
-	if err := writeHeader(f, sheet, st, 4, []string{tr(lang, "指标", "Figure"), tr(lang, "数值", "Value"), tr(lang, "说明", "Note")},
-		[]float64{26, 16, 30, 10, 10, 10, 12}); err != nil {
+	o.next++ // a blank row under the titles
+	if err := o.header([]string{tr(lang, "指标", "Figure"), tr(lang, "数值", "Value"), tr(lang, "说明", "Note")}); err != nil {
 		return err
 	}
-	r := 5
 	for _, l := range lines {
-		if err := setRow(f, sheet, r, []any{styled(st.label, l.label), styled(l.style, l.value), text(l.note)}); err != nil {
+		if err := o.row([]any{styled(st.label, l.label), styled(l.style, l.value), text(l.note)}); err != nil {
 			return err
 		}
-		r++
 	}
-	r++
-	if err := setRow(f, sheet, r, []any{styled(st.label, tr(lang, "各责任单位月报情况", "Reports by unit"))}); err != nil {
+	o.next++
+	if err := o.row([]any{styled(st.label, tr(lang, "各责任单位月报情况", "Reports by unit"))}); err != nil {
 		return err
 	}
-	r++
-	heads := []string{tr(lang, "责任单位", "Unit"), tr(lang, "项目数", "Projects"), tr(lang, "月报状态", "Status"),
-		tr(lang, "已报", "Submitted"), tr(lang, "未报", "Missing"), tr(lang, "退回", "Returned"), tr(lang, "已审核", "Approved")}
-	row := make([]any, len(heads))
-	for i, h := range heads {
-		row[i] = styled(st.header, h)
-	}
-	if err := setRow(f, sheet, r, row); err != nil {
+	if err := o.header([]string{tr(lang, "责任单位", "Unit"), tr(lang, "项目数", "Projects"), tr(lang, "月报状态", "Status"),
+		tr(lang, "已报", "Submitted"), tr(lang, "未报", "Missing"), tr(lang, "退回", "Returned"), tr(lang, "已审核", "Approved")}); err != nil {
 		return err
 	}
 	for _, u := range units {
-		r++
-		if err := setRow(f, sheet, r, []any{u.department, u.projects, reportStatusLabel(u.status, lang),
+		if err := o.row([]any{u.department, u.projects, reportStatusLabel(u.status, lang),
 			u.submitted, u.missing, u.returned, u.approved}); err != nil {
 			return err
 		}
 	}
-	return nil
+	return o.sw.Flush()
 }
 
 // bulletinProjectHeads are the columns of 项目明细.
@@ -1132,17 +1149,19 @@ func bulletinProjectHeads(lang string) []string {
 
 func writeBulletinProjects(f *excelize.File, sheet string, st *bulletinStyles, view *store.MonthView, byID map[string]*store.ReportRow, lang string) error {
 	heads := bulletinProjectHeads(lang)
-	if err := writeTitle(f, sheet, st, len(heads), BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
+	o, err := newSheetOut(f, sheet, st, []float64{6, 36, 16, 10, 8, 14, 14, 14, 14, 11, 9, 6, 40, 9, 40}, 3)
+	if err != nil {
 		return err
 	}
-	if err := writeHeader(f, sheet, st, 3, heads, []float64{6, 36, 16, 10, 8, 14, 14, 14, 14, 11, 9, 6, 40, 9, 40}); err != nil {
+	if err := o.title(BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
+		return err
+	}
+	if err := o.header(heads); err != nil {
 		return err
 	}
 	var inv, plan, month, done int64
-	r := 3
 	for i := range view.Projects {
 		p := &view.Projects[i]
-		r++
 		lv := p.Warning.Level
 		if lv == "" {
 			lv = store.LevelGreen
@@ -1170,8 +1189,9 @@ func writeBulletinProjects(f *excelize.File, sheet string, st *bulletinStyles, v
 			styled(st.money, wan(p.InvestmentYuan)), styled(st.money, wan(p.AnnualPlanYuan)), styled(st.money, wan(p.MonthYuan)),
 			styled(st.money, wan(p.InvestmentCompletedYuan)), styled(st.pct1, rate(p.InvestmentCompletedYuan, p.AnnualPlanYuan)),
 			styled(st.pct, float64(p.Progress)/100), styled(st.level[lv], levelLabel(lv, lang)),
-			text(strings.Join(reasons, tr(lang, "；", "; "))), reportStatusLabel(p.Report, lang), text(problems)}
-		if err := setRow(f, sheet, r, row); err != nil {
+			styled(st.wrap, text(strings.Join(reasons, tr(lang, "；", "; ")))), reportStatusLabel(p.Report, lang),
+			styled(st.wrap, text(problems))}
+		if err := o.row(row); err != nil {
 			return err
 		}
 		inv += p.InvestmentYuan
@@ -1179,14 +1199,17 @@ func writeBulletinProjects(f *excelize.File, sheet string, st *bulletinStyles, v
 		month += p.MonthYuan
 		done += p.InvestmentCompletedYuan
 	}
-	r++
+	last := o.next - 1
 	total := []any{styled(st.total, nil), styled(st.total, tr(lang, "合计", "Total")), styled(st.total, nil), styled(st.total, nil),
 		styled(st.total, nil), styled(st.totalMoney, wan(inv)), styled(st.totalMoney, wan(plan)), styled(st.totalMoney, wan(month)),
 		styled(st.totalMoney, wan(done)), styled(st.totalPct, rate(done, plan))}
-	if err := setRow(f, sheet, r, total); err != nil {
+	if err := o.row(total); err != nil {
 		return err
 	}
-	return f.AutoFilter(sheet, fmt.Sprintf("A3:%s%d", columnLetter(len(heads)), max(r-1, 4)), nil)
+	if err := f.AutoFilter(sheet, fmt.Sprintf("A3:%s%d", columnLetter(len(heads)), max(last, 4)), nil); err != nil {
+		return err
+	}
+	return o.sw.Flush()
 }
 
 func writeBulletinUnits(f *excelize.File, sheet string, st *bulletinStyles, view *store.MonthView, units []*unitLine, lang string) error {
@@ -1196,20 +1219,22 @@ func writeBulletinUnits(f *excelize.File, sheet string, st *bulletinStyles, view
 		heads = []string{"No.", "Unit", "Projects", "Submitted", "Missing", "Returned", "Approved", "Status",
 			"Annual plan (万元)", "This month (万元)", "This year (万元)", "Completion rate", "Red", "Yellow"}
 	}
-	if err := writeTitle(f, sheet, st, len(heads), BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
+	o, err := newSheetOut(f, sheet, st, []float64{6, 20, 8, 8, 8, 8, 8, 10, 16, 16, 16, 11, 9, 9}, 3)
+	if err != nil {
 		return err
 	}
-	if err := writeHeader(f, sheet, st, 3, heads, []float64{6, 20, 8, 8, 8, 8, 8, 10, 16, 16, 16, 11, 9, 9}); err != nil {
+	if err := o.title(BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
+		return err
+	}
+	if err := o.header(heads); err != nil {
 		return err
 	}
 	var t unitLine
-	r := 3
 	for i, u := range units {
-		r++
 		row := []any{i + 1, u.department, u.projects, u.submitted, u.missing, u.returned, u.approved,
 			reportStatusLabel(u.status, lang), styled(st.money, wan(u.planYuan)), styled(st.money, wan(u.monthYuan)),
 			styled(st.money, wan(u.completedYuan)), styled(st.pct1, rate(u.completedYuan, u.planYuan)), u.red, u.yellow}
-		if err := setRow(f, sheet, r, row); err != nil {
+		if err := o.row(row); err != nil {
 			return err
 		}
 		t.projects += u.projects
@@ -1223,13 +1248,15 @@ func writeBulletinUnits(f *excelize.File, sheet string, st *bulletinStyles, view
 		t.red += u.red
 		t.yellow += u.yellow
 	}
-	r++
 	total := []any{styled(st.total, nil), styled(st.total, tr(lang, "合计", "Total")), styled(st.total, t.projects),
 		styled(st.total, t.submitted), styled(st.total, t.missing), styled(st.total, t.returned), styled(st.total, t.approved),
 		styled(st.total, nil), styled(st.totalMoney, wan(t.planYuan)), styled(st.totalMoney, wan(t.monthYuan)),
 		styled(st.totalMoney, wan(t.completedYuan)), styled(st.totalPct, rate(t.completedYuan, t.planYuan)),
 		styled(st.total, t.red), styled(st.total, t.yellow)}
-	return setRow(f, sheet, r, total)
+	if err := o.row(total); err != nil {
+		return err
+	}
+	return o.sw.Flush()
 }
 
 // ---- The problems register ----
@@ -1431,10 +1458,14 @@ func WriteReportTemplate(w io.Writer, month store.Month, rows []store.ReportRow)
 	if len(departments) == 1 {
 		title += " · " + rows[0].Project.Department
 	}
-	if err := writeTitle(f, sheet, st, len(reportTemplateHeads), title, "金额单位：万元 · 请填写白色的四列，灰色的列不导入"); err != nil {
+	o, err := newSheetOut(f, sheet, st, []float64{6, 14, 36, 16, 14, 14, 14, 12, 40, 40, 9, 24}, 3)
+	if err != nil {
 		return err
 	}
-	if err := writeHeader(f, sheet, st, 3, reportTemplateHeads, []float64{6, 14, 36, 16, 14, 14, 14, 12, 40, 40, 9, 24}); err != nil {
+	if err := o.title(title, "金额单位：万元 · 请填写白色的四列，灰色的列不导入"); err != nil {
+		return err
+	}
+	if err := o.header(reportTemplateHeads); err != nil {
 		return err
 	}
 	for i, rr := range rows {
@@ -1450,7 +1481,7 @@ func WriteReportTemplate(w io.Writer, month store.Month, rows []store.ReportRow)
 		row := []any{styled(grey, i+1), styled(grey, p.ID), styled(grey, p.Name), styled(grey, text(p.Department)),
 			styled(greyMoney, wan(p.AnnualPlanYuan)), styled(greyMoney, wan(opening)), styled(st.money, monthV), progress,
 			styled(st.wrap, progText), styled(st.wrap, probText), styled(grey, reportStatusLabel(status, "")), styled(grey, reason)}
-		if err := setRow(f, sheet, i+4, row); err != nil {
+		if err := o.row(row); err != nil {
 			return err
 		}
 	}
@@ -1470,6 +1501,9 @@ func WriteReportTemplate(w io.Writer, month store.Month, rows []store.ReportRow)
 		if err := f.AddDataValidation(sheet, v); err != nil {
 			return err
 		}
+	}
+	if err := o.sw.Flush(); err != nil {
+		return err
 	}
 	if _, err := f.NewSheet(GuideSheet); err != nil {
 		return err
