@@ -200,6 +200,11 @@ func TestWarningsAndReevaluation(t *testing.T) {
 	if n, _ := s.Reevaluate(); n != 0 {
 		t.Fatalf("a second re-evaluation changed %d", n)
 	}
+	// Warnings count in whole months: a day later nothing moves (no churn of system changes).
+	c.Set("2022-09-11T10:00:00+08:00")
+	if n, _ := s.Reevaluate(); n != 0 {
+		t.Fatalf("a day later the re-evaluation changed %d", n)
+	}
 	// An overdue problem makes a green project yellow; resolving it needs a note.
 	g := sample("G", StageUnderConstruction)
 	g.StartedAt, g.PlannedCompletion, g.Progress, g.InvestmentCompletedYuan = "2022-01-01", "2023-12-31", 30, 30_000_000

@@ -206,15 +206,6 @@ func monthsBetween(a, b Date) int {
 	return max(n, 0)
 }
 
-func daysBetween(a, b Date) int {
-	ta, err1 := time.Parse(dateLayout, string(a))
-	tb, err2 := time.Parse(dateLayout, string(b))
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return int(tb.Sub(ta).Hours() / 24)
-}
-
 func levelName(l WarningLevel) (zh, en string) {
 	if l == LevelRed {
 		return "红色", "red"
@@ -262,21 +253,22 @@ func (c *warnContext) evaluate(p *Project) Warning {
 				En: fmt.Sprintf("investment %.1f%% complete, %.1f points behind the year's pace (%s at %g)", rate*100, behind, en, th)})
 		}
 	}
-	// 形象进度 against the share of the construction period elapsed.
+	// 形象进度 against the share of the construction period elapsed, counted in whole months
+	// like 序时进度, so that a warning moves at a month boundary, not every day.
 	start := p.StartedAt
 	if start == "" {
 		start = p.PlannedStart
 	}
 	if r.ProgressPace.Enabled && p.Stage.Started() && !completed && start != "" && p.PlannedCompletion > start {
-		total := daysBetween(start, p.PlannedCompletion)
-		gone := min(max(daysBetween(start, c.today), 0), total)
+		total := max(monthsBetween(start, p.PlannedCompletion), 1)
+		gone := min(monthsBetween(start, c.today), total)
 		expected := float64(gone) / float64(total) * 100
 		behind := round1(expected - float64(p.Progress))
 		if lvl, th := grade(behind, r.ProgressPace); lvl != LevelGreen {
 			zh, en := levelName(lvl)
 			add(WarningReason{Rule: RuleProgressPace, Level: lvl, Value: behind, Threshold: th, Unit: "points",
-				Zh: fmt.Sprintf("形象进度 %d%%，落后工期进度 %.1f 个百分点（%s阈值 %g）", p.Progress, behind, zh, th),
-				En: fmt.Sprintf("progress %d%%, %.1f points behind the construction schedule (%s at %g)", p.Progress, behind, en, th)})
+				Zh: fmt.Sprintf("形象进度 %d%%，落后工期进度（%d/%d 个月）%.1f 个百分点（%s阈值 %g）", p.Progress, gone, total, behind, zh, th),
+				En: fmt.Sprintf("progress %d%%, %.1f points behind the construction schedule (%d of %d months; %s at %g)", p.Progress, behind, gone, total, en, th)})
 		}
 	}
 	// Not started after the planned start.
@@ -297,12 +289,12 @@ func (c *warnContext) evaluate(p *Project) Warning {
 				En: fmt.Sprintf("planned to start %s, not started %d months later (%s at %d)", p.PlannedStart, late, en, th)})
 		}
 	}
-	// Planned completion passed.
+	// Planned completion passed (in whole months, for the same reason).
 	if r.CompletionOverdue.Enabled && !completed && p.PlannedCompletion != "" && p.PlannedCompletion < c.today {
-		days := daysBetween(p.PlannedCompletion, c.today)
-		add(WarningReason{Rule: RuleCompletionOverdue, Level: r.CompletionOverdue.Level, Value: float64(days), Unit: "days",
-			Zh: fmt.Sprintf("计划 %s 竣工，已逾期 %d 天", p.PlannedCompletion, days),
-			En: fmt.Sprintf("planned completion %s passed %d days ago", p.PlannedCompletion, days)})
+		late := monthsBetween(p.PlannedCompletion, c.today)
+		add(WarningReason{Rule: RuleCompletionOverdue, Level: r.CompletionOverdue.Level, Value: float64(late), Unit: "months",
+			Zh: fmt.Sprintf("计划 %s 竣工，已逾期未竣工（%d 个整月）", p.PlannedCompletion, late),
+			En: fmt.Sprintf("planned completion %s passed, not completed (%d full months)", p.PlannedCompletion, late)})
 	}
 	// Last month's report missing after its deadline.
 	if r.ReportMissing.Enabled && c.report != nil {
@@ -310,8 +302,7 @@ func (c *warnContext) evaluate(p *Project) Warning {
 		deadline := m.Deadline(r.ReportMissing.DeadlineDay)
 		if m.Year() == year && c.today > deadline {
 			if st := c.report(p.ID, m); st == "" || st == ReportReturned {
-				add(WarningReason{Rule: RuleReportMissing, Level: r.ReportMissing.Level, Unit: "days",
-					Value: float64(daysBetween(deadline, c.today)),
+				add(WarningReason{Rule: RuleReportMissing, Level: r.ReportMissing.Level, Unit: "",
 					Zh:    fmt.Sprintf("%d年%d月月报截至 %s 未报", m.Year(), m.Num(), deadline),
 					En:    fmt.Sprintf("no report for %s after its deadline %s", m, deadline)})
 			}

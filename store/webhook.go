@@ -29,14 +29,6 @@ const (
 // WebhookEvents lists the events a webhook can subscribe to.
 var WebhookEvents = []string{EventProjectRed, EventProblemOverdue, EventReportMissing}
 
-// Audit types of the webhook settings (PUT /api/settings/webhooks and its test button).
-const (
-	AuditWebhooksChanged AuditType = "webhooks.changed"
-	AuditWebhookTested   AuditType = "webhook.tested"
-)
-
-func init() { AuditTypes = append(AuditTypes, AuditWebhooksChanged, AuditWebhookTested) }
-
 // Webhook is one outgoing reminder channel: a group robot's address. The URL holds the
 // robot's key, so webhooks are kept outside the change log and the live feed, and are shown
 // to admins only.
@@ -80,30 +72,33 @@ const (
 	MaxWebhookURL = 2000
 )
 
-// ValidateWebhook checks one webhook; field names the webhook in errors (e.g. "hooks[2]").
-// An empty ID is allowed (SetWebhooks assigns one).
+// ValidateWebhook checks one webhook; field names the webhook in errors (e.g. "hooks[2]";
+// "" for bare field names). An empty ID is allowed (SetWebhooks assigns one).
 func ValidateWebhook(field string, h *Webhook) error {
+	if field != "" {
+		field += "."
+	}
 	if h.ID != "" {
-		if err := CheckText(field+".id", h.ID, 1, 40); err != nil {
+		if err := CheckText(field+"id", h.ID, 1, 40); err != nil {
 			return err
 		}
 	}
-	if err := CheckText(field+".name", h.Name, 1, 100); err != nil {
+	if err := CheckText(field+"name", h.Name, 1, 100); err != nil {
 		return err
 	}
-	if err := CheckWebhookURL(field+".url", h.URL, true); err != nil {
+	if err := CheckWebhookURL(field+"url", h.URL, true); err != nil {
 		return err
 	}
 	if h.Kind != WebhookWeCom && h.Kind != WebhookDingTalk {
-		return invalid(field+".kind", `must be "wecom" or "dingtalk"`)
+		return invalid(field+"kind", `must be "wecom" or "dingtalk"`)
 	}
 	seen := map[string]bool{}
 	for _, e := range h.Events {
 		if !slices.Contains(WebhookEvents, e) {
-			return invalid(field+".events", "unknown event %q (known: %s)", e, strings.Join(WebhookEvents, ", "))
+			return invalid(field+"events", "unknown event %q (known: %s)", e, strings.Join(WebhookEvents, ", "))
 		}
 		if seen[e] {
-			return invalid(field+".events", "lists %q twice", e)
+			return invalid(field+"events", "lists %q twice", e)
 		}
 		seen[e] = true
 	}
