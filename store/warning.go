@@ -303,8 +303,8 @@ func (c *warnContext) evaluate(p *Project) Warning {
 		if m.Year() == year && c.today > deadline {
 			if st := c.report(p.ID, m); st == "" || st == ReportReturned {
 				add(WarningReason{Rule: RuleReportMissing, Level: r.ReportMissing.Level, Unit: "",
-					Zh:    fmt.Sprintf("%d年%d月月报截至 %s 未报", m.Year(), m.Num(), deadline),
-					En:    fmt.Sprintf("no report for %s after its deadline %s", m, deadline)})
+					Zh: fmt.Sprintf("%d年%d月月报截至 %s 未报", m.Year(), m.Num(), deadline),
+					En: fmt.Sprintf("no report for %s after its deadline %s", m, deadline)})
 			}
 		}
 	}
