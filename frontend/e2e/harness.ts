@@ -45,13 +45,15 @@ export class TestServer {
 
   private constructor(
     readonly port: number,
+    readonly extraArgs: string[] = [],
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'pb-e2e-'))
     this.bin = serverBinary()
   }
 
-  static async start(): Promise<TestServer> {
-    const s = new TestServer(await freePort())
+  /** extraArgs go to `serve`, e.g. ['--clock', '2022-11-08T10:00:00+08:00']. */
+  static async start(extraArgs: string[] = []): Promise<TestServer> {
+    const s = new TestServer(await freePort(), extraArgs)
     await s.spawn()
     return s
   }
@@ -62,7 +64,7 @@ export class TestServer {
 
   async spawn(): Promise<void> {
     this.adopted = null
-    const proc = spawn(this.bin, ['serve', '--addr', `127.0.0.1:${this.port}`, '--db', join(this.dir, 'pb.db'), '--pid-file', this.pidFile], {
+    const proc = spawn(this.bin, ['serve', '--addr', `127.0.0.1:${this.port}`, '--db', join(this.dir, 'pb.db'), '--pid-file', this.pidFile, ...this.extraArgs], {
       env: { ...process.env, PROJECTBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
