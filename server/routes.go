@@ -72,6 +72,10 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/export/projects", Reader, s.handleExportProjects},
 		{"GET", "/api/export/changes", Reader, s.handleExportChanges},
 		{"GET", "/api/export/template", Reader, s.handleExportTemplate},
+		{"GET", "/api/export/reports", Reader, s.handleExportBulletin},
+		{"GET", "/api/export/problems", Reader, s.handleExportProblems},
+		{"GET", "/api/export/report-template", Reader, s.handleExportReportTemplate},
+		{"POST", "/api/imports/reports", Editor, s.handleImportReports},
 
 		{"GET", "/api/users", Admin, s.handleUserList},
 		{"POST", "/api/users", Admin, s.handleUserCreate},
