@@ -2,7 +2,7 @@ import { useI18n } from 'vue-i18n'
 import type { Change } from '../api/types'
 import { formatMoney } from '../format'
 
-const MONEY = new Set(['investmentYuan', 'annualPlanYuan', 'investmentCompletedYuan'])
+const MONEY = new Set(['investmentYuan', 'annualPlanYuan', 'investmentCompletedYuan', 'monthYuan', 'openingYuan', 'cumulativeYuan'])
 
 const TOKEN_PREFIX = 'token:'
 
@@ -26,6 +26,12 @@ export function useLabels() {
     if (v === null || v === undefined || v === '') return t('project.empty')
     if (field === 'stage' && typeof v === 'string' && te(`stage.${v}`)) return t(`stage.${v}`)
     if (field === 'category' && typeof v === 'string' && te(`category.${v}`)) return t(`category.${v}`)
+    if (field === 'warning' && typeof v === 'object' && 'level' in v) return t(`warning.level.${String((v as { level: unknown }).level)}`)
+    if ((field === 'level' || field === 'warning') && typeof v === 'string' && te(`warning.level.${v}`)) return t(`warning.level.${v}`)
+    if ((field === 'report' || field === 'reportStatus') && typeof v === 'string' && te(`report.status.${v}`)) return t(`report.status.${v}`)
+    if (field === 'status' && typeof v === 'string' && te(`problem.status.${v}`)) return t(`problem.status.${v}`)
+    if (field === 'status' && typeof v === 'string' && te(`report.status.${v}`)) return t(`report.status.${v}`)
+    if (field === 'status' && typeof v === 'string' && te(`month.status.${v}`)) return t(`month.status.${v}`)
     if (MONEY.has(field) && typeof v === 'number') return formatMoney(v)
     if (field === 'progress' && typeof v === 'number') return `${v}%`
     if (typeof v === 'boolean') return v ? t('project.yes') : t('project.no')
@@ -43,6 +49,22 @@ export function useLabels() {
   function describe(c: Change): string {
     if (c.kind === 'create') return t('ticker.created')
     if (c.kind === 'delete') return t('ticker.deleted')
+    if (c.kind === 'month') {
+      const to = c.fields?.status?.to
+      return to === 'closed' ? t('ticker.monthClosed', { month: c.key ?? '' }) : to === 'open' ? t('ticker.monthReopened', { month: c.key ?? '' }) : t('ticker.month', { month: c.key ?? '' })
+    }
+    if (c.kind === 'settings') return t('ticker.settings')
+    if (c.kind === 'report') {
+      const to = c.fields?.status?.to
+      const st = typeof to === 'string' && te(`report.status.${to}`) ? t(`report.status.${to}`) : ''
+      return t('ticker.report', { month: c.key ?? '', status: st })
+    }
+    if (c.kind === 'problem') {
+      const to = c.fields?.status?.to
+      if (c.fields && Object.keys(c.fields).length > 0 && typeof to === 'string' && te(`problem.status.${to}`))
+        return t('ticker.problemStatus', { status: t(`problem.status.${to}`) })
+      return t('ticker.problem')
+    }
     const keys = Object.keys(c.fields)
     const key = keys.includes('stage') ? 'stage' : keys[0]
     if (!key) return ''
