@@ -257,7 +257,7 @@ func decodeReason(c *fiber.Ctx) (string, error) {
 		e.MessageZh = "请填写原因"
 		return "", e
 	}
-	if err := store.CheckLongText("reason", b.Reason, 1, 2000); err != nil {
+	if err := store.CheckLongText("reason", b.Reason, 1, 500); err != nil {
 		return "", err
 	}
 	return b.Reason, nil

@@ -39,11 +39,21 @@ func (s *Server) handleProblemCreate(c *fiber.Ctx) error {
 	if err := present.require("", "description"); err != nil {
 		return err
 	}
+	// What the body leaves out takes the store's default: the project's unit and leader, no due date.
+	patch := store.ProblemPatch{Description: &b.Description}
+	if present["unit"] {
+		patch.Unit = &b.Unit
+	}
+	if present["leader"] {
+		patch.Leader = &b.Leader
+	}
+	if present["due"] {
+		patch.Due = &b.Due
+	}
 	a := currentActor(c)
 	id := c.Params("id")
 	r, err := s.store.Apply(store.Edit{Kind: store.ChangeProblem, ProjectID: id, By: a.Name(), Allow: allowEdit(a),
-		Problem: &store.ProblemEdit{Patch: store.ProblemPatch{Description: &b.Description, Unit: &b.Unit,
-			Leader: &b.Leader, Due: &b.Due}}})
+		Problem: &store.ProblemEdit{Patch: patch}})
 	if err != nil {
 		return err
 	}
