@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"projectboard/server/hub"
+	"projectboard/server/notify"
 	"projectboard/store"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// WarningEvery is how often the warnings are re-evaluated on the clock (default 30 s):
 	// they change at a month boundary or a report deadline without any edit.
 	WarningEvery time.Duration
+	// Webhooks configure the reminders' notifier (zero fields: its defaults, the server's
+	// clock and log).
+	Webhooks notify.Options
 }
 
 // Server is the Fiber app with its live hub.
@@ -71,6 +75,7 @@ type Server struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 	warnDone chan struct{} // closed when the warnings' clock has stopped
+	notifier *notify.Notifier
 }
 
 // New builds the server on an open store and hooks the live feed to its commits.
@@ -116,7 +121,8 @@ func New(st *store.Store, cfg Config) *Server {
 		WriteFailed: func() { s.metrics.writeFailures.Inc() }})
 	s.feed = newFeed(st, s.hub)
 	s.metrics = newMetrics(s.hub, st)
-	st.SetCommitHook(s.feed.publish)
+	s.notifier = newNotifier(st, cfg)
+	st.SetCommitHook(func(ev []store.Event) { s.feed.publish(ev); s.notifier.Handle(ev) })
 	st.SetCommitObserver(s.metrics.observeCommit)
 	s.app = fiber.New(fiber.Config{
 		Immutable:      true, // Fiber reuses request buffers; we keep strings past the handler
@@ -194,5 +200,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.hub.Close()
 	case <-ctx.Done():
 	}
-	return <-shut
+	err := <-shut
+	s.notifier.Close() // after the last request: what it has not sent stays pending for the next start
+	return err
 }
