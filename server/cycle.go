@@ -97,6 +97,11 @@ func decodeBody(c *fiber.Ctx, v any, emptyOK bool) (fieldSet, error) {
 	if err := requireJSON(c); err != nil {
 		return nil, err
 	}
+	return decodeJSONBody(body, v)
+}
+
+// decodeJSONBody is decodeBody's parser, for a body declared as JSON.
+func decodeJSONBody(body []byte, v any) (fieldSet, error) {
 	if !utf8.Valid(body) {
 		return nil, errorf(fiber.StatusBadRequest, "bad_json", "", "body is not valid UTF-8")
 	}

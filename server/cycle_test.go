@@ -758,3 +758,37 @@ func TestCycleOffice(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeCycleBody: the cycle's strict decoder answers any body with a value or a 4xx
+// naming what is wrong, never a panic or a 5xx.
+func FuzzDecodeCycleBody(f *testing.F) {
+	for _, s := range []string{`{"reports":[{"projectId":"P1","ifMatch":0,"monthYuan":1,"progress":2}]}`,
+		`{"reports":[{"monthYuan":"x"}]}`, `{"notStarted":{"enabled":true,"redMonths":3}}`, `{"due":null,"status":"resolved"}`,
+		`{"reportMissing":{"level":"red","deadlineDay":5,"x":1}}`, `{"reports":null}`, `[]`, `{"a":`, "\xff", `{"due":"2022-02-30"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, v := range []any{&batchBody{}, &store.WarningRules{}, &store.ProblemPatch{}, &newProblemBody{}, &reasonBody{}} {
+			present, err := decodeJSONBody([]byte(body), v)
+			if err != nil {
+				if ae := toAPIError(err); ae.Status >= 500 {
+					t.Fatalf("body %q into %T: got %d %v", body, v, ae.Status, err)
+				}
+				continue
+			}
+			if present == nil {
+				t.Fatalf("body %q into %T: no field set", body, v)
+			}
+		}
+	})
+}
+
+func TestCycleStaleReportNotMade(t *testing.T) {
+	f, _ := newCycleFixture(t)
+	res := f.do("PUT", "/api/projects/P3/reports/2022-10", "builder", `{"monthYuan":1,"progress":1}`, ifm("2"))
+	wantStatus(t, res, 412)
+	b, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(b), `"current":null`) || !strings.Contains(string(b), `"code":"version_mismatch"`) {
+		t.Fatalf("412 for a report not made: %s", b)
+	}
+}

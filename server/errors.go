@@ -21,6 +21,9 @@ type apiError struct {
 	// CurrentValue is, for a 412 about a report, problem, month or the warning rules, that
 	// thing as it is now (sent as "current", with its version as the ETag).
 	CurrentValue any
+	// stale marks a 412 about one of those: the body has "current" even when it is null (a
+	// report named by version that does not exist).
+	stale bool
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -81,7 +84,7 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &stale):
 		return &apiError{Status: fiber.StatusPreconditionFailed, Code: "version_mismatch",
 			Message:   "the " + stale.What + " was changed by someone else; reload it and apply your change again",
-			MessageZh: staleZh[stale.What] + "已被他人修改，请刷新后重新操作", CurrentValue: stale.Current}
+			MessageZh: staleZh[stale.What] + "已被他人修改，请刷新后重新操作", CurrentValue: stale.Current, stale: true}
 	case errors.Is(err, store.ErrMonthClosed):
 		return cycleError(fiber.StatusConflict, "month_closed", "", "the month is closed: its figures and reports cannot change",
 			"该月已关账，数据和月报不能再修改")
@@ -188,7 +191,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if ae.Status == fiber.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "1")
 	}
-	if ae.CurrentValue != nil {
+	if ae.stale {
 		if v, ok := versionOf(ae.CurrentValue); ok {
 			c.Set(fiber.HeaderETag, etag(v))
 		}
