@@ -69,9 +69,10 @@ func (s *Server) handleWebhooksPut(c *fiber.Ctx) error {
 	out, err := s.store.SetWebhooks(store.WebhookSettings{Hooks: *b.Hooks, BaseURL: b.BaseURL}, version, currentActor(c).Name())
 	var stale *store.StaleError
 	if errors.As(err, &stale) {
-		e := &apiError{Status: fiber.StatusPreconditionFailed, Code: "version_mismatch",
-			Message:   "the webhook settings were changed by someone else; reload them and apply your change again",
-			MessageZh: "Webhook 设置已被他人修改，请刷新后重新操作", CurrentValue: stale.Current}
+		// The one table's 412 with the current settings, in words of its own.
+		e := toAPIError(err)
+		e.Message = "the webhook settings were changed by someone else; reload them and apply your change again"
+		e.MessageZh = "Webhook 设置已被他人修改，请刷新后重新操作"
 		if cur, ok := stale.Current.(store.WebhookSettings); ok {
 			c.Set(fiber.HeaderETag, etag(cur.Version))
 		}
@@ -128,12 +129,19 @@ func webhooksDiff(before, after store.WebhookSettings) string {
 		}
 	}
 	if before.BaseURL != after.BaseURL {
-		parts = append(parts, fmt.Sprintf("baseUrl %q → %q", store.MaskURL(before.BaseURL), store.MaskURL(after.BaseURL)))
+		parts = append(parts, "baseUrl "+maskOrNone(before.BaseURL)+" → "+maskOrNone(after.BaseURL))
 	}
 	if len(parts) == 0 {
 		return "no change"
 	}
 	return strings.Join(parts, "; ")
+}
+
+func maskOrNone(u string) string {
+	if u == "" {
+		return "none"
+	}
+	return store.MaskURL(u)
 }
 
 func events(es []string) string {
