@@ -95,6 +95,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzForwardedFor$$' -fuzztime $(FUZZTIME) ./server/
 	go test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./server/sheet/
 	go test -run '^$$' -fuzz '^FuzzParseValues$$' -fuzztime $(FUZZTIME) ./server/sheet/
+	go test -run '^$$' -fuzz '^FuzzDecodeCycleBody$$' -fuzztime $(FUZZTIME) ./server/
 
 clean:
 	rm -rf bin frontend/node_modules

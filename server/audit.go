@@ -111,7 +111,7 @@ func (s *Server) handleAudit(c *fiber.Ctx) error {
 }
 
 func knownAuditType(t store.AuditType) bool {
-	for _, k := range store.AuditTypes {
+	for _, k := range append(store.AuditTypes[:len(store.AuditTypes):len(store.AuditTypes)], append(cycleAuditTypes, auditWebhookTested)...) {
 		if k == t {
 			return true
 		}

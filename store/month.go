@@ -151,7 +151,10 @@ type MonthComparison struct {
 	Totals   []TotalDelta   `json:"totals"`
 	Projects []ProjectDelta `json:"projects"` // added, removed and changed only
 	Counts   struct {
-		Added, Removed, Changed, Unchanged int
+		Added     int `json:"added"`
+		Removed   int `json:"removed"`
+		Changed   int `json:"changed"`
+		Unchanged int `json:"unchanged"`
 	} `json:"counts"`
 }
 
