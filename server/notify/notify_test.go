@@ -317,7 +317,7 @@ func TestHangingReceiverNeverBlocksHandle(t *testing.T) {
 		n.Handle([]store.Event{warnEvent("P1", "长春影视产业园", "", warning(store.LevelGreen), warning(store.LevelRed, notStartedRed))})
 		worst = max(worst, time.Since(t0))
 	}
-	if worst > 50*time.Millisecond {
+	if worst > 250*time.Millisecond { // a hanging robot would hold it for a minute
 		t.Fatalf("Handle took up to %v with a hanging receiver", worst)
 	}
 	t0 := time.Now()
