@@ -136,6 +136,8 @@ export interface Bucket extends Tally {
   started: number
   /** Construction projects completed within their year (dated). */
   completed: number
+  /** Planned and unplanned projects: those that report monthly. */
+  construction: number
   /** Projects whose warning is yellow / red. */
   yellow: number
   red: number
@@ -202,6 +204,11 @@ export interface Meta {
   zone: string
   stages: Stage[]
   categories: Category[]
+  /**
+   * The server's clock (RFC 3339), which `serve --clock` moves; absent from servers that do
+   * not send it (the browser's clock is used then).
+   */
+  now?: string
 }
 
 // Audit log (GET /api/audit, admin only).
@@ -560,9 +567,9 @@ export interface MonthView {
   closedAt: string | null
   closedBy: string
   rev: number
-  summary: Summary | null
-  projects: ProjectFigures[] | null
-  units: UnitReport[] | null
+  summary: Summary
+  projects: ProjectFigures[]
+  units: UnitReport[]
 }
 
 export type DeltaStatus = 'added' | 'removed' | 'changed'
@@ -587,9 +594,9 @@ export interface MonthComparison {
   month: Month
   with: Month
   kind: 'mom' | 'yoy' | 'other'
-  totals: TotalDelta[] | null
-  projects: ProjectDelta[] | null
-  counts: { Added: number; Removed: number; Changed: number; Unchanged: number }
+  totals: TotalDelta[]
+  projects: ProjectDelta[]
+  counts: { added: number; removed: number; changed: number; unchanged: number }
 }
 
 export interface TrendPoint {
@@ -655,7 +662,8 @@ export interface Problem {
   version: number
   updatedAt: string
   updatedBy: string
-  history: ProblemEvent[] | null
+  /** Oldest first; the first entry is the raise. */
+  history: ProblemEvent[]
 }
 
 export interface NewProblem {

@@ -415,6 +415,7 @@ const en: Messages<typeof zh> = {
     frozen: 'closed · version {n} · revision {rev}',
     liveFigures: 'open · live figures (revision {rev})',
     projects: 'Projects ({n})',
+    construction: 'Construction projects',
   },
   compare: {
     heading: 'Comparison',
@@ -524,6 +525,7 @@ const en: Messages<typeof zh> = {
   apiError: {
     forbidden: 'You may not do this.',
     version_mismatch: 'Someone changed this meanwhile; reload and try again.',
+    not_found: 'Not found (the month has not begun, or there is no such entry)',
   },
   common: { error: 'Error: {message}', retry: 'Retry', close: 'Close', cancel: 'Cancel', none: '—' },
   notFound: 'Page not found',

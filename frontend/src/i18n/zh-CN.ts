@@ -411,6 +411,7 @@ export default {
     frozen: '已关账 · 第 {n} 版 · 数据版本 {rev}',
     liveFigures: '未关账 · 实时数据（版本 {rev}）',
     projects: '项目明细（{n} 个）',
+    construction: '建设项目（计划内、计划外）',
   },
   compare: {
     heading: '月度对比',
@@ -520,6 +521,7 @@ export default {
   apiError: {
     forbidden: '您没有进行此操作的权限。',
     version_mismatch: '数据已被他人修改，请刷新后再试。',
+    not_found: '未找到（该月尚未开始，或没有这条数据）',
   },
   common: { error: '出错了：{message}', retry: '重试', close: '关闭', cancel: '取消', none: '—' },
   notFound: '页面不存在',
