@@ -228,8 +228,13 @@ export type AuditType =
   | 'backup.downloaded'
   | 'restore'
   | 'screens.reloaded'
+  | 'month.closed'
+  | 'month.reopened'
+  | 'settings.changed'
+  | 'year.started'
+  | 'webhook.tested'
 
-/** Every audit type, in the server's order (store.AuditTypes). */
+/** Every audit type, in the server's order (store.AuditTypes, then the monthly cycle's and the webhooks'). */
 export const AUDIT_TYPES: readonly AuditType[] = [
   'login.ok',
   'login.failed',
@@ -246,6 +251,11 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'backup.downloaded',
   'restore',
   'screens.reloaded',
+  'month.closed',
+  'month.reopened',
+  'settings.changed',
+  'year.started',
+  'webhook.tested',
 ]
 
 export interface AuditEvent {
@@ -589,7 +599,7 @@ export interface TotalDelta {
   delta: number
 }
 
-/** GET /api/months/{m}/compare?with= (Go's anonymous counts struct has no JSON tags: capitalised keys). */
+/** GET /api/months/{m}/compare?with= */
 export interface MonthComparison {
   month: Month
   with: Month

@@ -257,6 +257,10 @@ const en: Messages<typeof zh> = {
       backup: { downloaded: 'Backup downloaded' },
       restore: 'Restored from a backup',
       screens: { reloaded: 'Screens reloaded' },
+      month: { closed: 'Month closed', reopened: 'Month reopened' },
+      settings: { changed: 'Warning rules changed' },
+      year: { started: 'Year started' },
+      webhook: { tested: 'Webhook tested' },
     },
   },
   newProject: {

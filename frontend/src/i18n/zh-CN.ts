@@ -253,6 +253,10 @@ export default {
       backup: { downloaded: '下载备份' },
       restore: '从备份恢复',
       screens: { reloaded: '刷新所有大屏' },
+      month: { closed: '月度关账', reopened: '重新打开月份' },
+      settings: { changed: '修改预警规则' },
+      year: { started: '开始新年度项目库' },
+      webhook: { tested: '测试消息推送' },
     },
   },
   newProject: {
