@@ -5,7 +5,7 @@
 import { computed, ref } from 'vue'
 import { api } from '../api/client'
 import { zoneToday } from '../format'
-import { summary } from '../live'
+import { board, summary } from '../live'
 import { addMonths, makeMonth } from './months'
 
 const offsetMs = ref<number | null>(null)
@@ -31,7 +31,12 @@ export const serverToday = computed(() => {
   if (offsetMs.value !== null) return zoneToday(new Date(Date.now() + offsetMs.value))
   const m = inferredMonth.value
   const today = zoneToday()
-  return m && m !== today.slice(0, 7) ? `${m}-${m < today.slice(0, 7) ? '28' : '01'}` : today
+  if (!m || m === today.slice(0, 7)) return today
+  // A moved clock without meta.now: the newest change seen is the best lower bound we have.
+  const ticker = board.value.ticker
+  const last = ticker[ticker.length - 1]
+  const seen = last ? zoneToday(new Date(last.at)) : ''
+  return seen.slice(0, 7) === m ? seen : `${m}-01`
 })
 
 /** The server's month, YYYY-MM. */
