@@ -195,6 +195,12 @@ func (b *batchState) withWarning(p *Project, fields map[string]FieldChange) {
 		p.OpenProblems = open
 	}
 	w := b.warnings().evaluate(p)
+	if w.Level == p.Warning.Level && p.Warning.Since != nil {
+		w.Since = p.Warning.Since
+	} else {
+		t := b.now
+		w.Since = &t
+	}
 	if !w.Equal(p.Warning) {
 		fields["warning"] = FieldChange{From: p.Warning, To: w}
 		p.Warning = w

@@ -57,9 +57,12 @@ type WarningReason struct {
 type Warning struct {
 	Level   WarningLevel    `json:"level"`
 	Reasons []WarningReason `json:"reasons"`
+	// Since is when the project reached this level (kept while the level stays, whatever the
+	// reasons): the wall lists the newest red first. Zero for a project never graded.
+	Since *time.Time `json:"since,omitempty"`
 }
 
-// Equal reports whether two warnings say the same.
+// Equal reports whether two warnings say the same (the level and every reason; not Since).
 func (w Warning) Equal(o Warning) bool {
 	if w.Level != o.Level || len(w.Reasons) != len(o.Reasons) {
 		return false
@@ -292,9 +295,14 @@ func (c *warnContext) evaluate(p *Project) Warning {
 	// Planned completion passed (in whole months, for the same reason).
 	if r.CompletionOverdue.Enabled && !completed && p.PlannedCompletion != "" && p.PlannedCompletion < c.today {
 		late := monthsBetween(p.PlannedCompletion, c.today)
-		add(WarningReason{Rule: RuleCompletionOverdue, Level: r.CompletionOverdue.Level, Value: float64(late), Unit: "months",
-			Zh: fmt.Sprintf("计划 %s 竣工，已逾期未竣工（%d 个整月）", p.PlannedCompletion, late),
-			En: fmt.Sprintf("planned completion %s passed, not completed (%d full months)", p.PlannedCompletion, late)})
+		reason := WarningReason{Rule: RuleCompletionOverdue, Level: r.CompletionOverdue.Level, Value: float64(late), Unit: "months",
+			Zh: fmt.Sprintf("计划 %s 竣工，已逾期未竣工", p.PlannedCompletion),
+			En: fmt.Sprintf("planned completion %s passed, not completed", p.PlannedCompletion)}
+		if late > 0 {
+			reason.Zh = fmt.Sprintf("计划 %s 竣工，逾期 %d 个月未竣工", p.PlannedCompletion, late)
+			reason.En = fmt.Sprintf("planned completion %s passed, not completed %d months later", p.PlannedCompletion, late)
+		}
+		add(reason)
 	}
 	// Last month's report missing after its deadline.
 	if r.ReportMissing.Enabled && c.report != nil {
