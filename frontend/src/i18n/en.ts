@@ -337,6 +337,7 @@ const en: Messages<typeof zh> = {
     level: { green: 'Green', yellow: 'Yellow', red: 'Red' },
     short: { green: 'Green', yellow: 'Yellow', red: 'Red' },
     noReasons: 'No warning rule fires.',
+    sep: ': ',
   },
   report: {
     status: { missing: 'Missing', submitted: 'Submitted', returned: 'Returned', approved: 'Approved' },
@@ -401,7 +402,7 @@ const en: Messages<typeof zh> = {
     month: 'Month',
     status: 'Status',
     deadline: 'Reports due',
-    closedBy: 'Closed',
+    closedBy: 'Closed by',
     snapshot: 'version {n}',
     reopened: 'reopened by {who}',
     close: 'Close',

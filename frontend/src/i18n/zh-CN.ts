@@ -333,6 +333,7 @@ export default {
     level: { green: '绿色', yellow: '黄色', red: '红色' },
     short: { green: '绿', yellow: '黄', red: '红' },
     noReasons: '各项预警规则均未触发。',
+    sep: '：',
   },
   report: {
     status: { missing: '未报', submitted: '已报', returned: '退回', approved: '已审核' },
@@ -397,7 +398,7 @@ export default {
     month: '月份',
     status: '状态',
     deadline: '报送截止',
-    closedBy: '关账',
+    closedBy: '关账人',
     snapshot: '第 {n} 版',
     reopened: '{who} 重新打开',
     close: '关账',
