@@ -419,6 +419,8 @@ export interface Warning {
   level: WarningLevel
   /** Empty when green. */
   reasons: WarningReason[]
+  /** When the project reached this level (RFC 3339); absent for a project never graded. */
+  since?: string
 }
 
 export interface PointsRule {

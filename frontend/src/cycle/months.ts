@@ -58,7 +58,7 @@ const GREEN: Warning = { level: 'green', reasons: [] }
 /** A project's warning; green while a server without warnings answers. */
 export function warningOf(p: Pick<Project, 'warning'> | null | undefined): Warning {
   const w = p?.warning
-  return w && (w.level === 'green' || w.level === 'yellow' || w.level === 'red') ? { level: w.level, reasons: w.reasons ?? [] } : GREEN
+  return w && (w.level === 'green' || w.level === 'yellow' || w.level === 'red') ? { level: w.level, reasons: w.reasons ?? [], since: w.since } : GREEN
 }
 
 export function levelRank(l: WarningLevel): number {
