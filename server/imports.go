@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -242,6 +243,9 @@ func (s *Server) defaultYear() int {
 // zhMessage gives the Chinese form of the store's validation messages, for errors shown to
 // an office in its own terms; a message it does not know stays in English.
 func zhMessage(msg string) string {
+	if m := betweenPattern.FindStringSubmatchIndex(msg); m != nil {
+		return msg[:m[0]] + "必须在 " + msg[m[2]:m[3]] + " 到 " + msg[m[4]:m[5]] + " 之间" + msg[m[1]:]
+	}
 	for _, t := range zhMessages {
 		if strings.Contains(msg, t.en) {
 			return strings.Replace(msg, t.en, t.zh, 1)
@@ -250,6 +254,10 @@ func zhMessage(msg string) string {
 	return msg
 }
 
+// betweenPattern is a range message with its bounds, whatever they are ("must be between 0
+// and 1000000000000000"): a fixed text would match a prefix of a longer bound.
+var betweenPattern = regexp.MustCompile(`must be between (\S+) and ([^\s,;.]+)`)
+
 var zhMessages = []struct{ en, zh string }{
 	{"must not be negative", "不能为负数"},
 	{"is required for a new project", "新项目必须填写"},
@@ -257,8 +265,6 @@ var zhMessages = []struct{ en, zh string }{
 	{"has more than", "字数超过上限："},
 	{"contains a control or invisible character", "含有控制字符或不可见字符"},
 	{"is not valid UTF-8", "不是有效的文字编码"},
-	{"must be between 0 and 100", "必须在 0 到 100 之间"},
-	{"must be between 2000 and 2100", "必须在 2000 到 2100 之间"},
 	{"is larger than", "金额过大："},
 	{"must be one of planned, unplanned, attraction", "应为 计划内 / 计划外 / 招商引资"},
 	{"must be one of", "取值无效，应为："},

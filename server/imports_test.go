@@ -423,3 +423,16 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 		t.Errorf("format=pdf: %d", res.StatusCode)
 	}
 }
+
+func TestZhMessageRanges(t *testing.T) {
+	for _, c := range []struct{ en, zh string }{
+		{"must be between 0 and 100", "必须在 0 到 100 之间"},
+		{"must be between 0 and 1000000000000000", "必须在 0 到 1000000000000000 之间"},
+		{"must be between yellowPoints and 100", "必须在 yellowPoints 到 100 之间"},
+		{"is required", "必须填写"},
+	} {
+		if got := zhMessage(c.en); got != c.zh {
+			t.Errorf("zhMessage(%q): got %q, want %q", c.en, got, c.zh)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -245,6 +246,9 @@ func validCategory(c store.Category) bool {
 }
 
 func (s *Server) handleMeta(c *fiber.Ctx) error {
+	// now is the server's clock (moved with --clock): the pages take months, deadlines and
+	// overdue problems from it, not from the browser's date.
 	return c.JSON(fiber.Map{"build": s.cfg.Build, "epoch": s.store.Epoch(), "rev": s.store.Rev(),
-		"zone": "长春净月高新区", "stages": store.Stages, "categories": store.Categories})
+		"zone": "长春净月高新区", "stages": store.Stages, "categories": store.Categories,
+		"now": s.cfg.Now().UTC().Format(time.RFC3339Nano)})
 }

@@ -241,11 +241,16 @@ func TestMissingReportAndConsecutiveYellow(t *testing.T) {
 	p.StartedAt, p.PlannedCompletion, p.Progress = "2022-01-01", "2023-12-31", 20
 	p.InvestmentCompletedYuan = 40_000_000 // on pace
 	mustCreate(t, s, p)
-	// After April's deadline (the 5th of May) with no report: yellow.
+	z := sample("Z", StageUnderConstruction)
+	z.InvestmentCompletedYuan = 20_000_000
+	mustCreate(t, s, z)
+	// Nobody reports on the board yet: no report counts as missing, even after a deadline.
 	c.Set("2022-05-06T10:00:00+08:00")
-	if _, err := s.Reevaluate(); err != nil {
-		t.Fatal(err)
+	if n, err := s.Reevaluate(); err != nil || n != 0 {
+		t.Fatalf("before any report: %d changes, %v", n, err)
 	}
+	// Once Z reports April (late), Y's missing April report makes it yellow.
+	submit(t, s, "Z", "2022-04", 0, 0, 10)
 	got, _ := s.Project("Y")
 	if got.Warning.Level != LevelYellow || !hasRule(got.Warning, RuleReportMissing, LevelYellow) {
 		t.Fatalf("missing report: %+v", got.Warning)

@@ -20,6 +20,9 @@ type cycleState struct {
 	months     map[Month]*MonthState
 	closed     map[Month]*closedMonth // the latest frozen figures of every closed month
 	rules      WarningRules
+	// firstReport is, per year, the first month any project reported: the month the office
+	// started collecting reports on the board. Missing reports count from there on.
+	firstReport map[int]Month
 }
 
 // closedMonth is what the store keeps in memory of a closed month's snapshot.
@@ -30,7 +33,8 @@ type closedMonth struct {
 
 func newCycleState() cycleState {
 	return cycleState{reports: map[string]map[Month]*Report{}, problems: map[string]*Problem{},
-		months: map[Month]*MonthState{}, closed: map[Month]*closedMonth{}, rules: DefaultWarningRules()}
+		months: map[Month]*MonthState{}, closed: map[Month]*closedMonth{}, rules: DefaultWarningRules(),
+		firstReport: map[int]Month{}}
 }
 
 func (c *cycleState) load(tx *bolt.Tx) error {
@@ -115,6 +119,9 @@ func (c *cycleState) putReport(r *Report) {
 		c.reports[r.ProjectID] = ms
 	}
 	ms[r.Month] = r
+	if f := c.firstReport[r.Month.Year()]; f == "" || r.Month < f {
+		c.firstReport[r.Month.Year()] = r.Month
+	}
 }
 
 func problemSeqOf(id string) uint64 {

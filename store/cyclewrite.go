@@ -143,6 +143,15 @@ func (b *batchState) warnings() *warnContext {
 			}
 			return ""
 		},
+		reportingFrom: func(year int) Month {
+			first := b.s.cycle.firstReport[year]
+			for _, r := range b.reports {
+				if r.Month.Year() == year && (first == "" || r.Month < first) {
+					first = r.Month
+				}
+			}
+			return first
+		},
 		overdueProblems: func(id string) int {
 			n := 0
 			for _, p := range b.projectProblems(id) {
@@ -395,7 +404,11 @@ func (b *batchState) stageReport(e Edit) ([]staged, error) {
 		}
 	}
 	stored := r
+	from := b.warnings().reportingFrom(re.Month.Year())
 	set(b, b.reports, string(reportKey(p.ID, re.Month)), &stored)
+	// The year's first report (or one of an earlier month) starts the collection on the board:
+	// every other project's missing report then counts, in this transaction.
+	startsReporting := from == "" || re.Month < from
 	ap := b.projectAfter(p, after, e.By, fields)
 	if ap != p {
 		if err := ap.Validate(); err != nil {
@@ -414,6 +427,12 @@ func (b *batchState) stageReport(e Edit) ([]staged, error) {
 		Kind: ChangeReport, Key: string(re.Month), Fields: fields, Comment: comment}, report: &stored,
 		puts: []kv{{bucketReports, reportKey(p.ID, re.Month), val}}}
 	st.apply = func(c *cycleState) { c.putReport(&stored) }
+	if startsReporting {
+		if ap != p {
+			set(b, b.projects, p.ID, ap) // the re-evaluation sees the project as this change leaves it
+		}
+		return append([]staged{st}, b.reevaluate()...), nil
+	}
 	return []staged{st}, nil
 }
 

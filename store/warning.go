@@ -188,6 +188,9 @@ type warnContext struct {
 	today Date
 	// report is the status of the project's report for a month ("" when none).
 	report func(id string, m Month) ReportStatus
+	// reportingFrom is the first month of a year anyone reported ("" when nobody has): a
+	// report counts as missing only from the month the office started collecting them.
+	reportingFrom func(year int) Month
 	// overdueProblems counts the project's open problems past their due date.
 	overdueProblems func(id string) int
 	// closedLevels gives the project's levels in the latest closed months, newest first,
@@ -304,11 +307,16 @@ func (c *warnContext) evaluate(p *Project) Warning {
 		}
 		add(reason)
 	}
-	// Last month's report missing after its deadline.
+	// Last month's report missing after its deadline, once the office collects reports on
+	// the board (from the first month anyone reported in the year).
 	if r.ReportMissing.Enabled && c.report != nil {
 		m := MonthOf(c.today).Add(-1)
 		deadline := m.Deadline(r.ReportMissing.DeadlineDay)
-		if m.Year() == year && c.today > deadline {
+		from := Month("")
+		if c.reportingFrom != nil {
+			from = c.reportingFrom(year)
+		}
+		if m.Year() == year && c.today > deadline && from != "" && m >= from {
 			if st := c.report(p.ID, m); st == "" || st == ReportReturned {
 				add(WarningReason{Rule: RuleReportMissing, Level: r.ReportMissing.Level, Unit: "",
 					Zh: fmt.Sprintf("%d年%d月月报截至 %s 未报", m.Year(), m.Num(), deadline),

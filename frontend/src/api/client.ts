@@ -226,6 +226,9 @@ const enc = encodeURIComponent
 /** The monthly cycle's calls (docs/api.md, issue 12). */
 export const cycle = {
   years: () => get<Years>('/api/years'),
+  /** Admin: carry the unfinished projects of year − 1 over into year's lists. */
+  startYear: (year: number) =>
+    request<{ year: number; carried: number; projects: Project[] }>(`/api/years/${year}/start`, { method: 'POST', body: {} }).then((r) => r.data),
   months: (year: number) => get<MonthsOfYear>(`/api/months${qs({ year })}`),
   monthView: (m: Month) => get<MonthView>(`/api/months/${enc(m)}/summary`),
   compare: (m: Month, withMonth?: Month) => get<MonthComparison>(`/api/months/${enc(m)}/compare${qs({ with: withMonth })}`),

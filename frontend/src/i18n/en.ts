@@ -190,6 +190,8 @@ const en: Messages<typeof zh> = {
   },
   admin: {
     title: 'Administration',
+    webhooks: 'Reminders (WeCom / DingTalk robots)',
+    years: 'Yearly lists',
     users: 'Users and roles',
     username: 'User name',
     displayName: 'Name',

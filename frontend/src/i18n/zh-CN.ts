@@ -186,6 +186,8 @@ export default {
   },
   admin: {
     title: '系统管理',
+    webhooks: '提醒推送（企业微信 / 钉钉）',
+    years: '年度清单',
     users: '用户与角色',
     username: '用户名',
     displayName: '姓名',
