@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CreatedToken, MonthComparison, MonthView, Problem, Project, Report, ReportRow, WarningRules } from '../src/api/types'
 import { ADMIN_PASSWORD, Api, launch, loginThroughPage, TestServer, watchConsole } from './harness'
 
-const SHOTS = resolve(import.meta.dirname, '../test-results/screenshots')
+// As in app.e2e.ts: test-results/ normally, docs/screenshots with UPDATE_SCREENSHOTS=1.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? resolve(import.meta.dirname, '../../docs/screenshots')
+  : resolve(import.meta.dirname, '../test-results/screenshots')
 const CLOCK = '2022-11-08T10:00:00+08:00'
 const UNIT_PASSWORD = 'unit-password-123'
 
