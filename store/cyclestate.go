@@ -16,6 +16,7 @@ import (
 type cycleState struct {
 	reports    map[string]map[Month]*Report // project id → month → report
 	problems   map[string]*Problem
+	byProject  map[string][]*Problem // project id → its problems (an edit's warning reads them)
 	problemSeq uint64
 	months     map[Month]*MonthState
 	closed     map[Month]*closedMonth // the latest frozen figures of every closed month
@@ -32,7 +33,7 @@ type closedMonth struct {
 }
 
 func newCycleState() cycleState {
-	return cycleState{reports: map[string]map[Month]*Report{}, problems: map[string]*Problem{},
+	return cycleState{reports: map[string]map[Month]*Report{}, problems: map[string]*Problem{}, byProject: map[string][]*Problem{},
 		months: map[Month]*MonthState{}, closed: map[Month]*closedMonth{}, rules: DefaultWarningRules(),
 		firstReport: map[int]Month{}}
 }
@@ -64,8 +65,7 @@ func (c *cycleState) load(tx *bolt.Tx) error {
 			if err := decode(v, p); err != nil {
 				return fmt.Errorf("problem: %w", err)
 			}
-			c.problems[p.ID] = p
-			c.problemSeq = max(c.problemSeq, problemSeqOf(p.ID))
+			c.putProblem(p)
 			return nil
 		})
 		if err != nil {
@@ -122,6 +122,20 @@ func (c *cycleState) putReport(r *Report) {
 	if f := c.firstReport[r.Month.Year()]; f == "" || r.Month < f {
 		c.firstReport[r.Month.Year()] = r.Month
 	}
+}
+
+// putProblem adds or replaces a problem (a problem never moves to another project).
+func (c *cycleState) putProblem(p *Problem) {
+	list := c.byProject[p.ProjectID]
+	for i, q := range list {
+		if q.ID == p.ID {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	c.byProject[p.ProjectID] = append(list, p)
+	c.problems[p.ID] = p
+	c.problemSeq = max(c.problemSeq, problemSeqOf(p.ID))
 }
 
 func problemSeqOf(id string) uint64 {

@@ -100,12 +100,12 @@ func (b *batchState) problem(id string) *Problem {
 // projectProblems is every problem of a project, the batch's included.
 func (b *batchState) projectProblems(id string) []*Problem {
 	var out []*Problem
-	for pid, p := range b.s.cycle.problems {
-		if _, over := b.problems[pid]; !over && p.ProjectID == id {
+	for _, p := range b.s.cycle.byProject[id] {
+		if _, over := b.problems[p.ID]; !over {
 			out = append(out, p)
 		}
 	}
-	for _, p := range b.problems {
+	for _, p := range b.problems { // the batch's: a few at most
 		if p.ProjectID == id {
 			out = append(out, p)
 		}
@@ -572,10 +572,7 @@ func (b *batchState) stageProblem(e Edit) ([]staged, error) {
 		return nil, err
 	}
 	st.puts = []kv{{bucketProblems, []byte(stored.ID), val}}
-	st.apply = func(c *cycleState) {
-		c.problems[stored.ID] = &stored
-		c.problemSeq = max(c.problemSeq, problemSeqOf(stored.ID))
-	}
+	st.apply = func(c *cycleState) { c.putProblem(&stored) }
 	return []staged{st}, nil
 }
 
