@@ -79,7 +79,8 @@ describe('the monthly cycle', () => {
     }
     await page.locator('[data-testid=submit-reports]').click()
     await page.locator('[data-testid=report-notice]').waitFor()
-    await page.screenshot({ path: resolve(SHOTS, 'cycle-reports-unit.png'), fullPage: true })
+    await page.locator(`[data-testid=report-table] tr[data-id="${october[0]!.project.id}"]`).scrollIntoViewIfNeeded()
+    await page.screenshot({ path: resolve(SHOTS, 'cycle-reports-unit.png') })
     for (const [i, r] of october.entries()) {
       const rep = await unit.ok<Report>('GET', `/api/projects/${encodeURIComponent(r.project.id)}/reports/2022-10`)
       expect(rep.status).toBe('submitted')
@@ -118,7 +119,8 @@ describe('the monthly cycle', () => {
     const units = (await admin.ok<{ units: { department: string; returned: number; approved: number }[] }>('GET', '/api/months/2022-10/reports')).units
     const mine = units.find((u) => u.department === dept)!
     expect([mine.returned, mine.approved]).toEqual([1, 2])
-    await page.screenshot({ path: resolve(SHOTS, 'cycle-reports-office.png'), fullPage: true })
+    await back.scrollIntoViewIfNeeded()
+    await page.screenshot({ path: resolve(SHOTS, 'cycle-reports-office.png') })
 
     await page.goto(`${server.base}/months`)
     const row = page.locator('[data-testid=months-table] tr[data-month="2022-10"]')
@@ -162,7 +164,9 @@ describe('the monthly cycle', () => {
     for (const r of october) {
       await page.locator(`[data-testid=compare-projects] tr[data-id="${r.project.id}"][data-status=changed]`).waitFor()
     }
-    await page.screenshot({ path: resolve(SHOTS, 'cycle-compare.png'), fullPage: true })
+    await page.locator('[data-testid=compare]').scrollIntoViewIfNeeded()
+    await page.evaluate(() => document.querySelector('[data-testid=compare]')?.scrollIntoView({ block: 'start' }))
+    await page.screenshot({ path: resolve(SHOTS, 'cycle-compare.png') })
     expect(errors).toEqual([])
   })
 
@@ -182,7 +186,7 @@ describe('the monthly cycle', () => {
     const { page, errors } = await newPage()
     await loginThroughPage(page, server.base, 'admin', ADMIN_PASSWORD, `/projects/${encodeURIComponent(late.id)}`)
     await page.locator('[data-testid=warning-reasons]').filter({ hasText: '逾期 3 个月未开工' }).waitFor()
-    await page.screenshot({ path: resolve(SHOTS, 'cycle-project-red.png'), fullPage: true })
+    await page.screenshot({ path: resolve(SHOTS, 'cycle-project-red.png') })
 
     const wall = await newPage(1920, 1080)
     await wall.page.goto(`${server.base}/wall?token=${encodeURIComponent(wallToken)}&rotate=0`)
@@ -279,7 +283,7 @@ describe('the monthly cycle', () => {
     await reg.filter({ hasText: '已解决' }).waitFor()
     await reg.click()
     await page.locator('[data-testid=problem-history] li').nth(1).waitFor()
-    await page.screenshot({ path: resolve(SHOTS, 'cycle-problems.png'), fullPage: true })
+    await page.screenshot({ path: resolve(SHOTS, 'cycle-problems.png') })
     expect(errors).toEqual([])
   })
 
