@@ -12,6 +12,7 @@ import type {
   ProblemPatch,
   ProblemStatus,
   Report,
+  ReportImportResult,
   ReportInput,
   ReportSubmission,
   WarningRules,
@@ -46,6 +47,8 @@ export class ApiError extends Error {
   readonly current: Project | undefined
   /** Any 412 answer's current value (a report, problem, month or the warning rules). */
   readonly currentValue: unknown
+  /** A refused reports import's answer (403, 409): what each row of the file does. */
+  readonly result: unknown
   readonly retryAfter: number | undefined
 
   constructor(status: number, body: ApiErrorBody | null, retryAfter?: number) {
@@ -55,6 +58,7 @@ export class ApiError extends Error {
     this.field = body?.error.field
     this.messageZh = body?.error.messageZh
     this.currentValue = body?.current
+    this.result = body?.result
     this.current = body?.current as Project | undefined
     this.retryAfter = retryAfter
   }
@@ -205,6 +209,8 @@ export const downloads = {
   /** A month's reports in the bulletin's layout. */
   reports: (month: string) => `/api/export/reports${qs({ month, format: 'xlsx' })}`,
   problems: (format: ExportFormat) => `/api/export/problems${qs({ format })}`,
+  /** The month's reports template (XLSX), pre-filled; without a department an editor's own units. */
+  reportTemplate: (month: string, department?: string) => `/api/export/report-template${qs({ month, department })}`,
 }
 
 /** GET /api/problems filters; empty ones are left out. */
@@ -247,6 +253,16 @@ export const cycle = {
   /** version 0: the report must not exist yet. */
   putReport: (id: string, m: Month, version: number, input: ReportInput) =>
     request<Report>(`/api/projects/${enc(id)}/reports/${enc(m)}`, { method: 'PUT', body: input, headers: ifMatch(version) }).then((r) => r.data),
+  /**
+   * A reports workbook (one sheet per month). dryRun: what each row would do, nothing written;
+   * else all or nothing: a file with any error is refused (403 forbidden, 409 month_closed or
+   * import_has_errors, with the dry run's answer as ApiError.result; 409 import_stale).
+   */
+  importReports: (file: Blob, fileName: string, dryRun: boolean) => {
+    const form = new FormData()
+    form.append('file', file, fileName)
+    return request<ReportImportResult>(`/api/imports/reports${qs({ dryRun: String(dryRun) })}`, { method: 'POST', form }).then((r) => r.data)
+  },
   approveReport: (id: string, m: Month, version: number) =>
     request<Report>(`/api/projects/${enc(id)}/reports/${enc(m)}/approve`, { method: 'POST', body: {}, headers: ifMatch(version) }).then((r) => r.data),
   returnReport: (id: string, m: Month, version: number, reason: string) =>

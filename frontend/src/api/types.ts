@@ -277,6 +277,8 @@ export interface ApiErrorBody {
   error: { code: string; message: string; messageZh?: string; field?: string }
   /** With 412: the current value (a project, report, problem, month or the warning rules). */
   current?: unknown
+  /** With a refused reports import (403, 409): the dry run's answer of the file as it was read. */
+  result?: unknown
 }
 
 // Live feed (GET /ws), server → client.
@@ -550,6 +552,63 @@ export interface MonthReports {
   status: MonthStatus
   units: UnitReport[] | null
   rows: ReportRow[] | null
+}
+
+// Monthly reports import (POST /api/imports/reports?dryRun=true|false; server/reportsheet.go).
+/** What a row of a reports workbook does: the same four as a project import's rows. */
+export type ReportImportAction = ImportStatus
+
+/** An error of a row or of a whole sheet. */
+export interface ReportImportError {
+  /** invalid_value (a cell), not_found, not_in_year, forbidden, duplicate, report_state, month_closed;
+   * for a whole sheet: unknown_month, duplicate_month, no_header, month_not_begun, month_closed. */
+  code: string
+  /** The cell's column as the sheet has it, e.g. "本月完成投资（万元）", and its letter. */
+  column?: string
+  letter?: string
+  field?: string
+  /** Chinese, naming the row and the column: "第 12 行「本月完成投资（万元）」：不是数字（一百）". */
+  message: string
+  messageEn: string
+}
+
+export interface ReportImportRow {
+  /** The row number in the sheet. */
+  line: number
+  projectId?: string
+  projectName?: string
+  action: ReportImportAction
+  /** The report the row would submit (absent on an error). */
+  input?: ReportInput
+  /** The month's report as it is (absent when there is none). */
+  before?: ReportInput
+  /** The report's status before the import. */
+  status?: ReportStatus
+  errors: ReportImportError[]
+}
+
+/** One worksheet: one month. */
+export interface ReportImportSheet {
+  sheet: string
+  month?: Month
+  monthStatus?: MonthStatus
+  headerRow?: number
+  columns: ImportColumn[]
+  unmatched: string[]
+  notes: ImportNote[]
+  /** The sheet refused whole (its rows are not read, except a closed month's). */
+  error: ReportImportError | null
+  counts: ImportCounts
+  rows: ReportImportRow[]
+}
+
+export interface ReportImportResult {
+  fileName: string
+  dryRun: boolean
+  /** dryRun=false and every report written. */
+  applied: boolean
+  counts: ImportCounts
+  sheets: ReportImportSheet[]
 }
 
 export interface ProjectFigures {
