@@ -466,15 +466,15 @@ func (s *Server) handleMonthReportsSubmit(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"reports": out})
 }
 
-// batchError names the refused report of a batch in the error's field: the writer says which
-// edit it refused ("edit 3 of 5: …").
+// batchError names the refused report of a batch in the error's field: the store says which
+// edit it refused (*store.EditError).
 func batchError(err error) error {
-	var i, n int
-	if _, scanErr := fmt.Sscanf(err.Error(), "edit %d of %d:", &i, &n); scanErr != nil || i < 1 {
+	var ee *store.EditError
+	if !errors.As(err, &ee) {
 		return err
 	}
 	e := *toAPIError(err)
-	prefix := fmt.Sprintf("reports[%d]", i-1)
+	prefix := fmt.Sprintf("reports[%d]", ee.Index)
 	switch {
 	case e.Status == fiber.StatusPreconditionFailed:
 		e.Field = prefix + ".ifMatch"

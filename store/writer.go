@@ -103,8 +103,19 @@ func (s *Store) Apply(e Edit) (Result, error) {
 	return r.res[0], r.errs[0]
 }
 
+// EditError is ApplyAtomic's refusal: which edit (from 0) of how many was refused, and why.
+type EditError struct {
+	Index, Of int
+	Err       error
+}
+
+func (e *EditError) Error() string { return fmt.Sprintf("edit %d of %d: %v", e.Index+1, e.Of, e.Err) }
+
+// Unwrap gives the refused edit's error.
+func (e *EditError) Unwrap() error { return e.Err }
+
 // ApplyAtomic commits every edit in one transaction, or none: if one is refused, all are,
-// and the error names the first refused edit.
+// and the error is an *EditError naming the first refused edit.
 func (s *Store) ApplyAtomic(edits []Edit) ([]Result, error) {
 	r := &writeReq{edits: edits, atomic: true}
 	s.submit(r)
@@ -405,7 +416,7 @@ func (s *Store) stageBatch(batch []*writeReq, now time.Time) (ok []staged, rev u
 				r.errs[i] = nil
 			}
 		}
-		r.errs[failed] = fmt.Errorf("edit %d of %d: %w", failed+1, len(r.edits), r.errs[failed])
+		r.errs[failed] = &EditError{Index: failed, Of: len(r.edits), Err: r.errs[failed]}
 	}
 	return ok, rev, edits
 }
