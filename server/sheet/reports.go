@@ -340,54 +340,20 @@ func monthSheets(data []byte) ([]sheetRef, error) {
 		p := &zipPart{f: f, name: strings.ToLower(strings.ReplaceAll(f.Name, `\`, "/")), size: int64(f.UncompressedSize64)}
 		parts[p.name] = p
 	}
-	wbPath := "xl/workbook.xml"
-	if p := parts["_rels/.rels"]; p != nil {
-		var rels xmlRels
-		if err := readSmallXML(p, &rels); err != nil {
-			return nil, err
-		}
-		for _, r := range rels.Rels {
-			if strings.HasSuffix(r.Type, "/officeDocument") {
-				wbPath = strings.TrimPrefix(r.Target, "/")
-			}
-		}
-	}
-	wbPart := parts[strings.ToLower(wbPath)]
-	if wbPart == nil {
+	_, sheets, ok, err := readWorkbook(parts)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
 		return nil, fileErr(ErrNotSpreadsheet, "该 zip 文件不是 Excel 工作簿（.xlsx），请上传 XLSX 文件",
 			"the zip file is not an Excel workbook (.xlsx); upload an XLSX file")
 	}
-	var wb xmlWorkbook
-	if err := readSmallXML(wbPart, &wb); err != nil {
-		return nil, err
-	}
-	dir, file := path.Split(wbPath)
-	targets := map[string]string{}
-	if p := parts[strings.ToLower(dir+"_rels/"+file+".rels")]; p != nil {
-		var rels xmlRels
-		if err := readSmallXML(p, &rels); err != nil {
-			return nil, err
-		}
-		for _, r := range rels.Rels {
-			if strings.HasSuffix(r.Type, "/worksheet") {
-				t := strings.TrimPrefix(r.Target, "/")
-				if !strings.HasPrefix(r.Target, "/") {
-					t = path.Join(dir, r.Target)
-				}
-				targets[r.ID] = t
-			}
-		}
-	}
 	var out []sheetRef
-	for _, s := range wb.Sheets {
-		t, ok := targets[s.RID]
-		if !ok || (s.State != "" && s.State != "visible") || parts[strings.ToLower(t)] == nil {
+	for _, s := range sheets {
+		if k := labelKey(s.name); k == GuideSheet || k == "说明" {
 			continue
 		}
-		if k := labelKey(s.Name); k == GuideSheet || k == "说明" {
-			continue
-		}
-		out = append(out, sheetRef{name: s.Name, part: parts[strings.ToLower(t)]})
+		out = append(out, sheetRef{name: s.name, part: parts[strings.ToLower(s.path)]})
 	}
 	switch {
 	case len(out) == 0:

@@ -244,15 +244,18 @@ type xmlWorkbook struct {
 	} `xml:"sheets>sheet"`
 }
 
-// findSheet finds the first visible worksheet (chart sheets are skipped) and its part.
-func findSheet(parts map[string]*zipPart) (*xlsxInfo, error) {
-	notWorkbook := fileErr(ErrNotSpreadsheet, "该 zip 文件不是 Excel 工作簿（.xlsx），请上传 XLSX 或 CSV 文件",
-		"the zip file is not an Excel workbook (.xlsx); upload an XLSX or CSV file")
+// visibleSheet is a visible worksheet of a workbook: its name and its part's path.
+type visibleSheet struct{ name, path string }
+
+// readWorkbook reads a workbook's parts: the workbook (for its date system) and its visible
+// worksheets in workbook order (hidden ones and chart sheets left out, and any whose part is
+// missing). ok is false when the zip holds no workbook part.
+func readWorkbook(parts map[string]*zipPart) (wb xmlWorkbook, sheets []visibleSheet, ok bool, err error) {
 	wbPath := "xl/workbook.xml"
 	if p := parts["_rels/.rels"]; p != nil {
 		var rels xmlRels
 		if err := readSmallXML(p, &rels); err != nil {
-			return nil, err
+			return wb, nil, true, err
 		}
 		for _, r := range rels.Rels {
 			if strings.HasSuffix(r.Type, "/officeDocument") {
@@ -262,18 +265,17 @@ func findSheet(parts map[string]*zipPart) (*xlsxInfo, error) {
 	}
 	wbPart := parts[strings.ToLower(wbPath)]
 	if wbPart == nil {
-		return nil, notWorkbook
+		return wb, nil, false, nil
 	}
-	var wb xmlWorkbook
 	if err := readSmallXML(wbPart, &wb); err != nil {
-		return nil, err
+		return wb, nil, true, err
 	}
 	dir, file := path.Split(wbPath)
 	targets := map[string]string{}
 	if p := parts[strings.ToLower(dir+"_rels/"+file+".rels")]; p != nil {
 		var rels xmlRels
 		if err := readSmallXML(p, &rels); err != nil {
-			return nil, err
+			return wb, nil, true, err
 		}
 		for _, r := range rels.Rels {
 			if strings.HasSuffix(r.Type, "/worksheet") {
@@ -287,19 +289,33 @@ func findSheet(parts map[string]*zipPart) (*xlsxInfo, error) {
 			}
 		}
 	}
-	info := &xlsxInfo{}
+	for _, s := range wb.Sheets {
+		t, found := targets[s.RID]
+		if !found || (s.State != "" && s.State != "visible") || parts[strings.ToLower(t)] == nil {
+			continue
+		}
+		sheets = append(sheets, visibleSheet{name: s.Name, path: t})
+	}
+	return wb, sheets, true, nil
+}
+
+// findSheet finds the first visible worksheet (chart sheets are skipped) and its part.
+func findSheet(parts map[string]*zipPart) (*xlsxInfo, error) {
+	wb, sheets, ok, err := readWorkbook(parts)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, fileErr(ErrNotSpreadsheet, "该 zip 文件不是 Excel 工作簿（.xlsx），请上传 XLSX 或 CSV 文件",
+			"the zip file is not an Excel workbook (.xlsx); upload an XLSX or CSV file")
+	case len(sheets) == 0:
+		return nil, fileErr(ErrNotSpreadsheet, "XLSX 文件中没有可见的工作表", "the XLSX file has no visible worksheet")
+	}
+	info := &xlsxInfo{sheet: sheets[0].name, sheetPath: sheets[0].path}
 	if wb.Pr != nil {
 		info.date1904 = wb.Pr.Date1904 == "1" || wb.Pr.Date1904 == "true"
 	}
-	for _, s := range wb.Sheets {
-		t, ok := targets[s.RID]
-		if !ok || (s.State != "" && s.State != "visible") || parts[strings.ToLower(t)] == nil {
-			continue
-		}
-		info.sheet, info.sheetPath = s.Name, t
-		return info, nil
-	}
-	return nil, fileErr(ErrNotSpreadsheet, "XLSX 文件中没有可见的工作表", "the XLSX file has no visible worksheet")
+	return info, nil
 }
 
 // mergeRange is a merged range, 1-based and inclusive; val is the top-left cell's value
