@@ -287,6 +287,25 @@ describe('the monthly cycle', () => {
     expect(errors).toEqual([])
   })
 
+  it('the admin reopens September with a reason: audited, and the month is open again', async () => {
+    const { page, errors } = await newPage()
+    await loginThroughPage(page, server.base, 'admin', ADMIN_PASSWORD, '/months')
+    const row = page.locator('[data-testid=months-table] tr[data-month="2022-09"]')
+    await row.locator('[data-testid=reopen-month]').click()
+    await page.locator('[data-testid=confirm-reopen]').click() // no reason yet: refused in the dialog
+    await page.locator('[data-testid=reopen-dialog] .field-error').waitFor()
+    await page.locator('[data-testid=reopen-reason]').fill('补录9月漏报项目')
+    await page.locator('[data-testid=confirm-reopen]').click()
+    await row.locator('.ms-open').waitFor()
+    const months = await admin.ok<{ months: { month: string; status: string; history: { action: string; reason?: string }[] }[] }>('GET', '/api/months?year=2022')
+    const sep = months.months.find((m) => m.month === '2022-09')!
+    expect(sep.status).toBe('open')
+    expect(sep.history.at(-1)).toMatchObject({ action: 'reopen', reason: '补录9月漏报项目' })
+    const audit = await admin.ok<{ events: { type: string; target: string }[] }>('GET', '/api/audit?type=month.reopened')
+    expect(audit.events.some((e) => e.target === '2022-09')).toBe(true)
+    expect(errors).toEqual([])
+  })
+
   it("the admin starts the 2023 lists: unfinished projects carried over, the live figures become 2023's", async () => {
     const { page, errors } = await newPage()
     await loginThroughPage(page, server.base, 'admin', ADMIN_PASSWORD, '/admin')
