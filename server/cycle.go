@@ -306,7 +306,17 @@ func (s *Server) handleMonthSummary(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.store.MonthView(m)
+	// ?snapshot=N: a month closed, reopened and closed again keeps each close's figures.
+	n, err := queryInt(c, "snapshot", 0, 0, 1000)
+	if err != nil {
+		return err
+	}
+	var v *store.MonthView
+	if n > 0 {
+		v, err = s.store.MonthSnapshot(m, int(n))
+	} else {
+		v, err = s.store.MonthView(m)
+	}
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -460,6 +461,17 @@ func TestCycleMonthCloseReopen(t *testing.T) {
 	if ms = decodeJSON[store.MonthState](t, res); ms.Snapshot != 2 {
 		t.Fatalf("closed again: %+v", ms)
 	}
+	// Both closes' figures stay readable; a close that never happened is 404.
+	for n, want := range map[string]int{"1": 200, "2": 200, "3": 404} {
+		res = f.do("GET", "/api/months/2022-10/summary?snapshot="+n, "viewer", "", nil)
+		wantStatus(t, res, want)
+		if want == 200 {
+			if v := decodeJSON[store.MonthView](t, res); strconv.Itoa(v.Snapshot) != n || v.Status != store.MonthClosed {
+				t.Fatalf("snapshot %s: got snapshot %d, status %s", n, v.Snapshot, v.Status)
+			}
+		}
+	}
+	wantStatus(t, f.do("GET", "/api/months/2022-10/summary?snapshot=x", "viewer", "", nil), 400)
 }
 
 func figures(v store.MonthView, id string) store.ProjectFigures {

@@ -253,6 +253,15 @@ func (s *Store) buildMonthView(m Month, st MonthState, projects []*Project, repo
 	return v
 }
 
+// MonthSnapshot is month m's n-th frozen figures (1 for its first close; a reopen keeps them and
+// the next close makes n+1); ErrNotFound when there is no such snapshot.
+func (s *Store) MonthSnapshot(m Month, n int) (*MonthView, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("month %s snapshot %d: %w", m, n, ErrNotFound)
+	}
+	return s.snapshotView(m, n)
+}
+
 // CompareMonths compares month m with month with: the totals, and per project what was
 // added, removed or changed.
 func (s *Store) CompareMonths(m, with Month) (*MonthComparison, error) {
