@@ -211,7 +211,7 @@ func (b *batchState) withWarning(p *Project, fields map[string]FieldChange) {
 		w.Since = &t
 	}
 	if !w.Equal(p.Warning) {
-		fields["warning"] = FieldChange{From: p.Warning, To: w}
+		fields["warning"] = FieldChange{From: p.Warning.brief(), To: w.brief()}
 		p.Warning = w
 	}
 }

@@ -75,6 +75,18 @@ func (w Warning) Equal(o Warning) bool {
 	return true
 }
 
+// brief is how a change records a warning (fields.warning.from/to): its level and its
+// reasons' rules and levels, without the values and the sentences. The project after the
+// change carries the whole warning; the log need not repeat it twice per edit (it was most of
+// a change's bytes, and a third of the writer's throughput with 64 editors).
+func (w Warning) brief() Warning {
+	b := Warning{Level: w.Level, Reasons: make([]WarningReason, len(w.Reasons))}
+	for i, r := range w.Reasons {
+		b.Reasons[i] = WarningReason{Rule: r.Rule, Level: r.Level}
+	}
+	return b
+}
+
 // PointsRule grades a shortfall in percentage points.
 type PointsRule struct {
 	Enabled      bool    `json:"enabled"`

@@ -58,9 +58,13 @@ func derive(events []store.Event) []alert {
 		if !ok {
 			continue
 		}
-		to, ok := asWarning(fc.To)
-		if !ok {
-			to = p.Warning
+		// The change records the warnings in brief (levels and rules); the project after it
+		// carries the whole warning, reasons and sentences, which the reminder quotes.
+		to := p.Warning
+		if to.Level == "" {
+			if to, ok = asWarning(fc.To); !ok {
+				continue
+			}
 		}
 		base := item{ID: p.ID, Name: p.Name, Department: p.Department, Leader: p.Leader}
 		if to.Level == store.LevelRed && from.Level != store.LevelRed && once(store.EventProjectRed, p.ID) {
