@@ -29,8 +29,9 @@ type batchState struct {
 	closed     map[Month]*closedMonth // months closed (non-nil) or reopened (nil) in this batch
 	rules      *WarningRules
 	problemSeq uint64
-	rev        uint64   // the revision of the last change staged so far
-	undo       []func() // how to take back what an atomic request laid over, newest last
+	rev        uint64       // the revision of the last change staged so far
+	wc         *warnContext // see warnings
+	undo       []func()     // how to take back what an atomic request laid over, newest last
 }
 
 func (s *Store) newBatchState(now time.Time, today Date) *batchState {
@@ -134,9 +135,13 @@ func (b *batchState) warningRules() *WarningRules {
 	return &b.s.cycle.rules
 }
 
-// warnings is the context the batch's warnings are computed in.
+// warnings is the context the batch's warnings are computed in: one per batch (its functions
+// read the batch's overlays as they are when called), made again when the rules change.
 func (b *batchState) warnings() *warnContext {
-	return &warnContext{rules: b.warningRules(), now: b.now, today: b.today,
+	if b.wc != nil && b.wc.rules == b.warningRules() {
+		return b.wc
+	}
+	b.wc = &warnContext{rules: b.warningRules(), now: b.now, today: b.today,
 		report: func(id string, m Month) ReportStatus {
 			if r := b.report(id, m); r != nil {
 				return r.Status
@@ -188,6 +193,7 @@ func (b *batchState) warnings() *warnContext {
 			}
 			return out
 		}}
+	return b.wc
 }
 
 // withWarning sets p's warning and open-problem count in the batch's context and records a
