@@ -225,19 +225,16 @@ func (s *Store) buildMonthView(m Month, st MonthState, projects []*Project, repo
 		v.Projects = append(v.Projects, f)
 	}
 	v.Summary = t.summary(rev, m.Year(), asOf)
-	for _, pr := range s.cycle.problems {
-		for _, p := range projects {
-			if p.ID == pr.ProjectID {
-				switch {
-				case !pr.Open():
-					v.Summary.Problems.Resolved++
-				case pr.Overdue(today):
-					v.Summary.Problems.Overdue++
-					v.Summary.Problems.Open++
-				default:
-					v.Summary.Problems.Open++
-				}
-				break
+	for _, p := range projects { // the register by project: no scan of every problem per project
+		for _, pr := range s.cycle.byProject[p.ID] {
+			switch {
+			case !pr.Open():
+				v.Summary.Problems.Resolved++
+			case pr.Overdue(today):
+				v.Summary.Problems.Overdue++
+				v.Summary.Problems.Open++
+			default:
+				v.Summary.Problems.Open++
 			}
 		}
 	}
