@@ -42,15 +42,68 @@ const (
 	RuleProblemOverdue    = "problemOverdue"
 )
 
-// WarningReason is one rule that fired: what it measured, against which threshold, in words.
+// WarningReason is one rule that fired: what it measured and against which threshold, with
+// the figures its sentence quotes. The sentence itself is not stored or sent: Text writes it
+// (and the web UI, from the same fields, in its own language files). Stored in every project
+// and carried by every change message, two sentences in two languages were most of a project's
+// bytes.
 type WarningReason struct {
 	Rule      string       `json:"rule"`
 	Level     WarningLevel `json:"level"`
 	Value     float64      `json:"value"`
 	Threshold float64      `json:"threshold"`
-	Unit      string       `json:"unit"` // "points", "months", "days", "count"
-	Zh        string       `json:"zh"`
-	En        string       `json:"en"`
+	Unit      string       `json:"unit"` // "points", "months", "count" or ""
+	// Actual is the figure compared: 投资完成率 in per cent (investmentPace), 形象进度 in per
+	// cent (progressPace).
+	Actual float64 `json:"actual,omitempty"`
+	// Elapsed and Span are the construction period's months gone and in all (progressPace).
+	Elapsed int `json:"elapsed,omitempty"`
+	Span    int `json:"span,omitempty"`
+	// Date is the date the rule counts from: the planned start (notStarted), the planned
+	// completion (completionOverdue), the report's deadline (reportMissing).
+	Date Date `json:"date,omitempty"`
+	// Month is the month whose report is missing (reportMissing).
+	Month Month `json:"month,omitempty"`
+}
+
+// Text is the reason in words, in Chinese (lang "zh", the default) or English ("en"), e.g.
+// "计划 2022-08-01 开工，逾期 3 个月未开工（红色阈值 3 个月）". frontend/src/cycle/reasons.ts
+// writes the same sentences; TestReasonTextMatchesUI keeps them equal.
+func (r WarningReason) Text(lang string) string {
+	en := lang == "en"
+	zhLevel, enLevel := levelName(r.Level)
+	pick := func(zh, e string) string {
+		if en {
+			return e
+		}
+		return zh
+	}
+	switch r.Rule {
+	case RuleInvestmentPace:
+		return pick(fmt.Sprintf("投资完成率 %.1f%%，落后序时进度 %.1f 个百分点（%s阈值 %g）", r.Actual, r.Value, zhLevel, r.Threshold),
+			fmt.Sprintf("investment %.1f%% complete, %.1f points behind the year's pace (%s at %g)", r.Actual, r.Value, enLevel, r.Threshold))
+	case RuleProgressPace:
+		return pick(fmt.Sprintf("形象进度 %g%%，落后工期进度（%d/%d 个月）%.1f 个百分点（%s阈值 %g）", r.Actual, r.Elapsed, r.Span, r.Value, zhLevel, r.Threshold),
+			fmt.Sprintf("progress %g%%, %.1f points behind the construction schedule (%d of %d months; %s at %g)", r.Actual, r.Value, r.Elapsed, r.Span, enLevel, r.Threshold))
+	case RuleNotStarted:
+		return pick(fmt.Sprintf("计划 %s 开工，逾期 %g 个月未开工（%s阈值 %g 个月）", r.Date, r.Value, zhLevel, r.Threshold),
+			fmt.Sprintf("planned to start %s, not started %g %s later (%s at %g)", r.Date, r.Value, plural(r.Value, "month"), enLevel, r.Threshold))
+	case RuleCompletionOverdue:
+		if r.Value > 0 {
+			return pick(fmt.Sprintf("计划 %s 竣工，逾期 %g 个月未竣工", r.Date, r.Value),
+				fmt.Sprintf("planned completion %s passed, not completed %g %s later", r.Date, r.Value, plural(r.Value, "month")))
+		}
+		return pick(fmt.Sprintf("计划 %s 竣工，已逾期未竣工", r.Date), fmt.Sprintf("planned completion %s passed, not completed", r.Date))
+	case RuleReportMissing:
+		return pick(fmt.Sprintf("%d年%d月月报截至 %s 未报", r.Month.Year(), r.Month.Num(), r.Date),
+			fmt.Sprintf("no report for %s after its deadline %s", r.Month, r.Date))
+	case RuleProblemOverdue:
+		return pick(fmt.Sprintf("%g 个问题逾期未解决", r.Value), fmt.Sprintf("%g %s past their due date", r.Value, plural(r.Value, "problem")))
+	case RuleConsecutiveYellow:
+		return pick(fmt.Sprintf("连续 %g 个已关账月份为黄色或红色，升为红色", r.Value),
+			fmt.Sprintf("yellow or worse in the last %g closed months: raised to red", r.Value))
+	}
+	return r.Rule
 }
 
 // Warning is a project's level with the reasons for it (none when green).
@@ -224,6 +277,14 @@ func monthsBetween(a, b Date) int {
 	return max(n, 0)
 }
 
+// plural is the English noun for n of them.
+func plural(n float64, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
 func levelName(l WarningLevel) (zh, en string) {
 	if l == LevelRed {
 		return "红色", "red"
@@ -265,10 +326,7 @@ func (c *warnContext) evaluate(p *Project) Warning {
 		rate := float64(p.InvestmentCompletedYuan) / float64(p.AnnualPlanYuan)
 		behind := round1((elapsed - rate) * 100)
 		if lvl, th := grade(behind, r.InvestmentPace); lvl != LevelGreen {
-			zh, en := levelName(lvl)
-			add(WarningReason{Rule: RuleInvestmentPace, Level: lvl, Value: behind, Threshold: th, Unit: "points",
-				Zh: fmt.Sprintf("投资完成率 %.1f%%，落后序时进度 %.1f 个百分点（%s阈值 %g）", rate*100, behind, zh, th),
-				En: fmt.Sprintf("investment %.1f%% complete, %.1f points behind the year's pace (%s at %g)", rate*100, behind, en, th)})
+			add(WarningReason{Rule: RuleInvestmentPace, Level: lvl, Value: behind, Threshold: th, Unit: "points", Actual: round1(rate * 100)})
 		}
 	}
 	// 形象进度 against the share of the construction period elapsed, counted in whole months
@@ -283,10 +341,8 @@ func (c *warnContext) evaluate(p *Project) Warning {
 		expected := float64(gone) / float64(total) * 100
 		behind := round1(expected - float64(p.Progress))
 		if lvl, th := grade(behind, r.ProgressPace); lvl != LevelGreen {
-			zh, en := levelName(lvl)
 			add(WarningReason{Rule: RuleProgressPace, Level: lvl, Value: behind, Threshold: th, Unit: "points",
-				Zh: fmt.Sprintf("形象进度 %d%%，落后工期进度（%d/%d 个月）%.1f 个百分点（%s阈值 %g）", p.Progress, gone, total, behind, zh, th),
-				En: fmt.Sprintf("progress %d%%, %.1f points behind the construction schedule (%d of %d months; %s at %g)", p.Progress, behind, gone, total, en, th)})
+				Actual: float64(p.Progress), Elapsed: gone, Span: total})
 		}
 	}
 	// Not started after the planned start.
@@ -301,23 +357,15 @@ func (c *warnContext) evaluate(p *Project) Warning {
 			lvl, th = LevelYellow, r.NotStarted.YellowMonths
 		}
 		if lvl != "" {
-			zh, en := levelName(lvl)
 			add(WarningReason{Rule: RuleNotStarted, Level: lvl, Value: float64(late), Threshold: float64(th), Unit: "months",
-				Zh: fmt.Sprintf("计划 %s 开工，逾期 %d 个月未开工（%s阈值 %d 个月）", p.PlannedStart, late, zh, th),
-				En: fmt.Sprintf("planned to start %s, not started %d months later (%s at %d)", p.PlannedStart, late, en, th)})
+				Date: p.PlannedStart})
 		}
 	}
 	// Planned completion passed (in whole months, for the same reason).
 	if r.CompletionOverdue.Enabled && !completed && p.PlannedCompletion != "" && p.PlannedCompletion < c.today {
 		late := monthsBetween(p.PlannedCompletion, c.today)
-		reason := WarningReason{Rule: RuleCompletionOverdue, Level: r.CompletionOverdue.Level, Value: float64(late), Unit: "months",
-			Zh: fmt.Sprintf("计划 %s 竣工，已逾期未竣工", p.PlannedCompletion),
-			En: fmt.Sprintf("planned completion %s passed, not completed", p.PlannedCompletion)}
-		if late > 0 {
-			reason.Zh = fmt.Sprintf("计划 %s 竣工，逾期 %d 个月未竣工", p.PlannedCompletion, late)
-			reason.En = fmt.Sprintf("planned completion %s passed, not completed %d months later", p.PlannedCompletion, late)
-		}
-		add(reason)
+		add(WarningReason{Rule: RuleCompletionOverdue, Level: r.CompletionOverdue.Level, Value: float64(late), Unit: "months",
+			Date: p.PlannedCompletion})
 	}
 	// Last month's report missing after its deadline, once the office collects reports on
 	// the board (from the first month anyone reported in the year).
@@ -330,18 +378,14 @@ func (c *warnContext) evaluate(p *Project) Warning {
 		}
 		if m.Year() == year && c.today > deadline && from != "" && m >= from {
 			if st := c.report(p.ID, m); st == "" || st == ReportReturned {
-				add(WarningReason{Rule: RuleReportMissing, Level: r.ReportMissing.Level, Unit: "",
-					Zh: fmt.Sprintf("%d年%d月月报截至 %s 未报", m.Year(), m.Num(), deadline),
-					En: fmt.Sprintf("no report for %s after its deadline %s", m, deadline)})
+				add(WarningReason{Rule: RuleReportMissing, Level: r.ReportMissing.Level, Unit: "", Date: deadline, Month: m})
 			}
 		}
 	}
 	// Overdue problems.
 	if r.ProblemOverdue.Enabled && c.overdueProblems != nil {
 		if n := c.overdueProblems(p.ID); n > 0 {
-			add(WarningReason{Rule: RuleProblemOverdue, Level: r.ProblemOverdue.Level, Value: float64(n), Unit: "count",
-				Zh: fmt.Sprintf("%d 个问题逾期未解决", n),
-				En: fmt.Sprintf("%d problems past their due date", n)})
+			add(WarningReason{Rule: RuleProblemOverdue, Level: r.ProblemOverdue.Level, Value: float64(n), Unit: "count"})
 		}
 	}
 	// Yellow again after yellow in the last closed months.
@@ -354,9 +398,7 @@ func (c *warnContext) evaluate(p *Project) Warning {
 				all = all && l.rank() >= LevelYellow.rank()
 			}
 			if all {
-				add(WarningReason{Rule: RuleConsecutiveYellow, Level: LevelRed, Value: float64(n), Threshold: float64(n), Unit: "months",
-					Zh: fmt.Sprintf("连续 %d 个已关账月份为黄色或红色，升为红色", n),
-					En: fmt.Sprintf("yellow or worse in the last %d closed months: raised to red", n)})
+				add(WarningReason{Rule: RuleConsecutiveYellow, Level: LevelRed, Value: float64(n), Threshold: float64(n), Unit: "months"})
 			}
 		}
 	}

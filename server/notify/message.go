@@ -70,7 +70,7 @@ func orNone(s string) string {
 func reasonText(rs []store.WarningReason) string {
 	zh := make([]string, 0, len(rs))
 	for _, r := range rs {
-		zh = append(zh, r.Zh)
+		zh = append(zh, r.Text("zh"))
 	}
 	return strings.Join(zh, "；")
 }
@@ -131,9 +131,9 @@ func reportMissing(a alert, base string) message {
 	// said once when it is.
 	common := ""
 	if len(a.Items) > 0 && len(a.Items[0].Reasons) > 0 {
-		common = a.Items[0].Reasons[0].Zh
+		common = a.Items[0].Reasons[0].Text("zh")
 		for _, it := range a.Items[1:] {
-			if len(it.Reasons) == 0 || it.Reasons[0].Zh != common {
+			if len(it.Reasons) == 0 || it.Reasons[0].Text("zh") != common {
 				common = ""
 				break
 			}

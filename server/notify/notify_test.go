@@ -125,13 +125,11 @@ func warning(level store.WarningLevel, reasons ...store.WarningReason) store.War
 
 var (
 	notStartedRed = store.WarningReason{Rule: store.RuleNotStarted, Level: store.LevelRed, Value: 4, Threshold: 3, Unit: "months",
-		Zh: "计划 2022-03-01 开工，逾期 4 个月未开工（红色阈值 3 个月）", En: "not started"}
+		Date: "2022-03-01"}
 	paceYellow = store.WarningReason{Rule: store.RuleInvestmentPace, Level: store.LevelYellow, Value: 12, Threshold: 10, Unit: "points",
-		Zh: "投资完成率落后序时进度 12 个百分点", En: "behind"}
-	overdueYellow = store.WarningReason{Rule: store.RuleProblemOverdue, Level: store.LevelYellow, Value: 2, Unit: "count",
-		Zh: "2 个问题逾期未解决", En: "2 problems past their due date"}
-	missingYellow = store.WarningReason{Rule: store.RuleReportMissing, Level: store.LevelYellow, Value: 3, Unit: "days",
-		Zh: "2022年10月月报截至 2022-11-05 未报", En: "no report"}
+		Actual: 71.3}
+	overdueYellow = store.WarningReason{Rule: store.RuleProblemOverdue, Level: store.LevelYellow, Value: 2, Unit: "count"}
+	missingYellow = store.WarningReason{Rule: store.RuleReportMissing, Level: store.LevelYellow, Date: "2022-11-05", Month: "2022-10"}
 )
 
 var rev uint64
@@ -211,12 +209,12 @@ func TestRedTransitionSendsOneWeComMessage(t *testing.T) {
 		t.Fatalf("got %d messages, want 1", len(msgs))
 	}
 	content, _ := markdownOf(t, msgs[0])["content"].(string)
-	for _, want := range []string{"长春影视产业园", "文化和旅游局", "王副主任", notStartedRed.Zh, "/projects/P1", "红色"} {
+	for _, want := range []string{"长春影视产业园", "文化和旅游局", "王副主任", notStartedRed.Text("zh"), "/projects/P1", "红色"} {
 		if !strings.Contains(content, want) {
 			t.Errorf("content lacks %q:\n%s", want, content)
 		}
 	}
-	if strings.Contains(content, paceYellow.Zh) {
+	if strings.Contains(content, paceYellow.Text("zh")) {
 		t.Errorf("content names the yellow reason of a red project:\n%s", content)
 	}
 	d := ds[0]
@@ -395,7 +393,7 @@ func TestReportMissingGroupsPerUnit(t *testing.T) {
 		t.Fatalf("want one message per unit, got %v", rcv.messages())
 	}
 	if c := byUnit["城乡建设局"]; !strings.Contains(c, "新城大街快速路") || !strings.Contains(c, "净月大街改造") ||
-		strings.Contains(c, "生态大街") || !strings.Contains(c, "共 2 个项目") || !strings.Contains(c, missingYellow.Zh) {
+		strings.Contains(c, "生态大街") || !strings.Contains(c, "共 2 个项目") || !strings.Contains(c, missingYellow.Text("zh")) {
 		t.Errorf("城乡建设局's message:\n%s", c)
 	}
 	if c := byUnit["文化和旅游局"]; !strings.Contains(c, "长春影视产业园") || strings.Contains(c, "新城大街快速路") {
@@ -423,7 +421,7 @@ func TestProblemOverdueAndDingTalkBody(t *testing.T) {
 	}
 	title, _ := md["title"].(string)
 	text, _ := md["text"].(string)
-	if !strings.Contains(title, "长春影视产业园") || !strings.Contains(text, overdueYellow.Zh) || !strings.Contains(text, "问题逾期") {
+	if !strings.Contains(title, "长春影视产业园") || !strings.Contains(text, overdueYellow.Text("zh")) || !strings.Contains(text, "问题逾期") {
 		t.Fatalf("title %q, text:\n%s", title, text)
 	}
 	if _, ok := md["content"]; ok {
@@ -541,7 +539,7 @@ func TestDeriveReadsReplayedWarnings(t *testing.T) {
 	e.Project.Warning = store.Warning{}
 	got := derive([]store.Event{e, e}) // the same project twice counts once
 	if len(got) != 2 || got[0].Event != store.EventProjectRed || got[1].Event != store.EventProblemOverdue ||
-		len(got[0].Items) != 1 || got[0].Items[0].Reasons[0].Zh != notStartedRed.Zh {
+		len(got[0].Items) != 1 || got[0].Items[0].Reasons[0] != notStartedRed {
 		t.Fatalf("got %+v", got)
 	}
 }

@@ -1134,7 +1134,7 @@ func writeBulletinProjects(f *excelize.File, sheet string, st *bulletinStyles, v
 		}
 		var reasons []string
 		for _, re := range p.Warning.Reasons {
-			reasons = append(reasons, tr(lang, re.Zh, re.En))
+			reasons = append(reasons, re.Text(lang))
 		}
 		problems := ""
 		if rr := byID[p.ID]; rr != nil && rr.Report != nil {

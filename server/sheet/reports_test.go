@@ -291,7 +291,7 @@ func bulletinView() (*store.MonthView, []store.ReportRow) {
 		{ID: "P1", Name: "长春影视产业园", Department: "文化和旅游局", Leader: "张伟", Stage: store.StageUnderConstruction,
 			InvestmentYuan: 3_500_000_000, AnnualPlanYuan: 900_000_000, InvestmentCompletedYuan: 123_456_789, MonthYuan: 12_345_678,
 			Progress: 35, Report: store.ReportApproved,
-			Warning: store.Warning{Level: store.LevelRed, Reasons: []store.WarningReason{{Rule: store.RuleInvestmentPace, Zh: "投资进度落后序时进度 69.6 个百分点", En: "behind"}}}},
+			Warning: store.Warning{Level: store.LevelRed, Reasons: []store.WarningReason{{Rule: store.RuleInvestmentPace, Level: store.LevelRed, Value: 69.6, Threshold: 30, Unit: "points", Actual: 13.7}}}},
 		{ID: "P2", Name: "新城大街快速路", Department: "城乡建设局", Stage: store.StagePreparing,
 			InvestmentYuan: 2_000_000_000, AnnualPlanYuan: 0, Report: store.ReportMissing, OpenProblems: 2,
 			Warning: store.Warning{Level: store.LevelYellow}},

@@ -411,10 +411,17 @@ export interface WarningReason {
   level: WarningLevel
   value: number
   threshold: number
-  /** "points", "months", "days", "count" */
+  /** "points", "months", "count" or "" */
   unit: string
-  zh: string
-  en: string
+  /** The figure compared: 投资完成率 or 形象进度 in per cent (investmentPace, progressPace). */
+  actual?: number
+  /** The construction period's months gone and in all (progressPace). */
+  elapsed?: number
+  span?: number
+  /** Planned start (notStarted), planned completion (completionOverdue), deadline (reportMissing). */
+  date?: string
+  /** The month whose report is missing (reportMissing). */
+  month?: string
 }
 
 export interface Warning {

@@ -1,6 +1,7 @@
 // Month arithmetic of the monthly cycle, on "YYYY-MM" strings in the zone's time. Pure.
 import type { Month, Project, ReportStatus, Warning, WarningLevel, WarningReason } from '../api/types'
 import { zoneToday } from '../format'
+import { reasonSentence } from './reasons'
 
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/
 
@@ -66,8 +67,9 @@ export function levelRank(l: WarningLevel): number {
 }
 
 /** A reason in the reader's language. */
+/** A warning reason in words (the server sends its figures only). */
 export function reasonText(r: WarningReason, locale: string): string {
-  return locale === 'en' ? r.en || r.zh : r.zh || r.en
+  return reasonSentence(r, locale)
 }
 
 /** Reports that may still be typed: not approved, in an open month. */
