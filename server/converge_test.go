@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -21,6 +23,7 @@ type screen struct {
 	epoch    string
 	rev      uint64
 	projects map[string]store.Project
+	summary  []byte // as JSON, kept by the summaries and deltas of the changes
 	resyncs  int
 }
 
@@ -36,19 +39,70 @@ func (s *screen) apply(m wsMsg) error {
 			s.projects[p.ID] = p
 		}
 		s.rev = m.Rev
+		s.summary, _ = json.Marshal(m.Summary)
 	case "change":
 		if m.Rev != s.rev+1 {
 			s.resyncs++
 			return fmt.Errorf("gap: have %d, got %d", s.rev, m.Rev)
 		}
-		if m.Project == nil {
-			delete(s.projects, m.Change.ProjectID)
-		} else {
+		switch {
+		case m.ProjectPatch != nil:
+			held, ok := s.projects[m.Change.ProjectID]
+			if !ok {
+				return fmt.Errorf("rev %d patches %s, which the screen does not hold", m.Rev, m.Change.ProjectID)
+			}
+			p, err := applyProjectPatch(held, m.ProjectPatch)
+			if err != nil {
+				return fmt.Errorf("rev %d: %w", m.Rev, err)
+			}
+			s.projects[p.ID] = p
+		case m.Project != nil:
 			s.projects[m.Project.ID] = *m.Project
+		case m.Change.ProjectID != "":
+			delete(s.projects, m.Change.ProjectID)
+		}
+		switch {
+		case m.SummaryDelta != nil:
+			sum, err := store.ApplySummaryDelta(s.summary, m.SummaryDelta)
+			if err != nil {
+				s.resyncs++
+				return err
+			}
+			s.summary = sum
+		case m.Summary != nil:
+			s.summary, _ = json.Marshal(m.Summary)
 		}
 		s.rev = m.Rev
 	}
 	return nil
+}
+
+// applyProjectPatch is a change's projectPatch applied to the project a screen holds: the
+// patch's members replace the project's. Refused unless the patch's version is the held
+// one's next (or the same, for a change that left the project as it was).
+func applyProjectPatch(held store.Project, patch json.RawMessage) (store.Project, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &members); err != nil {
+		return held, err
+	}
+	var v struct {
+		Version uint64 `json:"version"`
+	}
+	if err := json.Unmarshal(patch, &v); err != nil || (v.Version != held.Version+1 && v.Version != held.Version) {
+		return held, fmt.Errorf("patch of version %d on %s at version %d", v.Version, held.ID, held.Version)
+	}
+	var all map[string]json.RawMessage
+	b, _ := json.Marshal(held)
+	if err := json.Unmarshal(b, &all); err != nil {
+		return held, err
+	}
+	for k, m := range members {
+		all[k] = m
+	}
+	b, _ = json.Marshal(all)
+	var p store.Project
+	err := json.Unmarshal(b, &p)
+	return p, err
 }
 
 // TestScreensConverge drops and reconnects screens at random while editors keep editing;
@@ -134,6 +188,10 @@ func TestScreensConverge(t *testing.T) {
 				t.Fatalf("screen %d: %s differs from the database", i, p.ID)
 			}
 		}
+		sum, _ := json.Marshal(l.st.Summary(store.SummaryFilter{}))
+		if !jsonSame(t, s.summary, sum) {
+			t.Fatalf("screen %d: summary\n%s\ndiffers from the database's\n%s", i, s.summary, sum)
+		}
 		if len(s.projects) != len(want) {
 			t.Fatalf("screen %d has %d projects, want %d", i, len(s.projects), len(want))
 		}
@@ -173,4 +231,19 @@ func TestSocketsPerAddressLimited(t *testing.T) {
 	if _, res, err := l.dial(t, "token="+f.display, nil); err == nil || res == nil || res.StatusCode != 429 {
 		t.Fatalf("third socket: got %v, want 429", res)
 	}
+}
+
+// jsonSame compares two JSON documents by value.
+func jsonSame(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
 }

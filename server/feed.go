@@ -40,12 +40,19 @@ type helloMsg struct {
 	Build string `json:"build"`
 }
 
+// changeMsg is a change as the feed sends it (docs/api.md, "The live feed"): a new project
+// whole (project), a changed one as the members that moved (projectPatch), a deleted one or
+// none as "project": null; the last change of a commit carries the summary's cells that moved
+// (summaryDelta) or, when a delta cannot say it (the first commit, a new year, a replay's
+// end), the whole summary.
 type changeMsg struct {
-	Type    string         `json:"type"`
-	Rev     uint64         `json:"rev"`
-	Change  store.Change   `json:"change"`
-	Project *store.Project `json:"project"`
-	Summary *store.Summary `json:"summary,omitempty"`
+	Type         string          `json:"type"`
+	Rev          uint64          `json:"rev"`
+	Change       store.Change    `json:"change"`
+	Project      json.RawMessage `json:"project,omitempty"`
+	ProjectPatch json.RawMessage `json:"projectPatch,omitempty"`
+	Summary      *store.Summary  `json:"summary,omitempty"`
+	SummaryDelta json.RawMessage `json:"summaryDelta,omitempty"`
 }
 
 type snapshotMsg struct {
@@ -55,44 +62,56 @@ type snapshotMsg struct {
 	Summary  *store.Summary  `json:"summary"`
 }
 
-// encodeChange returns a change message. The change and the project the commit already
-// encoded are spliced in as they are (the writer publishes before it answers, so encoding
-// them again would hold up every editor); the result is byte for byte what encoding a
-// changeMsg gives.
+// encodeChange returns a change message.
 func encodeChange(e store.Event) []byte { return appendChange(nil, e) }
 
-// appendChange appends the change message to dst.
+// appendChange appends the change message to dst. The change and the project the commit
+// already encoded are spliced in as they are (the writer publishes before it answers, so
+// encoding them again would hold up every editor); a replay's events are encoded here.
 func appendChange(dst []byte, e store.Event) []byte {
-	if e.ChangeJSON == nil || (e.Project != nil && e.ProjectJSON == nil) {
-		b, err := json.Marshal(changeMsg{Type: "change", Rev: e.Change.Rev, Change: e.Change, Project: e.Project, Summary: e.Summary})
-		if err != nil {
-			panic(err) // every field is a plain value: marshalling cannot fail
-		}
-		return append(dst, b...)
+	change, project := e.ChangeJSON, e.ProjectJSON
+	if change == nil {
+		change = mustMarshal(e.Change)
 	}
-	var sum []byte
-	if e.Summary != nil {
-		var err error
-		if sum, err = json.Marshal(e.Summary); err != nil {
-			panic(err)
-		}
+	if e.Project != nil && project == nil {
+		project = mustMarshal(e.Project)
 	}
-	project := e.ProjectJSON
-	if e.Project == nil {
-		project = []byte("null")
+	sum, key := e.SummaryDelta, `,"summaryDelta":`
+	if sum == nil && e.Summary != nil {
+		sum, key = mustMarshal(e.Summary), `,"summary":`
 	}
-	b := slices.Grow(dst, 64+len(e.ChangeJSON)+len(project)+len(sum))
+	b := slices.Grow(dst, 64+len(change)+len(project)+len(sum))
 	b = append(b, `{"type":"change","rev":`...)
 	b = strconv.AppendUint(b, e.Change.Rev, 10)
 	b = append(b, `,"change":`...)
-	b = append(b, e.ChangeJSON...)
-	b = append(b, `,"project":`...)
-	b = append(b, project...)
+	b = append(b, change...)
+	switch {
+	case e.Project == nil:
+		b = append(b, `,"project":null`...)
+	case e.Change.Kind == store.ChangeCreate:
+		b = append(b, `,"project":`...)
+		b = append(b, project...)
+	default:
+		// An existing project: the members that moved.
+		b = append(b, `,"projectPatch":`...)
+		var err error
+		if b, err = store.AppendProjectPatch(b, project, e.Change.Fields); err != nil {
+			panic(err) // the bytes are encoding/json's
+		}
+	}
 	if sum != nil {
-		b = append(b, `,"summary":`...)
+		b = append(b, key...)
 		b = append(b, sum...)
 	}
 	return append(b, '}')
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain values: marshalling cannot fail
+	}
+	return b
 }
 
 // publish is the store's commit hook: it runs on the writer goroutine after each durable

@@ -252,17 +252,20 @@ func (k *socket) writeClose(frame []byte) {
 // returns the last revision sent.
 func (s *Server) catchUp(r resume, sock *socket, deflate bool) (uint64, error) {
 	write := sock.writeText
-	cur := s.store.Rev()
+	// The replay runs up to the current summary's revision, and its last change carries that
+	// summary whole: the live changes after it carry deltas from it. (Anything committed
+	// meanwhile is queued on the subscription, which exists already.)
+	sum := s.store.Summary(store.SummaryFilter{})
+	cur := sum.Rev
 	if err := write(s.feed.helloBytes(s.store.Epoch(), cur, s.cfg.Build)); err != nil {
 		return 0, err
 	}
 	if r.ok && r.epoch == s.store.Epoch() && r.since <= cur && cur-r.since <= s.replayLimit() {
 		events, err := s.store.Replay(r.since, int(cur-r.since))
 		if err == nil && uint64(len(events)) == cur-r.since {
-			sum := s.store.Summary(store.SummaryFilter{})
 			for i, e := range events {
-				if i == len(events)-1 && sum.Rev == e.Change.Rev {
-					e.Summary = sum
+				if i == len(events)-1 {
+					e.Summary, e.SummaryDelta = sum, nil
 				}
 				if err := write(encodeChange(e)); err != nil {
 					return 0, err

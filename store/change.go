@@ -79,6 +79,9 @@ type Event struct {
 	Change  Change
 	Project *Project // after the change; nil for a delete
 	Summary *Summary // the unfiltered summary after this change; only on the last event of a commit
+	// SummaryDelta is what moved from the previous commit's summary to Summary, encoded
+	// (AppendSummaryDelta); nil when there is no Summary or it must be sent whole.
+	SummaryDelta []byte
 	// ChangeJSON and ProjectJSON are Change and Project as the commit encoded them (nil when
 	// not at hand, e.g. in a replay), so the live feed need not encode them again.
 	ChangeJSON, ProjectJSON []byte

@@ -217,7 +217,13 @@ func (b *batchState) withWarning(p *Project, fields map[string]FieldChange) {
 		w.Since = &t
 	}
 	if !w.Equal(p.Warning) {
-		fields["warning"] = FieldChange{From: p.Warning.brief(), To: w.brief()}
+		// The change records the warning in brief; when only its figures moved (a progress
+		// edit moves progressPace's value), the project after it says so and the change need
+		// not, unless the figures are all that changed.
+		from, to := p.Warning.brief(), w.brief()
+		if !from.Equal(to) || len(fields) == 0 {
+			fields["warning"] = FieldChange{From: from, To: to}
+		}
 		p.Warning = w
 	}
 }

@@ -50,9 +50,9 @@ const (
 type WarningReason struct {
 	Rule      string       `json:"rule"`
 	Level     WarningLevel `json:"level"`
-	Value     float64      `json:"value"`
-	Threshold float64      `json:"threshold"`
-	Unit      string       `json:"unit"` // "points", "months", "count" or ""
+	Value     float64      `json:"value,omitempty"`     // 0 when left out
+	Threshold float64      `json:"threshold,omitempty"` // 0 when left out
+	Unit      string       `json:"unit,omitempty"`      // "points", "months", "count" or none
 	// Actual is the figure compared: 投资完成率 in per cent (investmentPace), 形象进度 in per
 	// cent (progressPace).
 	Actual float64 `json:"actual,omitempty"`
@@ -129,7 +129,7 @@ func (w Warning) Equal(o Warning) bool {
 }
 
 // brief is how a change records a warning (fields.warning.from/to): its level and its
-// reasons' rules and levels, without the values and the sentences. The project after the
+// reasons' rules and levels, without the figures. The project after the
 // change carries the whole warning; the log need not repeat it twice per edit (it was most of
 // a change's bytes, and a third of the writer's throughput with 64 editors).
 func (w Warning) brief() Warning {

@@ -447,9 +447,15 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 		}
 	}
 	s.rev = rev
+	prev := s.summary
 	s.summary = s.liveSummary(rev, now)
 	sum := s.summary
 	s.mu.Unlock()
+	// Summaries are never changed once made, so the delta is worked out outside the lock.
+	delta, made := AppendSummaryDelta(nil, prev, sum)
+	if !made {
+		delta = nil
+	}
 	events := make([]Event, 0, len(ok))
 	for i, st := range ok {
 		ch := st.change
@@ -464,7 +470,7 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 		}
 		ev := Event{Change: ch, Project: st.after, ChangeJSON: st.changeJSON, ProjectJSON: st.projectJSON}
 		if i == len(ok)-1 {
-			ev.Summary = sum
+			ev.Summary, ev.SummaryDelta = sum, delta
 		}
 		events = append(events, ev)
 	}

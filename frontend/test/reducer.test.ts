@@ -130,10 +130,44 @@ describe('applyMessage', () => {
     expect(applyMessage(r.state, { type: 'reload' }).outcome.kind).toBe('reload')
   })
 
-  it('withSummary takes only newer summaries', () => {
-    const s1 = loaded(10)
+  it('withSummary takes only newer summaries, never ahead of the projects', () => {
+    const s1 = applyMessage(loaded(10), { type: 'change', rev: 11, change: change(11, 'a'), project: project('a') }).state
     expect(withSummary(s1, summary(9))).toBe(s1)
     expect(withSummary(s1, summary(11)).summary?.rev).toBe(11)
+    // Ahead of the changes applied: the next delta would not fit it.
+    expect(withSummary(s1, summary(12))).toBe(s1)
+  })
+
+  it('applies a project patch on the version before it, and resyncs on any other', () => {
+    const s1 = loaded(10)
+    const held = s1.projects.get('a')!
+    const patch = { progress: 55, version: held.version + 1, updatedBy: 'ed1' }
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: patch })
+    expect(r.outcome.kind).toBe('applied')
+    expect(r.state.projects.get('a')).toEqual({ ...held, ...patch })
+    expect(s1.projects.get('a')).toBe(held)
+    // The same version: a change that left the project as it was.
+    expect(applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: { version: held.version } }).outcome.kind).toBe('applied')
+    for (const bad of [held.version + 2, held.version - 1]) {
+      const m = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: { version: bad } })
+      expect(m.outcome).toEqual({ kind: 'resync', reason: 'mismatch' })
+      expect(m.state).toBe(s1)
+    }
+    const unknown = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'zz'), projectPatch: { version: 2 } })
+    expect(unknown.outcome).toEqual({ kind: 'resync', reason: 'mismatch' })
+  })
+
+  it('applies a summary delta on its own revision only', () => {
+    const s1 = loaded(10)
+    const delta = { from: 10, rev: 11, set: { warnings: { red: 3 } } }
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), project: project('a'), summaryDelta: delta })
+    expect(r.outcome.kind).toBe('applied')
+    expect(r.state.summary?.rev).toBe(11)
+    expect(r.state.summary?.warnings).toEqual({ ...s1.summary!.warnings, red: 3 })
+    expect(s1.summary?.rev).toBe(10)
+    const wrong = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), project: project('a'), summaryDelta: { ...delta, from: 9 } })
+    expect(wrong.outcome).toEqual({ kind: 'resync', reason: 'mismatch' })
+    expect(wrong.state).toBe(s1)
   })
 })
 

@@ -184,7 +184,7 @@ func checkFile(path string, attempts []attempt, shown shownLog, editorName strin
 		if m, ok := shown.changes[c.Rev]; ok && c.Rev > sc.shownAfter {
 			cj, _ := json.Marshal(c)
 			pj, _ := json.Marshal(e.Project)
-			if !bytes.Equal(m.change, cj) || !bytes.Equal(m.project, pj) {
+			if !bytes.Equal(m.change, cj) || (!m.patch && !bytes.Equal(m.project, pj)) || (m.patch && !patchOf(m.project, pj)) {
 				r.violate("the screen was shown rev %d as\n    %s %s\n  but the file holds\n    %s %s", c.Rev, m.change, m.project, cj, pj)
 			} else {
 				r.shownChecked++
@@ -373,4 +373,19 @@ func versionOf(p *store.Project) string {
 		return "none (a delete)"
 	}
 	return fmt.Sprint(p.Version)
+}
+
+// patchOf reports whether every member of a change message's projectPatch is the project's
+// member as the file holds it, byte for byte, and the patch names the version.
+func patchOf(patch, project []byte) bool {
+	var pm, all map[string]json.RawMessage
+	if json.Unmarshal(patch, &pm) != nil || json.Unmarshal(project, &all) != nil || pm["version"] == nil {
+		return false
+	}
+	for k, v := range pm {
+		if !bytes.Equal(all[k], v) {
+			return false
+		}
+	}
+	return true
 }

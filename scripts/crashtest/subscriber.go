@@ -21,7 +21,8 @@ import (
 // store's types and encoded again, so it compares byte for byte with the file's entry).
 type shownChange struct {
 	change  []byte
-	project []byte // "null" for a delete
+	project []byte // "null" for a delete; the projectPatch if patch
+	patch   bool
 }
 
 // shownLog is everything the screen was shown: change messages and snapshots, by revision.
@@ -76,6 +77,8 @@ type wsMessage struct {
 	Projects []store.Project `json:"projects"`
 	Change   *store.Change   `json:"change"`
 	Project  *store.Project  `json:"project"`
+	// ProjectPatch is a changed project's members that moved (docs/api.md).
+	ProjectPatch json.RawMessage `json:"projectPatch"`
 }
 
 // session is one connection: dial, read until it ends, checking the order of revisions.
@@ -175,6 +178,9 @@ func (s *subscriber) recordChange(m wsMessage) {
 	c, _ := json.Marshal(m.Change)
 	p, _ := json.Marshal(m.Project)
 	sc := shownChange{change: c, project: p}
+	if m.ProjectPatch != nil {
+		sc.project, sc.patch = m.ProjectPatch, true
+	}
 	if old, ok := s.shown.changes[m.Rev]; ok && (!bytes.Equal(old.change, c) || !bytes.Equal(old.project, p)) {
 		s.findings.add(fmt.Sprintf("screen: rev %d shown twice with different content:\n    %s %s\n    %s %s", m.Rev, old.change, old.project, c, p))
 	}

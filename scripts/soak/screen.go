@@ -32,6 +32,8 @@ type wsMsg struct {
 	} `json:"change"`
 	Project  json.RawMessage   `json:"project"`
 	Projects []json.RawMessage `json:"projects"`
+	// ProjectPatch is a changed project's members that moved (docs/api.md).
+	ProjectPatch json.RawMessage `json:"projectPatch"`
 }
 
 var summaryKey = []byte(`,"summary":`)
@@ -55,6 +57,26 @@ func decodeMsg(data []byte) (wsMsg, error) {
 	}
 	err := json.Unmarshal(data, &m)
 	return m, err
+}
+
+// patchProject puts a patch's members over the project's, as the web UI's reducer does: on
+// the project's version before the patch's (or the same, for a change that left it as it was).
+func patchProject(held, patch json.RawMessage) (json.RawMessage, error) {
+	var p, h map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(held, &h); err != nil {
+		return nil, err
+	}
+	var pv, hv uint64
+	if json.Unmarshal(p["version"], &pv) != nil || json.Unmarshal(h["version"], &hv) != nil || (pv != hv+1 && pv != hv) {
+		return nil, fmt.Errorf("%w: a patch of version %s on version %s", errGap, p["version"], h["version"])
+	}
+	for k, v := range p {
+		h[k] = v
+	}
+	return json.Marshal(h)
 }
 
 // errGap is a change whose revision is not the next one: the screen must resync.
@@ -103,9 +125,20 @@ func (s *screen) apply(m wsMsg) error {
 		if m.Rev != s.rev+1 {
 			return fmt.Errorf("%w: have %d, got %d", errGap, s.rev, m.Rev)
 		}
-		if len(m.Project) == 0 || string(m.Project) == "null" {
+		switch {
+		case len(m.ProjectPatch) > 0:
+			held, ok := s.projects[m.Change.ProjectID]
+			if !ok {
+				return fmt.Errorf("change %d patches %s, which the screen does not hold", m.Rev, m.Change.ProjectID)
+			}
+			p, err := patchProject(held, m.ProjectPatch)
+			if err != nil {
+				return fmt.Errorf("change %d: %w", m.Rev, err)
+			}
+			s.projects[m.Change.ProjectID] = p
+		case len(m.Project) == 0 || string(m.Project) == "null":
 			delete(s.projects, m.Change.ProjectID)
-		} else {
+		default:
 			s.projects[m.Change.ProjectID] = m.Project
 		}
 		s.rev = m.Rev

@@ -294,12 +294,36 @@ export interface SnapshotMessage {
   projects: Project[]
   summary: Summary
 }
+/**
+ * A committed change (docs/api.md, "The live feed"). A new project comes whole (`project`),
+ * a changed one as the members that moved (`projectPatch`: always its version, updatedAt,
+ * updatedBy and warning), a deleted one, or a change of no project, as `project: null`. The
+ * last change of a commit carries the summary's cells that moved (`summaryDelta`) or, where
+ * a delta cannot say it, the whole `summary`.
+ */
 export interface ChangeMessage {
   type: 'change'
   rev: number
   change: Change
-  project: Project | null
+  project?: Project | null
+  projectPatch?: Partial<Project> & { version: number }
   summary?: Summary
+  summaryDelta?: SummaryDelta
+}
+
+/**
+ * What moved in the summary: apply only on top of the summary at revision `from`.
+ * `set`: top-level members that moved (an object: its members that moved, merged in);
+ * `lists`: entries of byStage, byCategory, bySector, byDepartment (by `key`) and
+ * reporting.units (by `department`) with their fields that moved, or whole when new;
+ * `order`: a list's keys, when an entry came, went or moved.
+ */
+export interface SummaryDelta {
+  from: number
+  rev: number
+  set?: Partial<Record<keyof Summary, unknown>>
+  lists?: Record<string, Record<string, unknown>[]>
+  order?: Record<string, string[]>
 }
 export interface ReloadMessage {
   type: 'reload'
@@ -405,14 +429,16 @@ export type WarningRule =
   | 'consecutiveYellow'
   | 'problemOverdue'
 
-/** One rule that fired: what it measured, against which threshold, in words. */
+/** One rule that fired: what it measured, against which threshold, with the figures its sentence quotes (cycle/reasons.ts writes it). */
 export interface WarningReason {
   rule: WarningRule
   level: WarningLevel
-  value: number
-  threshold: number
-  /** "points", "months", "count" or "" */
-  unit: string
+  /** Left out when 0. */
+  value?: number
+  /** Left out when 0. */
+  threshold?: number
+  /** "points", "months", "count"; left out when none */
+  unit?: string
   /** The figure compared: 投资完成率 or 形象进度 in per cent (investmentPace, progressPace). */
   actual?: number
   /** The construction period's months gone and in all (progressPace). */

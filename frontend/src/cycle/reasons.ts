@@ -9,7 +9,7 @@ const f1 = (n: number | undefined): string => (n ?? 0).toFixed(1)
 /** Go's %g for the small numbers a reason holds (3, 10, 12.5). */
 const g = (n: number | undefined): string => String(n ?? 0)
 /** The English noun for n of them. */
-const plural = (n: number, noun: string): string => (n === 1 ? noun : noun + 's')
+const plural = (n: number | undefined, noun: string): string => (n === 1 ? noun : noun + 's')
 
 export function reasonSentence(r: WarningReason, locale: string): string {
   const en = locale === 'en'
@@ -30,7 +30,7 @@ export function reasonSentence(r: WarningReason, locale: string): string {
         ? `planned to start ${r.date ?? ''}, not started ${g(r.value)} ${plural(r.value, 'month')} later (${len} at ${g(r.threshold)})`
         : `计划 ${r.date ?? ''} 开工，逾期 ${g(r.value)} 个月未开工（${lzh}阈值 ${g(r.threshold)} 个月）`
     case 'completionOverdue':
-      if (r.value > 0) {
+      if ((r.value ?? 0) > 0) {
         return en
           ? `planned completion ${r.date ?? ''} passed, not completed ${g(r.value)} ${plural(r.value, 'month')} later`
           : `计划 ${r.date ?? ''} 竣工，逾期 ${g(r.value)} 个月未竣工`

@@ -86,12 +86,21 @@ function maybeSeedTicker(): void {
   )
 }
 
-// A change without a summary leaves the headline figures behind; fetch them, at most once a second.
+// The last change of each commit brings the summary along (a delta, or whole); a change
+// without one leaves the figures behind until its commit's last arrives, microseconds later
+// in the same frame. If they are still behind a second later (a replay cut short), fetch them.
 let summaryTimer: ReturnType<typeof setTimeout> | null = null
-function maybeRefreshSummary(): void {
+function summaryBehind(): boolean {
   const s = board.value
-  if (!s.loaded || !s.summary || s.summary.rev >= s.rev || summaryTimer !== null) return
+  return s.loaded && s.summary !== null && s.summary.rev < s.rev
+}
+function maybeRefreshSummary(): void {
+  if (!summaryBehind() || summaryTimer !== null) return
   summaryTimer = setTimeout(() => {
+    if (!summaryBehind()) {
+      summaryTimer = null
+      return
+    }
     api.summary().then(
       (sum) => {
         summaryTimer = null

@@ -1,6 +1,7 @@
 // The pure heart of the live state: every message of the feed goes through applyMessage.
 // No I/O, no Vue: the connection and the stores call it, the unit tests drive it.
-import type { Change, Project, ServerMessage, Summary } from '../api/types'
+import type { Change, ChangeMessage, Project, ServerMessage, Summary } from '../api/types'
+import { applySummaryDelta } from './summaryDelta'
 
 export interface BoardState {
   /** Server epoch of the data held; a new epoch means a new database. */
@@ -20,7 +21,7 @@ export interface BoardState {
 export type Outcome =
   | { kind: 'applied' }
   | { kind: 'ignored' } // a stale duplicate, or nothing to do
-  | { kind: 'resync'; reason: 'gap' | 'not_loaded' } // reconnect without since
+  | { kind: 'resync'; reason: 'gap' | 'not_loaded' | 'mismatch' } // reconnect without since
   | { kind: 'reload' } // the server asked the page to reload
   | { kind: 'hello'; epoch: string; rev: number; build: string }
 
@@ -52,41 +53,50 @@ export function applyMessage(state: BoardState, msg: ServerMessage, tickerLimit 
       }
     }
     case 'change':
-      return applyChange(state, msg.rev, msg.change, msg.project, msg.summary, tickerLimit)
+      return applyChange(state, msg, tickerLimit)
     case 'reload':
       return { state, outcome: { kind: 'reload' } }
   }
 }
 
-export function applyChange(
-  state: BoardState,
-  rev: number,
-  change: Change,
-  project: Project | null,
-  summary: Summary | undefined,
-  tickerLimit = TICKER_LIMIT,
-): Result {
+export function applyChange(state: BoardState, msg: ChangeMessage, tickerLimit = TICKER_LIMIT): Result {
+  const { rev, change } = msg
   if (!state.loaded) return { state, outcome: { kind: 'resync', reason: 'not_loaded' } }
   if (rev <= state.rev) return { state, outcome: { kind: 'ignored' } }
   if (rev !== state.rev + 1) return { state, outcome: { kind: 'resync', reason: 'gap' } }
+  const mismatch: Result = { state, outcome: { kind: 'resync', reason: 'mismatch' } }
   // A month or settings change concerns no project (projectId "", project null): it moves the
   // revision, the summary and the ticker, and must not delete anything.
   let projects = state.projects
-  if (change.kind === 'delete') {
-    if (change.projectId !== '' && projects.has(change.projectId)) {
-      const next = new Map(projects)
-      next.delete(change.projectId)
-      projects = next
-    }
-  } else if (project !== null) {
+  if (msg.projectPatch) {
+    // The members that moved, on top of the project as the screen holds it: its version must
+    // be the one before (or the same, for a change that left the project as it was).
+    const held = projects.get(change.projectId)
+    const v = msg.projectPatch.version
+    if (!held || (v !== held.version + 1 && v !== held.version)) return mismatch
     const next = new Map(projects)
-    next.set(project.id, project)
+    next.set(held.id, { ...held, ...msg.projectPatch })
     projects = next
+  } else if (msg.project) {
+    const next = new Map(projects)
+    next.set(msg.project.id, msg.project)
+    projects = next
+  } else if (change.projectId !== '' && projects.has(change.projectId)) {
+    const next = new Map(projects)
+    next.delete(change.projectId)
+    projects = next
+  }
+  let summary = state.summary
+  if (msg.summaryDelta) {
+    summary = summary ? applySummaryDelta(summary, msg.summaryDelta) : null
+    if (!summary) return mismatch
+  } else if (msg.summary) {
+    summary = msg.summary
   }
   const ticker = state.ticker.length >= tickerLimit ? state.ticker.slice(state.ticker.length - tickerLimit + 1) : state.ticker.slice()
   ticker.push(change)
   return {
-    state: { ...state, rev, projects, summary: summary ?? state.summary, ticker },
+    state: { ...state, rev, projects, summary, ticker },
     outcome: { kind: 'applied' },
   }
 }
@@ -136,9 +146,12 @@ function asMessage(v: unknown): ServerMessage | null {
   }
 }
 
-/** Take a summary fetched over HTTP if it is newer than the one held. */
+/**
+ * Take a summary fetched over HTTP if it is newer than the one held and not ahead of the
+ * projects: the feed's next summary delta applies on top of the revision held.
+ */
 export function withSummary(state: BoardState, summary: Summary): BoardState {
-  if (state.summary && summary.rev <= state.summary.rev) return state
+  if ((state.summary && summary.rev <= state.summary.rev) || summary.rev > state.rev) return state
   return { ...state, summary }
 }
 
