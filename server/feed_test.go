@@ -75,24 +75,7 @@ func TestPreEncodedBytesMatchEncoding(t *testing.T) {
 // An edit that also moves the project's warning level moves the warning counts in five
 // places and records the level in the change: it may take up to 1.4 KB.
 func TestChangeMessageSize(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "assets", "seed", "jingyue-2022.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	projects, err := store.ReadProjectsCSV(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now, _ := time.Parse(time.RFC3339, "2022-11-08T10:00:00+08:00")
-	st, err := store.Open(filepath.Join(t.TempDir(), "size.db"), store.Options{PasswordParams: fastHash, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Seed(projects, "system", "导入数据集 jingyue-2022"); err != nil {
-		t.Fatal(err)
-	}
+	st := openBundled(t)
 	var last []byte
 	st.SetCommitHook(func(evs []store.Event) { last = encodeChange(evs[len(evs)-1]) })
 	full, _ := json.Marshal(st.Summary(store.SummaryFilter{}))
@@ -140,24 +123,7 @@ func TestChangeMessageSize(t *testing.T) {
 // screen): after each commit its projects and summary must equal the database's exactly. A
 // patch that missed a member a change altered, or a delta a cell, fails here.
 func TestPatchesAndDeltasRebuildTheState(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "assets", "seed", "jingyue-2022.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	projects, err := store.ReadProjectsCSV(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now, _ := time.Parse(time.RFC3339, "2022-11-08T10:00:00+08:00")
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{PasswordParams: fastHash, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Seed(projects, "system", "导入数据集 jingyue-2022"); err != nil {
-		t.Fatal(err)
-	}
+	st := openBundled(t)
 	all, sum, rev := st.Snapshot()
 	s := &screen{projects: map[string]store.Project{}, rev: rev}
 	for _, p := range all {
@@ -254,4 +220,29 @@ func TestPatchesAndDeltasRebuildTheState(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("October closed")
+}
+
+// openBundled opens a store on the bundled data at the browser tests' clock (November 2022:
+// warnings and the report status as the wall shows them).
+func openBundled(t *testing.T) *store.Store {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "assets", "seed", "jingyue-2022.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	projects, err := store.ReadProjectsCSV(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, _ := time.Parse(time.RFC3339, "2022-11-08T10:00:00+08:00")
+	st, err := store.Open(filepath.Join(t.TempDir(), "bundled.db"), store.Options{PasswordParams: fastHash, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Seed(projects, "system", "导入数据集 jingyue-2022"); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
