@@ -47,25 +47,7 @@ func (s *Server) handleExportBulletin(c *fiber.Ctx) error {
 		return err
 	}
 	dept := c.Query("department")
-	if dept != "" {
-		v := *view
-		v.Projects = nil
-		for _, p := range view.Projects {
-			if p.Department == dept {
-				v.Projects = append(v.Projects, p)
-			}
-		}
-		v.Units = nil
-		for _, u := range view.Units {
-			if u.Department == dept {
-				v.Units = append(v.Units, u)
-			}
-		}
-		if view.Summary != nil {
-			v.Summary = &store.Summary{ElapsedShare: view.Summary.ElapsedShare, ElapsedMonths: view.Summary.ElapsedMonths}
-		}
-		view = &v
-	}
+	view = departmentBulletin(view, dept)
 	lang := "zh"
 	if c.Query("lang") == "en" {
 		lang = "en"

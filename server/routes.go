@@ -49,6 +49,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/months", Reader, s.handleMonthList},
 		{"GET", "/api/months/:month/summary", Reader, s.handleMonthSummary},
 		{"GET", "/api/months/:month/compare", Reader, s.handleMonthCompare},
+		{"GET", "/api/months/:month/bulletin", Reader, s.handleMonthBulletin},
 		{"POST", "/api/months/:month/close", Editor, s.handleMonthClose},
 		{"POST", "/api/months/:month/reopen", Admin, s.handleMonthReopen},
 		{"GET", "/api/months/:month/reports", Reader, s.handleMonthReports},

@@ -1018,6 +1018,104 @@ func subtitleOf(view *store.MonthView, lang string) string {
 	return tr(lang, "未关账（实时数据）· 金额单位：万元", "open (live figures) · amounts in 万元 (10,000 yuan)")
 }
 
+// BulletinTotals are the figures of the bulletin's first sheet (通报), over view.Projects:
+// the XLSX and the printed bulletin both take them from here. A rate without a denominator
+// is nil; the zone's figures (序时进度, 开复工率, 竣工率) are nil without view.Summary (a
+// department's bulletin) or when nothing is due.
+type BulletinTotals struct {
+	Projects      int   `json:"projects"`
+	Red           int   `json:"red"`
+	Yellow        int   `json:"yellow"`
+	Green         int   `json:"green"`
+	PlanYuan      int64 `json:"planYuan"`      // 年度计划投资
+	MonthYuan     int64 `json:"monthYuan"`     // 本月完成投资
+	CompletedYuan int64 `json:"completedYuan"` // 累计完成投资
+	// InvestmentRate is 投资完成率: CompletedYuan / PlanYuan.
+	InvestmentRate *float64 `json:"investmentRate"`
+	ElapsedShare   *float64 `json:"elapsedShare"` // 序时进度
+	ElapsedMonths  int      `json:"elapsedMonths"`
+	// GapPoints is (InvestmentRate − ElapsedShare) × 100: points ahead of 序时进度 (behind when negative).
+	GapPoints *float64 `json:"gapPoints"`
+	StartRate *float64 `json:"startRate"` // 开复工率 = Started / StartDue
+	Started   int      `json:"started"`
+	StartDue  int      `json:"startDue"`
+	// CompletionRate is 竣工率 = Completed / CompletionDue.
+	CompletionRate *float64 `json:"completionRate"`
+	Completed      int      `json:"completed"`
+	CompletionDue  int      `json:"completionDue"`
+}
+
+// BulletinTotalsOf counts the bulletin's totals.
+func BulletinTotalsOf(view *store.MonthView) BulletinTotals {
+	var t BulletinTotals
+	for i := range view.Projects {
+		p := &view.Projects[i]
+		t.PlanYuan += p.AnnualPlanYuan
+		t.CompletedYuan += p.InvestmentCompletedYuan
+		t.MonthYuan += p.MonthYuan
+		switch p.Warning.Level {
+		case store.LevelRed:
+			t.Red++
+		case store.LevelYellow:
+			t.Yellow++
+		default:
+			t.Green++
+		}
+	}
+	t.Projects = len(view.Projects)
+	ptr := func(f float64) *float64 { return &f }
+	if t.PlanYuan > 0 {
+		t.InvestmentRate = ptr(float64(t.CompletedYuan) / float64(t.PlanYuan))
+	}
+	if s := view.Summary; s != nil {
+		t.ElapsedShare, t.ElapsedMonths = ptr(s.ElapsedShare), s.ElapsedMonths
+		if t.InvestmentRate != nil {
+			t.GapPoints = ptr((*t.InvestmentRate - s.ElapsedShare) * 100)
+		}
+		if s.Planned.StartDue > 0 {
+			t.StartRate, t.Started, t.StartDue = ptr(s.Planned.StartRate), s.Planned.Started, s.Planned.StartDue
+		}
+		if s.Completion.Due > 0 {
+			t.CompletionRate, t.Completed, t.CompletionDue = ptr(s.CompletionRate), s.Completion.Completed, s.Completion.Due
+		}
+	}
+	return t
+}
+
+// BulletinUnit is one responsible unit's line of the bulletin (责任单位).
+type BulletinUnit struct {
+	Department    string             `json:"department"`
+	Projects      int                `json:"projects"`
+	Submitted     int                `json:"submitted"`
+	Missing       int                `json:"missing"`
+	Returned      int                `json:"returned"`
+	Approved      int                `json:"approved"`
+	Status        store.ReportStatus `json:"status"`
+	PlanYuan      int64              `json:"planYuan"`
+	MonthYuan     int64              `json:"monthYuan"`
+	CompletedYuan int64              `json:"completedYuan"`
+	// InvestmentRate is the unit's 投资完成率, nil without a plan.
+	InvestmentRate *float64 `json:"investmentRate"`
+	Red            int      `json:"red"`
+	Yellow         int      `json:"yellow"`
+}
+
+// BulletinUnits are the lines of the bulletin's sheet 责任单位, in its order.
+func BulletinUnits(view *store.MonthView) []BulletinUnit {
+	lines := bulletinUnits(view)
+	out := make([]BulletinUnit, 0, len(lines))
+	for _, u := range lines {
+		b := BulletinUnit{Department: u.department, Projects: u.projects, Submitted: u.submitted, Missing: u.missing,
+			Returned: u.returned, Approved: u.approved, Status: u.status, PlanYuan: u.planYuan, MonthYuan: u.monthYuan,
+			CompletedYuan: u.completedYuan, Red: u.red, Yellow: u.yellow}
+		if r, ok := rate(u.completedYuan, u.planYuan).(float64); ok {
+			b.InvestmentRate = &r
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 func writeBulletinTotals(f *excelize.File, sheet string, st *bulletinStyles, view *store.MonthView, units []*unitLine, lang string) error {
 	o, err := newSheetOut(f, sheet, st, []float64{26, 16, 30, 10, 10, 10, 12}, 4)
 	if err != nil {
@@ -1026,56 +1124,49 @@ func writeBulletinTotals(f *excelize.File, sheet string, st *bulletinStyles, vie
 	if err := o.title(BulletinTitle(view.Month, lang), subtitleOf(view, lang)); err != nil {
 		return err
 	}
-	var plan, done, month int64
-	levels := map[store.WarningLevel]int{}
-	for i := range view.Projects {
-		p := &view.Projects[i]
-		plan += p.AnnualPlanYuan
-		done += p.InvestmentCompletedYuan
-		month += p.MonthYuan
-		lv := p.Warning.Level
-		if lv == "" {
-			lv = store.LevelGreen
-		}
-		levels[lv]++
-	}
+	t := BulletinTotalsOf(view)
 	type line struct {
 		label string
 		value any
 		style int
 		note  string
 	}
-	lines := []line{
-		{tr(lang, "项目数", "Projects"), len(view.Projects), st.count, ""},
-		{tr(lang, "红色预警", "Red"), levels[store.LevelRed], st.count, ""},
-		{tr(lang, "黄色预警", "Yellow"), levels[store.LevelYellow], st.count, ""},
-		{tr(lang, "绿色", "Green"), levels[store.LevelGreen], st.count, ""},
-		{tr(lang, "年度计划投资（万元）", "Annual plan (万元)"), wan(plan), st.money, ""},
-		{tr(lang, "本月完成投资（万元）", "Completed this month (万元)"), wan(month), st.money, ""},
-		{tr(lang, "累计完成投资（万元）", "Completed this year (万元)"), wan(done), st.money, ""},
-		{tr(lang, "投资完成率", "Investment completion rate"), rate(done, plan), st.pct1, ""},
+	orNil := func(f *float64) any {
+		if f == nil {
+			return nil
+		}
+		return *f
 	}
-	if s := view.Summary; s != nil {
-		lines = append(lines, line{tr(lang, "序时进度", "Elapsed share of the year"), s.ElapsedShare, st.pct1,
-			tr(lang, fmt.Sprintf("%d / 12 个月", s.ElapsedMonths), fmt.Sprintf("%d of 12 months", s.ElapsedMonths))})
-		if plan > 0 {
-			gap := (float64(done)/float64(plan) - s.ElapsedShare) * 100
-			note := tr(lang, "超过序时进度", "ahead of the year's pace")
-			if gap < 0 {
-				note = tr(lang, "落后于序时进度", "behind the year's pace")
-			}
-			lines = append(lines, line{tr(lang, "与序时进度相差（百分点）", "Against the pace (points)"), gap, st.points, note})
+	lines := []line{
+		{tr(lang, "项目数", "Projects"), t.Projects, st.count, ""},
+		{tr(lang, "红色预警", "Red"), t.Red, st.count, ""},
+		{tr(lang, "黄色预警", "Yellow"), t.Yellow, st.count, ""},
+		{tr(lang, "绿色", "Green"), t.Green, st.count, ""},
+		{tr(lang, "年度计划投资（万元）", "Annual plan (万元)"), wan(t.PlanYuan), st.money, ""},
+		{tr(lang, "本月完成投资（万元）", "Completed this month (万元)"), wan(t.MonthYuan), st.money, ""},
+		{tr(lang, "累计完成投资（万元）", "Completed this year (万元)"), wan(t.CompletedYuan), st.money, ""},
+		{tr(lang, "投资完成率", "Investment completion rate"), orNil(t.InvestmentRate), st.pct1, ""},
+	}
+	if t.ElapsedShare != nil {
+		lines = append(lines, line{tr(lang, "序时进度", "Elapsed share of the year"), *t.ElapsedShare, st.pct1,
+			tr(lang, fmt.Sprintf("%d / 12 个月", t.ElapsedMonths), fmt.Sprintf("%d of 12 months", t.ElapsedMonths))})
+	}
+	if g := t.GapPoints; g != nil {
+		note := tr(lang, "超过序时进度", "ahead of the year's pace")
+		if *g < 0 {
+			note = tr(lang, "落后于序时进度", "behind the year's pace")
 		}
-		if s.Planned.StartDue > 0 {
-			lines = append(lines, line{tr(lang, "开复工率", "Start rate (开复工率)"), s.Planned.StartRate, st.pct1,
-				tr(lang, fmt.Sprintf("已开复工 %d 个 / 计划开复工 %d 个", s.Planned.Started, s.Planned.StartDue),
-					fmt.Sprintf("%d started of %d due", s.Planned.Started, s.Planned.StartDue))})
-		}
-		if s.Completion.Due > 0 {
-			lines = append(lines, line{tr(lang, "竣工率", "Completion rate (竣工率)"), s.CompletionRate, st.pct1,
-				tr(lang, fmt.Sprintf("已竣工 %d 个 / 计划竣工 %d 个", s.Completion.Completed, s.Completion.Due),
-					fmt.Sprintf("%d completed of %d due", s.Completion.Completed, s.Completion.Due))})
-		}
+		lines = append(lines, line{tr(lang, "与序时进度相差（百分点）", "Against the pace (points)"), *g, st.points, note})
+	}
+	if t.StartRate != nil {
+		lines = append(lines, line{tr(lang, "开复工率", "Start rate (开复工率)"), *t.StartRate, st.pct1,
+			tr(lang, fmt.Sprintf("已开复工 %d 个 / 计划开复工 %d 个", t.Started, t.StartDue),
+				fmt.Sprintf("%d started of %d due", t.Started, t.StartDue))})
+	}
+	if t.CompletionRate != nil {
+		lines = append(lines, line{tr(lang, "竣工率", "Completion rate (竣工率)"), *t.CompletionRate, st.pct1,
+			tr(lang, fmt.Sprintf("已竣工 %d 个 / 计划竣工 %d 个", t.Completed, t.CompletionDue),
+				fmt.Sprintf("%d completed of %d due", t.Completed, t.CompletionDue))})
 	}
 	o.next++ // a blank row under the titles
 	if err := o.header([]string{tr(lang, "指标", "Figure"), tr(lang, "数值", "Value"), tr(lang, "说明", "Note")}); err != nil {
