@@ -12,6 +12,7 @@ export const router = createRouter({
     { path: '/projects/:id', name: 'project', component: () => import('./views/ProjectView.vue'), props: true },
     { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue') },
     { path: '/months', name: 'months', component: () => import('./views/MonthsView.vue') },
+    { path: '/bulletin', name: 'bulletin', component: () => import('./views/BulletinView.vue'), meta: { bare: true } },
     { path: '/problems', name: 'problems', component: () => import('./views/ProblemsView.vue') },
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
     { path: '/import', name: 'import', component: () => import('./views/ImportView.vue') },
