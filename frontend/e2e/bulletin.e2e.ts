@@ -11,6 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report, ReportRow } from '../src/api/types'
 import type { Bulletin } from '../src/bulletin/types'
+import { reasonSentence } from '../src/cycle/reasons'
 import { ADMIN_PASSWORD, Api, launch, loginThroughPage, TestServer, watchConsole } from './harness'
 
 // As in app.e2e.ts: test-results/ normally, docs/screenshots with UPDATE_SCREENSHOTS=1.
@@ -144,7 +145,7 @@ describe('the printed bulletin', () => {
       for (const p of bulletin.projects) {
         const name = squash(p.name)
         expect(texts.filter((x) => x.includes(name)).length, `${p.name} whole on a page`).toBeGreaterThanOrEqual(1)
-        const why = squash(p.warning.reasons.map((r) => (lang === 'en' ? r.en || r.zh : r.zh || r.en)).join(lang === 'en' ? '; ' : '；'))
+        const why = squash(p.warning.reasons.map((r) => reasonSentence(r, lang)).join(lang === 'en' ? '; ' : '；'))
         if (why) expect(texts.some((x) => x.includes(why)), `the reasons of ${p.name} whole on a page`).toBe(true)
       }
       expect(texts.some((x) => x.includes(squash(PROBLEM)))).toBe(true)
