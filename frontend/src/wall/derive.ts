@@ -14,7 +14,7 @@ import {
   type WarningRule,
 } from '../api/types'
 import { levelRank, warningOf } from '../cycle/months'
-import { LIGHT_THRESHOLDS, ratio, zoneToday } from '../format'
+import { LIGHT_THRESHOLDS, ratio } from '../format'
 import type { ProblemLine, TickerItem, UnitLight, UnitRow, WarningRow } from './types'
 
 /** Which projects a wall shows: its year, and the unit or category its URL narrows it to. */
@@ -45,11 +45,22 @@ export function daysBetween(from: string, today: string): number {
   return Math.max(0, Math.round((b - a) / DAY_MS))
 }
 
+/** Asia/Shanghai is UTC+8 all year (no daylight saving since 1991). */
+const ZONE_OFFSET_MS = 8 * 3_600_000
+
+/**
+ * The zone's date of an instant, YYYY-MM-DD, by arithmetic: format.ts's zoneToday builds an
+ * Intl.DateTimeFormat per call, which the wall cannot afford for every row twice a second.
+ */
+export function zoneDateOf(ms: number): string {
+  return new Date(ms + ZONE_OFFSET_MS).toISOString().slice(0, 10)
+}
+
 /** Calendar days since an instant, counted in the zone's dates: "红 12 天" is 12 dates later. */
 export function daysSince(instant: string | null | undefined, today: string): number | null {
   const t = instantMs(instant)
   if (t === 0) return null
-  return daysBetween(zoneToday(new Date(t)), today)
+  return daysBetween(zoneDateOf(t), today)
 }
 
 /**

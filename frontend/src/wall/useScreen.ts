@@ -19,6 +19,8 @@ export interface Screen {
   fontPx: ComputedRef<number>
   /** fontPx / 16, for the charts' canvas text. */
   scale: ComputedRef<number>
+  /** The screen's width in the wall's em (120 for each 16:9 part). */
+  widthEm: ComputedRef<number>
   shift: Ref<{ x: number; y: number }>
   dimmed: Ref<boolean>
 }
@@ -33,6 +35,7 @@ export function useScreen(o: WallOptions): Screen {
   const slots = computed(() => Math.max(1, Math.min(o.pages.length, o.slots ?? slotsFor(w.value, h.value))))
   const fontPx = computed(() => Math.min(h.value * EM_OF_HEIGHT, (w.value / slots.value) * EM_OF_WIDTH))
   const scale = computed(() => fontPx.value / 16)
+  const widthEm = computed(() => w.value / fontPx.value)
 
   const shift = ref({ x: 0, y: 0 })
   let step = 0
@@ -57,5 +60,5 @@ export function useScreen(o: WallOptions): Screen {
     if (shiftTimer !== null) clearInterval(shiftTimer)
     if (dimTimer !== null) clearInterval(dimTimer)
   })
-  return { slots, fontPx, scale, shift, dimmed }
+  return { slots, fontPx, scale, widthEm, shift, dimmed }
 }

@@ -7,9 +7,8 @@
 import { onBeforeUnmount, ref, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
 import { api, cycle } from '../api/client'
 import type { Change, Problem, Project, Summary, WarningReason } from '../api/types'
-import { zoneToday } from '../format'
 import { board, lastUpdate, projects, summary as liveSummary } from '../live'
-import { inNarrowing, keepIfSame, problemLines, startTallies, tickerItemOf, touchesNarrowing, unitRows, warningRows, type Narrowing, type PaceThresholds } from './derive'
+import { inNarrowing, keepIfSame, zoneDateOf, problemLines, startTallies, tickerItemOf, touchesNarrowing, unitRows, warningRows, type Narrowing, type PaceThresholds } from './derive'
 import type { ProblemLine, TickerItem, UnitRow, WallOptions, WallPage, WarningRow } from './types'
 
 /** At most one copy of the live state per this many ms: a warning turning red shows within it. */
@@ -26,6 +25,8 @@ const SEED_CHANGES = 100
 const CLOCK_EVERY_MS = 6 * 3_600_000
 /** How often the date is checked (days at a level, overdue problems). */
 const DATE_EVERY_MS = 60_000
+/** What the first picture does not need (the ticker's history, the problems, the rules) waits this long after it. */
+const EXTRAS_AFTER_MS = 1500
 
 export interface WallData {
   /** The figures of the wall: the zone's, or the narrowed unit's or category's. */
@@ -58,7 +59,7 @@ export function useWallData(
     problemsLoaded: ref(false),
     ticker: shallowRef([]),
     updatedAt: ref(null),
-    today: ref(zoneToday()),
+    today: ref(zoneDateOf(Date.now())),
     freshAfter: ref(Number.MAX_SAFE_INTEGER),
   }
   const timers = new Set<ReturnType<typeof setTimeout>>()
@@ -85,7 +86,7 @@ export function useWallData(
     )
   }
   function checkDate(): void {
-    const d = zoneToday(new Date(Date.now() + offsetMs))
+    const d = zoneDateOf(Date.now() + offsetMs)
     if (d !== out.today.value) {
       out.today.value = d
       schedule()
@@ -144,7 +145,7 @@ export function useWallData(
   let problemsInFlight = false
   let lastProblemsFetch = 0
   function maybeFetchProblems(): void {
-    if (!wantProblems || stopped || !problemsDirty || problemsTimer !== null || problemsInFlight) return
+    if (!wantProblems || stopped || !extras || !problemsDirty || problemsTimer !== null || problemsInFlight) return
     // The first list is fetched at once, so the page has it when it first shows; later ones
     // only while the page shows.
     if (problemsRaw !== null && !visible.value.includes('problems')) return
@@ -187,16 +188,27 @@ export function useWallData(
       () => undefined,
     )
   }
-  fetchRules()
+
+  // ---- after the first picture ----
+  let extras = false
+  let extrasTimer: ReturnType<typeof setTimeout> | null = null
+  function startExtras(): void {
+    extras = true
+    fetchRules()
+    const b = board.value
+    if (b.rev > 0) {
+      const byId = new Map(projects.value.map((p) => [p.id, p]))
+      seedTicker(b.rev, (id) => byId.get(id))
+    }
+    maybeFetchProblems()
+  }
 
   // ---- the ticker: news kept in a ring of its own (the live ticker holds routine edits too) ----
   let ring: TickerItem[] = []
   let ringChanged = true
   let tickerRev = 0
   let epoch = ''
-  let seeded = false
   function seedTicker(rev: number, lookup: (id: string) => Project | undefined): void {
-    seeded = true
     api.changes(Math.max(0, rev - SEED_CHANGES), SEED_CHANGES).then(
       (changes) => {
         const have = new Set(ring.map((i) => i.rev))
@@ -268,7 +280,7 @@ export function useWallData(
       if (c.kind === 'settings') fetchRules()
     }
     if (ring.length > TICKER_KEEP) ring = ring.slice(-TICKER_KEEP)
-    if (!seeded && b.rev > 0) seedTicker(b.rev, lookup)
+    if (extrasTimer === null) extrasTimer = later(startExtras, EXTRAS_AFTER_MS)
     maybeFetchProblems()
 
     const today = out.today.value
