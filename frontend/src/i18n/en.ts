@@ -552,6 +552,7 @@ const en: Messages<typeof zh> = {
     narrowedTo: 'Only: {what}',
     scaleNote: 'One scale on every page: 0–{max} 亿元',
     newestRed: 'Newest red',
+    unitWarnings: 'The unit’s warned projects',
     problemsOpen: 'Open problems',
     problemsOverdue: 'overdue',
     levelDays: '{level} {days} d',

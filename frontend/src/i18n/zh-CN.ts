@@ -548,6 +548,7 @@ export default {
     narrowedTo: '仅显示：{what}',
     scaleNote: '各页同一刻度 0–{max}亿元',
     newestRed: '最新红色预警',
+    unitWarnings: '本单位预警项目',
     problemsOpen: '未解决问题',
     problemsOverdue: '其中逾期',
     levelDays: '{level} {days} 天',
