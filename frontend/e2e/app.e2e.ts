@@ -279,9 +279,10 @@ describe('audit log and accounts', () => {
     apiToken = await admin.ok<CreatedToken>('POST', '/api/tokens', { kind: 'api', name: 'lobby-script', role: 'editor' })
     expect(apiToken.owner).toBe('admin')
     const wall = await openWall()
-    const target = (await projects()).find((p) => p.category === 'planned')!
+    // A stage move: the wall's news line leaves routine edits (progress, amounts) out.
+    const target = (await projects()).find((p) => p.stage === 'negotiating')!
     const script = new Api(server.base)
-    await script.ok('PATCH', `/api/projects/${encodeURIComponent(target.id)}`, { progress: 33, comment: 'from the lobby script' }, {
+    await script.ok('PATCH', `/api/projects/${encodeURIComponent(target.id)}`, { stage: 'signed', comment: 'from the lobby script' }, {
       Authorization: `Bearer ${apiToken.token}`,
       'If-Match': `"${target.version}"`,
     })

@@ -1,15 +1,20 @@
 import { onBeforeUnmount, onMounted, watch, type Ref } from 'vue'
 import { echarts, type EChartsCoreOption } from './echarts'
 
+/** Still frames after which a chart's render loop sleeps. */
+const SLEEP_AFTER_STILL_FRAMES = 10
+
 /**
- * One chart on one element: created once the element has a size, updated with setOption
- * (never re-created), resized by a ResizeObserver, disposed on unmount. Updates are
- * throttled so a burst of live changes costs a few redraws, not one per change.
+ * One chart on one element: created once the element has a size — in a task of its own, so
+ * that a page with several charts does not build them all in the task that mounts it —,
+ * updated with setOption (never re-created), resized by a ResizeObserver, disposed on unmount.
+ * Updates are throttled so a burst of live changes costs a few redraws, not one per change.
  */
 export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreOption, throttleMs = 500): void {
   let chart: echarts.ECharts | null = null
   let observer: ResizeObserver | null = null
   let timer: ReturnType<typeof setTimeout> | null = null
+  let initTimer: ReturnType<typeof setTimeout> | null = null
   let lastSet = 0
 
   function hasSize(e: HTMLElement): boolean {
@@ -20,8 +25,20 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
     const e = el.value
     if (chart || !e || !hasSize(e)) return
     chart = echarts.init(e, null, { renderer: 'canvas' })
+    // zrender repaints from a requestAnimationFrame loop that never stops by default: 60 wake-ups
+    // a second per chart with nothing to draw (a wall runs for months on a weak TV stick). Let it
+    // sleep when still; every redraw (setOption, resize, hover, an animation) wakes it again.
+    chart.getZr().setSleepAfterStill(SLEEP_AFTER_STILL_FRAMES)
     chart.setOption(option())
     lastSet = Date.now()
+  }
+
+  function scheduleInit(): void {
+    if (chart || initTimer !== null) return
+    initTimer = setTimeout(() => {
+      initTimer = null
+      ensure()
+    }, 0)
   }
 
   function update(): void {
@@ -33,11 +50,11 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
 
   onMounted(() => {
     observer = new ResizeObserver(() => {
-      if (!chart) ensure()
+      if (!chart) scheduleInit()
       else chart.resize()
     })
     if (el.value) observer.observe(el.value)
-    ensure()
+    scheduleInit()
   })
 
   watch(option, () => {
@@ -48,6 +65,7 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
 
   onBeforeUnmount(() => {
     if (timer !== null) clearTimeout(timer)
+    if (initTimer !== null) clearTimeout(initTimer)
     observer?.disconnect()
     chart?.dispose()
     chart = null
