@@ -42,8 +42,9 @@ type fleet struct {
 	resume     chan struct{}
 	resumeOnce sync.Once
 
-	// Sizes seen, to size the bare baseline's messages like ours.
-	changeBytes, snapshotBytes atomic.Int64
+	// Sizes seen by the first client, to size the baselines' messages like ours: the change
+	// messages' mean (each carries its project, and projects differ) and the last snapshot.
+	changeBytes, changeCount, snapshotBytes atomic.Int64
 
 	// storm bookkeeping
 	stormGen     atomic.Int64 // bumped at the start of a storm
@@ -242,7 +243,8 @@ func (c *client) read() {
 		case "change":
 			rest, _ := io.Copy(io.Discard, r)
 			if c.idx == 0 {
-				c.f.changeBytes.Store(int64(n) + rest)
+				c.f.changeBytes.Add(int64(n) + rest)
+				c.f.changeCount.Add(1)
 			}
 			c.lastRev.Store(rev)
 			if rec := c.f.rec.Load(); rec != nil {
@@ -306,6 +308,11 @@ func (c *client) readBatch(head []byte, r io.Reader, now time.Time) {
 	buf.Write(head)
 	_, _ = io.Copy(buf, r)
 	b := buf.Bytes()
+	if c.idx == 0 {
+		// The array's brackets and commas aside, its messages' sizes.
+		c.f.changeBytes.Add(int64(len(b) - 2 - bytes.Count(b, []byte(`,{"type":"change","rev":`))))
+		c.f.changeCount.Add(int64(bytes.Count(b, changeHead)))
+	}
 	for {
 		i := bytes.Index(b, changeHead)
 		if i < 0 {
@@ -357,6 +364,14 @@ func (c *client) redial() bool {
 		}
 		c.f.dialFails.Add(1)
 	}
+}
+
+// meanChangeBytes is the mean size of the change messages the first client read.
+func (f *fleet) meanChangeBytes() int64 {
+	if n := f.changeCount.Load(); n > 0 {
+		return f.changeBytes.Load() / n
+	}
+	return 0
 }
 
 // close ends every client and waits for the readers.

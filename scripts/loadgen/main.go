@@ -1,15 +1,18 @@
-// Command loadgen measures Projectboard's live feed under many wall screens, against a bare
-// fasthttp/websocket broadcast server run the same way, and prints both side by side.
+// Command loadgen measures Projectboard's live feed under many wall screens, against bare
+// websocket broadcast servers run the same way, and prints them side by side.
 //
 //	go run ./scripts/loadgen --clients 1000 --mode single
+//	go run ./scripts/loadgen --clients 10000 --mode single --target all --repeat 3
 //	go run ./scripts/loadgen --clients 10000 --mode rate --rate 10 --duration 60s
 //	go run ./scripts/loadgen --clients 10000 --mode storm
 //	go run ./scripts/loadgen --clients 10000 --slow 1
 //
 // It starts each target itself (ours: the projectboard binary on a fresh database in a
-// temporary directory; bare: this binary's hidden `bare-server` subcommand), opens the
-// websocket clients from 127.0.0.2, 127.0.0.3 … and drives edits over HTTP. Latency is from
-// sending a PATCH to each client reading the change with that revision.
+// temporary directory; bare: this binary's hidden `bare-server` subcommand, fasthttp and
+// fasthttp/websocket; gorilla: its `gorilla-server` subcommand, net/http and
+// gorilla/websocket), opens the websocket clients from 127.0.0.2, 127.0.0.3 … and drives
+// edits over HTTP. Latency is from sending a PATCH to each client reading the change with
+// that revision.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -32,15 +36,19 @@ import (
 )
 
 // Sizes of a real change message (project + change + summary) and snapshot of the bundled
-// data, measured from projectboard; the bare baseline uses them unless ours ran first in the
-// same invocation, which measures them afresh.
+// data, measured from projectboard; the baselines use them unless ours ran first in the same
+// invocation, which measures them afresh.
 const (
-	defaultChangeSize   = 6300
-	defaultSnapshotSize = 115000
+	defaultChangeSize   = 8500
+	defaultSnapshotSize = 188000
 )
+
+// baselines are the bare servers ours is compared with, in the order of the table.
+var baselines = []string{"bare", "gorilla"}
 
 type options struct {
 	target      string
+	targets     []string // ours first, then the baselines asked for
 	bin         string
 	mode        string
 	restart     string
@@ -60,6 +68,8 @@ type options struct {
 	snapSize    int
 	perf        string
 	perfPhase   string
+	pprof       string
+	pprofSecs   int
 	keep        bool
 	quiet       bool
 	idle        time.Duration
@@ -68,12 +78,14 @@ type options struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
-		if err := bareMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "bare-server:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		if sub := subcommands[os.Args[1]]; sub != nil {
+			if err := sub(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, os.Args[1]+":", err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -84,11 +96,14 @@ func main() {
 	}
 }
 
+// subcommands are the baseline servers, which the runner starts as this binary.
+var subcommands = map[string]func([]string) error{"bare-server": bareMain, "gorilla-server": gorillaMain}
+
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	f := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	f.SetOutput(stderr)
-	f.StringVar(&o.target, "target", "both", "ours, bare or both (same scenario against each in turn)")
+	f.StringVar(&o.target, "target", "both", "ours, bare (fasthttp), gorilla (net/http + gorilla/websocket), both (ours and bare), all, or a comma-separated list: the same scenario against each in turn")
 	f.StringVar(&o.bin, "bin", "", "projectboard binary (default: go build it from the module root)")
 	f.StringVar(&o.mode, "mode", "single", "single, rate, burst or storm")
 	f.IntVar(&o.clients, "clients", 1000, "websocket clients")
@@ -106,7 +121,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	f.IntVar(&o.msgSize, "msg-size", 0, "bare: bytes per change message (0: as measured from ours, else built-in)")
 	f.IntVar(&o.snapSize, "snap-size", 0, "bare: bytes of the snapshot (0: as measured from ours, else built-in)")
-	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of our server during the measured phase into this file")
+	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of each server during the measured phase into this file (suffixed with the target and run)")
+	f.StringVar(&o.pprof, "pprof", "", "write Go CPU profiles of each server and of loadgen itself during the measured phase into this directory (ours needs a binary with --pprof)")
+	f.IntVar(&o.pprofSecs, "pprof-seconds", 10, "length of each --pprof profile, from the start of the measured phase")
 	f.StringVar(&o.perfPhase, "perf-phase", "edits", "what --perf records: edits or connect")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server logs)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress lines")
@@ -116,10 +133,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if err := f.Parse(args); err != nil {
 		return o, err
 	}
-	switch o.target {
-	case "ours", "bare", "both":
-	default:
-		return o, fmt.Errorf("--target must be ours, bare or both, not %q", o.target)
+	var err error
+	if o.targets, err = parseTargets(o.target); err != nil {
+		return o, err
 	}
 	switch o.mode {
 	case "single", "rate", "burst", "storm":
@@ -135,7 +151,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.restart != "sigterm" && o.restart != "sighup":
 		return o, fmt.Errorf("--restart must be sigterm or sighup, not %q", o.restart)
-	case o.restart == "sighup" && (o.mode != "storm" || o.target != "ours"):
+	case o.restart == "sighup" && (o.mode != "storm" || !slices.Equal(o.targets, []string{"ours"})):
 		return o, errors.New("--restart sighup needs --mode storm --target ours (the bare baseline has no in-place upgrade)")
 	}
 	if o.mode == "storm" && o.slow > 0 {
@@ -144,7 +160,35 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.mode == "rate" && (o.rate <= 0 || o.duration <= 0) {
 		return o, errors.New("--rate and --duration must be positive")
 	}
+	if o.pprofSecs < 1 {
+		return o, errors.New("--pprof-seconds must be positive")
+	}
 	return o, nil
+}
+
+// parseTargets turns --target into the targets to run, ours first.
+func parseTargets(s string) ([]string, error) {
+	switch s {
+	case "both":
+		return []string{"ours", "bare"}, nil
+	case "all":
+		return append([]string{"ours"}, baselines...), nil
+	}
+	asked := map[string]bool{}
+	for _, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		if t != "ours" && !slices.Contains(baselines, t) {
+			return nil, fmt.Errorf("--target: %q is not ours, bare, gorilla, both or all", t)
+		}
+		asked[t] = true
+	}
+	var out []string
+	for _, t := range append([]string{"ours"}, baselines...) {
+		if asked[t] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // report is one invocation's results.
@@ -162,9 +206,11 @@ type report struct {
 	Ratios   []ratioMetric `json:"ratios,omitempty"`
 }
 
+// ratioMetric is ours over one baseline.
 type ratioMetric struct {
-	Name  string  `json:"name"`
-	Ratio float64 `json:"oursOverBare"`
+	Name     string  `json:"name"`
+	Baseline string  `json:"baseline"`
+	Ratio    float64 `json:"oursOver"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -196,12 +242,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.mode == "rate" {
 		rep.Rate, rep.Duration, rep.Edits = o.rate, o.duration.String(), int(o.rate*o.duration.Seconds())
 	}
-	var kinds []string
-	if o.target == "both" || o.target == "ours" {
-		kinds = append(kinds, "ours")
-	}
-	if o.target == "both" || o.target == "bare" {
-		kinds = append(kinds, "bare")
+	kinds := o.targets
+	if o.pprof != "" {
+		if err := os.MkdirAll(o.pprof, 0o755); err != nil {
+			return err
+		}
 	}
 	if o.bin == "" && kinds[0] == "ours" {
 		logf("building projectboard")
@@ -215,8 +260,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	failed := 0
 	for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
 		var round []*result
-		for _, kind := range kinds {
-			r := &runner{o: o, kind: kind, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf,
+		// The first round runs ours first, which measures the sizes the baselines pad to;
+		// later rounds rotate the order, so that no target always runs first or last.
+		order := append(slices.Clone(kinds[i%len(kinds):]), kinds[:i%len(kinds)]...)
+		for _, kind := range order {
+			r := &runner{o: o, kind: kind, round: i + 1, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf,
 				msgSize: msgSize, snapSize: snapSize}
 			if msgSize == 0 {
 				r.msgSize = defaultChangeSize
@@ -245,7 +293,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			rep.Slow = max(rep.Slow, res.SlowClients)
 			if kind == "ours" {
-				// The bare baseline sends messages of the size ours really sent.
+				// The baselines send messages of the size ours really sent.
 				if msgSize == 0 && res.ChangeBytes > 0 {
 					msgSize = int(res.ChangeBytes)
 				}
@@ -347,28 +395,32 @@ func (r *result) get(name string) (float64, bool) {
 	return 0, false
 }
 
+// ratios are ours over each baseline, metric by metric.
 func ratios(targets []*result) []ratioMetric {
-	var ours, bare *result
+	var ours *result
 	for _, t := range targets {
-		switch t.Target {
-		case "ours":
+		if t.Target == "ours" {
 			ours = t
-		case "bare":
-			bare = t
 		}
 	}
-	if ours == nil || bare == nil {
+	if ours == nil {
 		return nil
 	}
 	var out []ratioMetric
-	for _, m := range ours.Metrics {
-		if b, ok := bare.get(m.Name); ok && b != 0 {
-			out = append(out, ratioMetric{Name: m.Name, Ratio: m.Value / b})
+	for _, base := range targets {
+		if base == ours {
+			continue
+		}
+		for _, m := range ours.Metrics {
+			if b, ok := base.get(m.Name); ok && b != 0 {
+				out = append(out, ratioMetric{Name: m.Name, Baseline: base.Target, Ratio: m.Value / b})
+			}
 		}
 	}
 	return out
 }
 
+// printReport prints a column per target and, if ours ran, ours over each baseline.
 func printReport(w io.Writer, rep *report) {
 	title := fmt.Sprintf("mode %s, %d clients", rep.Mode, rep.Clients)
 	if rep.Slow > 0 {
@@ -384,8 +436,6 @@ func printReport(w io.Writer, rep *report) {
 		title += fmt.Sprintf("; medians of %d runs per target, alternating", rep.Repeat)
 	}
 	fmt.Fprintln(w, title)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tours\tbare\tours/bare\t")
 	byTarget := map[string]*result{}
 	var names []string
 	seen := map[string]bool{}
@@ -398,25 +448,49 @@ func printReport(w io.Writer, rep *report) {
 			}
 		}
 	}
+	// Columns: ours (always, as the table's reader expects it first), then the baselines
+	// that ran, then ours over each of them.
+	cols := []string{"ours"}
+	var bases []string
+	for _, b := range baselines {
+		if byTarget[b] != nil {
+			cols = append(cols, b)
+			bases = append(bases, b)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "metric\t")
+	for _, c := range cols {
+		fmt.Fprint(tw, c+"\t")
+	}
+	for _, b := range bases {
+		fmt.Fprint(tw, "ours/"+b+"\t")
+	}
+	fmt.Fprintln(tw)
 	for _, n := range names {
-		cell := func(target string) (string, float64, bool) {
-			t := byTarget[target]
-			if t == nil {
-				return "-", 0, false
+		value := func(target string) (float64, bool) {
+			if t := byTarget[target]; t != nil {
+				return t.get(n)
 			}
-			v, ok := t.get(n)
-			if !ok {
-				return "-", 0, false
+			return 0, false
+		}
+		fmt.Fprint(tw, n+"\t")
+		for _, c := range cols {
+			if v, ok := value(c); ok {
+				fmt.Fprint(tw, formatValue(v)+"\t")
+			} else {
+				fmt.Fprint(tw, "-\t")
 			}
-			return formatValue(v), v, true
 		}
-		oursText, ov, ook := cell("ours")
-		bareText, bv, bok := cell("bare")
-		ratio := "-"
-		if ook && bok && bv != 0 {
-			ratio = fmt.Sprintf("%.2f", ov/bv)
+		ov, ook := value("ours")
+		for _, b := range bases {
+			if bv, bok := value(b); ook && bok && bv != 0 {
+				fmt.Fprintf(tw, "%.2f\t", ov/bv)
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", n, oursText, bareText, ratio)
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, t := range rep.Targets {

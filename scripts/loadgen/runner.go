@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,15 +19,17 @@ import (
 type runner struct {
 	o                 options
 	kind              string
+	round             int // 1, 2 … of --repeat
 	dir               string
 	logf              func(string, ...any)
 	msgSize, snapSize int
 
-	srv   *server
-	api   *api
-	ed    *editor
-	fleet *fleet
-	res   *result
+	srv       *server
+	pprofAddr string // the server's /debug/pprof, with --pprof
+	api       *api
+	ed        *editor
+	fleet     *fleet
+	res       *result
 }
 
 func (r *runner) run(ctx context.Context) (*result, error) {
@@ -39,6 +42,14 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var pprofAddr string
+	if r.o.pprof != "" {
+		pp, err := harness.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		pprofAddr = "127.0.0.1:" + strconv.Itoa(pp)
+	}
 	if r.kind == "ours" {
 		bin := r.o.bin
 		if bin == "" {
@@ -47,12 +58,13 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 				return nil, err
 			}
 		}
-		r.srv = newOurs(bin, dir, port)
+		r.srv = newOurs(bin, dir, port, pprofAddr)
 	} else {
-		if r.srv, err = newBare(dir, port, r.msgSize, r.snapSize); err != nil {
+		if r.srv, err = newBaseline(r.kind, dir, port, r.msgSize, r.snapSize, pprofAddr); err != nil {
 			return nil, err
 		}
 	}
+	r.pprofAddr = pprofAddr
 	r.logf("%s: starting on %s", r.kind, r.srv.addr)
 	if err := r.srv.start(ctx); err != nil {
 		return nil, err
@@ -88,8 +100,8 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	cpu0, _ := cpuTime(pid)
 	half := len(r.fleet.clients) / 2
 	var perf *perfRecorder
-	if r.o.perf != "" && r.o.perfPhase == "connect" && r.kind == "ours" {
-		if perf, err = startPerf(r.o.perf, pid); err != nil {
+	if r.o.perf != "" && r.o.perfPhase == "connect" {
+		if perf, err = startPerf(r.profilePath(r.o.perf), pid); err != nil {
 			r.logf("perf: %v", err)
 		}
 	}
@@ -165,7 +177,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	if dead, first := r.fleet.deadCount(); dead > 0 && r.o.mode != "storm" {
 		r.res.Errors = append(r.res.Errors, fmt.Sprintf("%d clients lost their connection (first: %v)", dead, first))
 	}
-	r.res.ChangeBytes, r.res.SnapshotBytes = r.fleet.changeBytes.Load(), r.fleet.snapshotBytes.Load()
+	r.res.ChangeBytes, r.res.SnapshotBytes = r.fleet.meanChangeBytes(), r.fleet.snapshotBytes.Load()
 	if err != nil {
 		r.res.Errors = append(r.res.Errors, err.Error())
 	}
@@ -217,11 +229,12 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 	r.fleet.rec.Store(rec)
 	pid := r.srv.pid()
 	var perf *perfRecorder
-	if r.o.perf != "" && r.o.perfPhase == "edits" && r.kind == "ours" {
-		if perf, err = startPerf(r.o.perf, pid); err != nil {
+	if r.o.perf != "" && r.o.perfPhase == "edits" {
+		if perf, err = startPerf(r.profilePath(r.o.perf), pid); err != nil {
 			r.logf("perf: %v", err)
 		}
 	}
+	profiles := r.startProfiles(ctx)
 	cpu0, _ := cpuTime(pid)
 	self0 := selfCPU()
 	t0 := time.Now()
@@ -291,6 +304,7 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 	cpu1, _ := cpuTime(pid)
 	out.serverCPU, out.selfCPU = cpu1-cpu0, selfCPU()-self0
 	perf.stop()
+	profiles.wait()
 	r.fleet.rec.Store(nil)
 	out.stray = rec.stray.Load()
 	if err := r.ed.resolve(ctx, base, edits); err != nil {
@@ -412,8 +426,8 @@ func (r *runner) storm(ctx context.Context) error {
 		}
 		exited := time.Since(t0)
 		var extra []string
-		if r.kind == "bare" {
-			// The bare server keeps nothing: tell it where the sequence was.
+		if r.kind != "ours" {
+			// A baseline keeps nothing: tell it where the sequence was.
 			extra = []string{"--rev", fmt.Sprint(m.Rev), "--epoch", m.Epoch}
 		}
 		if err := r.srv.start(ctx, extra...); err != nil {
