@@ -46,6 +46,11 @@ type fleet struct {
 	// messages' mean (each carries its project, and projects differ) and the last snapshot.
 	changeBytes, changeCount, snapshotBytes atomic.Int64
 
+	// pings is when the first client was pinged (ours pings every screen every 25 s, which
+	// the baselines do not).
+	pingMu sync.Mutex
+	pings  []time.Time
+
 	// storm bookkeeping
 	stormGen     atomic.Int64 // bumped at the start of a storm
 	resumed      atomic.Int64 // clients that got hello in the current storm generation
@@ -149,10 +154,33 @@ func (c *client) dial(ctx context.Context) error {
 		}
 		return fmt.Errorf("dial: %w", err)
 	}
+	if c.idx == 0 {
+		conn.SetPingHandler(func(data string) error {
+			c.f.pingMu.Lock()
+			c.f.pings = append(c.f.pings, time.Now())
+			c.f.pingMu.Unlock()
+			// As the library's own handler: a best effort.
+			_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+			return nil
+		})
+	}
 	c.mu.Lock()
 	c.conn = conn
 	c.mu.Unlock()
 	return nil
+}
+
+// pingsBetween are the first client's pings from t0 to t1, as offsets from t0.
+func (f *fleet) pingsBetween(t0, t1 time.Time) []time.Duration {
+	f.pingMu.Lock()
+	defer f.pingMu.Unlock()
+	var out []time.Duration
+	for _, t := range f.pings {
+		if !t.Before(t0) && !t.After(t1) {
+			out = append(out, t.Sub(t0))
+		}
+	}
+	return out
 }
 
 // connect dials the clients with conc dials in flight and waits until each has read its

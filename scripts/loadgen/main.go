@@ -69,6 +69,8 @@ type options struct {
 	perf        string
 	perfPhase   string
 	pprof       string
+	dump        string
+	trace       bool
 	pprofSecs   int
 	keep        bool
 	quiet       bool
@@ -123,6 +125,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.IntVar(&o.snapSize, "snap-size", 0, "bare: bytes of the snapshot (0: as measured from ours, else built-in)")
 	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of each server during the measured phase into this file (suffixed with the target and run)")
 	f.StringVar(&o.pprof, "pprof", "", "write Go CPU profiles of each server and of loadgen itself during the measured phase into this directory (ours needs a binary with --pprof)")
+	f.StringVar(&o.dump, "dump", "", "append every delivery's latency to this CSV file (target, run, rev, client, address, ms, the PATCH's round trip ms, sent ms after the phase began)")
+	f.BoolVar(&o.trace, "trace", false, "with --pprof: Go execution traces instead of CPU profiles")
 	f.IntVar(&o.pprofSecs, "pprof-seconds", 10, "length of each --pprof profile, from the start of the measured phase")
 	f.StringVar(&o.perfPhase, "perf-phase", "edits", "what --perf records: edits or connect")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server logs)")

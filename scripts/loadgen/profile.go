@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +21,9 @@ func (r *runner) profilePath(base string) string {
 	return fmt.Sprintf("%s.%s.%d%s", strings.TrimSuffix(base, ext), r.kind, r.round, ext)
 }
 
-// profiles are the Go CPU profiles of one measured phase: the server's, fetched from its
-// /debug/pprof, and loadgen's own (the clients' side), for --pprof-seconds each.
+// profiles are the Go CPU profiles (or, with --trace, execution traces) of one measured
+// phase: the server's, fetched from its /debug/pprof, and loadgen's own (the clients' side),
+// for --pprof-seconds each.
 type profiles struct {
 	wg   sync.WaitGroup
 	logf func(string, ...any)
@@ -34,13 +36,17 @@ func (r *runner) startProfiles(ctx context.Context) *profiles {
 	}
 	p := &profiles{logf: r.logf}
 	secs := r.o.pprofSecs
+	kind, ext := "profile", "pprof"
+	if r.o.trace {
+		kind, ext = "trace", "trace"
+	}
 	name := func(side string) string {
-		return filepath.Join(r.o.pprof, fmt.Sprintf("%s.%d.%s.pprof", r.kind, r.round, side))
+		return filepath.Join(r.o.pprof, fmt.Sprintf("%s.%d.%s.%s", r.kind, r.round, side, ext))
 	}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
-		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.pprofAddr, secs)
+		url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", r.pprofAddr, kind, secs)
 		if err := fetchTo(ctx, url, name("server"), time.Duration(secs+30)*time.Second); err != nil {
 			p.logf("%s: server profile: %v", r.kind, err)
 		}
@@ -53,7 +59,11 @@ func (r *runner) startProfiles(ctx context.Context) *profiles {
 			return
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		start, stop := pprof.StartCPUProfile, pprof.StopCPUProfile
+		if r.o.trace {
+			start, stop = trace.Start, trace.Stop
+		}
+		if err := start(f); err != nil {
 			p.logf("loadgen profile: %v", err)
 			return
 		}
@@ -61,7 +71,7 @@ func (r *runner) startProfiles(ctx context.Context) *profiles {
 		case <-time.After(time.Duration(secs) * time.Second):
 		case <-ctx.Done():
 		}
-		pprof.StopCPUProfile()
+		stop()
 	}()
 	return p
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -193,6 +194,8 @@ type phaseResult struct {
 	serverCPU, selfCPU, elapsed time.Duration
 	rttP50, rttP99              float64 // ms
 	stray                       int64
+	backlogs                    float64 // ours: screens whose socket was full
+	pings                       []time.Duration
 }
 
 func (p phaseResult) add(r *result, prefix string) {
@@ -213,6 +216,38 @@ func (p phaseResult) add(r *result, prefix string) {
 		r.add(prefix+"server CPU per 1000 deliveries (ms)", float64(p.serverCPU.Microseconds())/float64(p.deliveries))
 	}
 	r.add(prefix+"loadgen CPU (s)", p.selfCPU.Seconds())
+	r.add(prefix+"pings to each screen", float64(len(p.pings)))
+	if p.backlogs > 0 {
+		r.add(prefix+"screens backlogged (full socket)", p.backlogs)
+	}
+}
+
+// dump appends every delivery of the phase to the --dump file as CSV: target, run, the
+// edit's revision, the client, its source address's index, milliseconds from the PATCH, the
+// PATCH's round trip and when it was sent from the start of the phase, in milliseconds.
+func (r *runner) dump(rec *recorder, edits []edit) error {
+	f, err := os.OpenFile(r.o.dump, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, e := range edits {
+		if e.err != nil || e.rev == 0 {
+			continue
+		}
+		sent := int64(e.sent.Sub(rec.t0))
+		for idx, at := range rec.rows[e.rev-rec.base-1] {
+			if at != 0 {
+				fmt.Fprintf(w, "%s,%d,%d,%d,%d,%.3f,%.3f,%.1f\n", r.kind, r.round, e.rev, idx, idx/r.o.perAddr,
+					float64(at-sent)/1e6, float64(e.rtt)/1e6, float64(sent)/1e6)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // phase sends the mode's edits and measures, for each, when every client in stats read it;
@@ -232,6 +267,12 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 	if r.o.perf != "" && r.o.perfPhase == "edits" {
 		if perf, err = startPerf(r.profilePath(r.o.perf), pid); err != nil {
 			r.logf("perf: %v", err)
+		}
+	}
+	var backlogs0 float64
+	if r.kind == "ours" {
+		if m, err := r.api.metrics(ctx); err == nil {
+			backlogs0 = m["projectboard_screen_backlogs_total"]
 		}
 	}
 	profiles := r.startProfiles(ctx)
@@ -301,6 +342,10 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 		}
 	}
 	out.elapsed = time.Since(t0)
+	out.pings = r.fleet.pingsBetween(t0, time.Now())
+	if len(out.pings) > 0 {
+		r.logf("%s: the screens were pinged during the phase, at %v", r.kind, out.pings)
+	}
 	cpu1, _ := cpuTime(pid)
 	out.serverCPU, out.selfCPU = cpu1-cpu0, selfCPU()-self0
 	perf.stop()
@@ -318,6 +363,16 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 		}
 	}
 	out.compute(rec, edits, stats)
+	if r.kind == "ours" {
+		if m, err := r.api.metrics(ctx); err == nil {
+			out.backlogs = m["projectboard_screen_backlogs_total"] - backlogs0
+		}
+	}
+	if r.o.dump != "" {
+		if err := r.dump(rec, edits); err != nil {
+			r.logf("dump: %v", err)
+		}
+	}
 	if waitErr != nil && !errors.Is(waitErr, errMissing) {
 		return out, waitErr
 	}
