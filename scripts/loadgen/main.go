@@ -46,10 +46,18 @@ const (
 // baselines are the bare servers ours is compared with, in the order of the table.
 var baselines = []string{"bare", "gorilla"}
 
+// ourTargets are ours and, with --bin-b, a second build of ours to compare with it.
+var ourTargets = []string{"ours", "ours-b"}
+
+func isOurs(kind string) bool { return slices.Contains(ourTargets, kind) }
+
+// allTargets is every target in the order of the table.
+func allTargets() []string { return append(slices.Clone(ourTargets), baselines...) }
+
 type options struct {
 	target      string
 	targets     []string // ours first, then the baselines asked for
-	bin         string
+	bin, binB   string
 	mode        string
 	restart     string
 	clients     int
@@ -71,6 +79,7 @@ type options struct {
 	pprof       string
 	dump        string
 	trace       bool
+	interleave  bool
 	pprofSecs   int
 	keep        bool
 	quiet       bool
@@ -105,8 +114,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	f := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	f.SetOutput(stderr)
-	f.StringVar(&o.target, "target", "both", "ours, bare (fasthttp), gorilla (net/http + gorilla/websocket), both (ours and bare), all, or a comma-separated list: the same scenario against each in turn")
+	f.StringVar(&o.target, "target", "both", "ours, bare (fasthttp), gorilla (net/http + gorilla/websocket), ours-b (--bin-b), both (ours and bare), all (ours and the baselines), or a comma-separated list: the same scenario against each in turn")
 	f.StringVar(&o.bin, "bin", "", "projectboard binary (default: go build it from the module root)")
+	f.StringVar(&o.binB, "bin-b", "", "a second projectboard binary, target ours-b: two builds of ours side by side")
 	f.StringVar(&o.mode, "mode", "single", "single, rate, burst or storm")
 	f.IntVar(&o.clients, "clients", 1000, "websocket clients")
 	f.IntVar(&o.edits, "edits", 50, "edits (single, burst)")
@@ -134,12 +144,16 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.DurationVar(&o.idle, "idle", time.Second, "idle time after connecting before reading RSS")
 	f.IntVar(&o.editors, "editors", 32, "concurrent editors (burst, rate)")
 	f.IntVar(&o.repeat, "repeat", 1, "run the scenario this many times, alternating targets; the table shows medians")
+	f.BoolVar(&o.interleave, "interleave", false, "start every target and connect all their clients first, then give each a phase of edits in turn, --repeat rounds (single, burst, rate; needs clients × targets open files)")
 	if err := f.Parse(args); err != nil {
 		return o, err
 	}
 	var err error
 	if o.targets, err = parseTargets(o.target); err != nil {
 		return o, err
+	}
+	if slices.Contains(o.targets, "ours-b") != (o.binB != "") {
+		return o, errors.New("--bin-b and the target ours-b go together")
 	}
 	switch o.mode {
 	case "single", "rate", "burst", "storm":
@@ -164,6 +178,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.mode == "rate" && (o.rate <= 0 || o.duration <= 0) {
 		return o, errors.New("--rate and --duration must be positive")
 	}
+	if o.interleave && (o.mode == "storm" || o.slow > 0) {
+		return o, errors.New("--interleave takes single, burst or rate, without --slow")
+	}
 	if o.pprofSecs < 1 {
 		return o, errors.New("--pprof-seconds must be positive")
 	}
@@ -181,13 +198,13 @@ func parseTargets(s string) ([]string, error) {
 	asked := map[string]bool{}
 	for _, t := range strings.Split(s, ",") {
 		t = strings.TrimSpace(t)
-		if t != "ours" && !slices.Contains(baselines, t) {
-			return nil, fmt.Errorf("--target: %q is not ours, bare, gorilla, both or all", t)
+		if !slices.Contains(allTargets(), t) {
+			return nil, fmt.Errorf("--target: %q is not ours, ours-b, bare, gorilla, both or all", t)
 		}
 		asked[t] = true
 	}
 	var out []string
-	for _, t := range append([]string{"ours"}, baselines...) {
+	for _, t := range allTargets() {
 		if asked[t] {
 			out = append(out, t)
 		}
@@ -208,13 +225,17 @@ type report struct {
 	Targets  []*result     `json:"targets"` // medians over the runs
 	Runs     [][]*result   `json:"runs"`    // every run, in order
 	Ratios   []ratioMetric `json:"ratios,omitempty"`
+	// Interleaved: the targets ran side by side, a phase each in turn (--interleave); the
+	// table shows all rounds' deliveries together, not medians.
+	Interleaved bool `json:"interleaved,omitempty"`
 }
 
-// ratioMetric is ours over one baseline.
+// ratioMetric is ours (or ours-b) over one baseline.
 type ratioMetric struct {
 	Name     string  `json:"name"`
+	Target   string  `json:"target"`
 	Baseline string  `json:"baseline"`
-	Ratio    float64 `json:"oursOver"`
+	Ratio    float64 `json:"ratio"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -259,6 +280,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Repeat = o.repeat
+	var failed int
+	if o.interleave {
+		rep.Interleaved = true
+		failed = interleave(ctx, o, dir, logf, rep)
+	} else {
+		failed = alternate(ctx, o, dir, logf, stderr, rep)
+	}
+	rep.Ratios = ratios(rep.Targets)
+	printReport(stdout, rep)
+	if o.jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d runs had errors (see above)", failed, o.repeat*len(o.targets))
+	}
+	return ctx.Err()
+}
+
+// alternate runs the scenario against each target in turn, o.repeat times; the table shows
+// the medians over the runs. It returns how many runs failed.
+func alternate(ctx context.Context, o options, dir string, logf func(string, ...any), stderr io.Writer, rep *report) int {
+	kinds := o.targets
 	msgSize, snapSize := o.msgSize, o.snapSize
 	runs := map[string][]*result{}
 	failed := 0
@@ -311,21 +360,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, kind := range kinds {
 		rep.Targets = append(rep.Targets, medianResult(kind, runs[kind]))
 	}
-	rep.Ratios = ratios(rep.Targets)
-	printReport(stdout, rep)
-	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d runs had errors (see above)", failed, o.repeat*len(kinds))
-	}
-	return ctx.Err()
+	return failed
 }
 
 // medianResult is, metric by metric, the median over the runs of one target.
@@ -399,25 +434,21 @@ func (r *result) get(name string) (float64, bool) {
 	return 0, false
 }
 
-// ratios are ours over each baseline, metric by metric.
+// ratios are ours (and ours-b) over each baseline, metric by metric.
 func ratios(targets []*result) []ratioMetric {
-	var ours *result
-	for _, t := range targets {
-		if t.Target == "ours" {
-			ours = t
-		}
-	}
-	if ours == nil {
-		return nil
-	}
 	var out []ratioMetric
-	for _, base := range targets {
-		if base == ours {
+	for _, t := range targets {
+		if !isOurs(t.Target) {
 			continue
 		}
-		for _, m := range ours.Metrics {
-			if b, ok := base.get(m.Name); ok && b != 0 {
-				out = append(out, ratioMetric{Name: m.Name, Baseline: base.Target, Ratio: m.Value / b})
+		for _, base := range targets {
+			if !slices.Contains(baselines, base.Target) {
+				continue
+			}
+			for _, m := range t.Metrics {
+				if b, ok := base.get(m.Name); ok && b != 0 {
+					out = append(out, ratioMetric{Name: m.Name, Target: t.Target, Baseline: base.Target, Ratio: m.Value / b})
+				}
 			}
 		}
 	}
@@ -436,7 +467,10 @@ func printReport(w io.Writer, rep *report) {
 	case "single", "burst":
 		title += fmt.Sprintf(", %d edits", rep.Edits)
 	}
-	if rep.Repeat > 1 {
+	switch {
+	case rep.Interleaved:
+		title += fmt.Sprintf("; %d rounds, the targets side by side taking turns, every delivery of every round counted", rep.Repeat)
+	case rep.Repeat > 1:
 		title += fmt.Sprintf("; medians of %d runs per target, alternating", rep.Repeat)
 	}
 	fmt.Fprintln(w, title)
@@ -452,23 +486,33 @@ func printReport(w io.Writer, rep *report) {
 			}
 		}
 	}
-	// Columns: ours (always, as the table's reader expects it first), then the baselines
-	// that ran, then ours over each of them.
+	// Columns: ours (always, as the table's reader expects it first), ours-b if it ran, the
+	// baselines that ran, then ours (and ours-b) over each of them, and ours-b over ours.
 	cols := []string{"ours"}
-	var bases []string
-	for _, b := range baselines {
-		if byTarget[b] != nil {
-			cols = append(cols, b)
-			bases = append(bases, b)
+	type ratioCol struct{ num, den string }
+	var rcols []ratioCol
+	for _, t := range allTargets()[1:] {
+		if byTarget[t] != nil {
+			cols = append(cols, t)
 		}
+	}
+	for _, o := range ourTargets {
+		for _, b := range baselines {
+			if byTarget[b] != nil && (o == "ours" || byTarget[o] != nil) {
+				rcols = append(rcols, ratioCol{o, b})
+			}
+		}
+	}
+	if byTarget["ours-b"] != nil && byTarget["ours"] != nil {
+		rcols = append(rcols, ratioCol{"ours-b", "ours"})
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "metric\t")
 	for _, c := range cols {
 		fmt.Fprint(tw, c+"\t")
 	}
-	for _, b := range bases {
-		fmt.Fprint(tw, "ours/"+b+"\t")
+	for _, rc := range rcols {
+		fmt.Fprint(tw, rc.num+"/"+rc.den+"\t")
 	}
 	fmt.Fprintln(tw)
 	for _, n := range names {
@@ -486,10 +530,10 @@ func printReport(w io.Writer, rep *report) {
 				fmt.Fprint(tw, "-\t")
 			}
 		}
-		ov, ook := value("ours")
-		for _, b := range bases {
-			if bv, bok := value(b); ook && bok && bv != 0 {
-				fmt.Fprintf(tw, "%.2f\t", ov/bv)
+		for _, rc := range rcols {
+			nv, nok := value(rc.num)
+			if dv, dok := value(rc.den); nok && dok && dv != 0 {
+				fmt.Fprintf(tw, "%.2f\t", nv/dv)
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}

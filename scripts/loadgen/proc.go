@@ -20,7 +20,7 @@ const adminPassword = "loadgen-password-1"
 // server is one target process: ours (the projectboard binary) or a baseline (this binary's
 // bare-server or gorilla-server subcommand). restart keeps the address and the database.
 type server struct {
-	kind    string // "ours", "bare" or "gorilla"
+	kind    string // "ours", "ours-b", "bare" or "gorilla"
 	bin     string
 	args    []string
 	env     []string
@@ -39,14 +39,14 @@ type server struct {
 
 // newOurs is the projectboard binary on a new database in dir; pprofAddr, if set, is its
 // metrics address with the profiler (the binary must take --pprof).
-func newOurs(bin, dir string, port int, pprofAddr string) *server {
+func newOurs(kind, bin, dir string, port int, pprofAddr string) *server {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	pidFile := filepath.Join(dir, "pb.pid")
 	args := []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db"), "--pid-file", pidFile}
 	if pprofAddr != "" {
 		args = append(args, "--metrics-addr", pprofAddr, "--pprof")
 	}
-	return &server{kind: "ours", bin: bin, addr: addr, logPath: filepath.Join(dir, "ours.log"), pidFile: pidFile,
+	return &server{kind: kind, bin: bin, addr: addr, logPath: filepath.Join(dir, kind+".log"), pidFile: pidFile,
 		args: args, env: harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
 }
 
