@@ -33,6 +33,7 @@ type bareProject struct {
 	ID       string `json:"id"`
 	Version  int64  `json:"version"`
 	Progress int    `json:"progress"`
+	size     int    // of its change messages
 }
 
 type bareChange struct {
@@ -55,11 +56,11 @@ func (b *bareConn) drop(code int) {
 
 // baseline is the state of a bare server.
 type baseline struct {
-	name              string // "bare" or "gorilla": the build it announces
-	addr              string
-	pprofAddr         string
-	msgSize, snapSize int
-	epoch             string
+	name      string // "bare" or "gorilla": the build it announces
+	addr      string
+	pprofAddr string
+	snapSize  int
+	epoch     string
 
 	mu       sync.Mutex
 	rev      uint64
@@ -79,7 +80,7 @@ type baseline struct {
 func parseBaseline(name string, args []string) (*baseline, error) {
 	f := flag.NewFlagSet(name+"-server", flag.ContinueOnError)
 	addr := f.String("addr", "127.0.0.1:8090", "listen address")
-	msgSize := f.Int("msg-size", defaultChangeSize, "bytes of each change message")
+	msgSizes := f.String("msg-sizes", strconv.Itoa(defaultChangeSize), "bytes of each change message: one size, or one for each project in turn")
 	snapSize := f.Int("snap-size", defaultSnapshotSize, "bytes of the snapshot message")
 	rev := f.Uint64("rev", 0, "revision to start at (so a restart continues the sequence)")
 	epoch := f.String("epoch", name+"-epoch", "epoch announced in hello")
@@ -88,11 +89,19 @@ func parseBaseline(name string, args []string) (*baseline, error) {
 	if err := f.Parse(args); err != nil {
 		return nil, err
 	}
-	s := &baseline{name: name, addr: *addr, pprofAddr: *pprofAddr, msgSize: *msgSize, snapSize: *snapSize,
+	var sizes []int
+	for _, v := range strings.Split(*msgSizes, ",") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("--msg-sizes: %q is not a size", v)
+		}
+		sizes = append(sizes, n)
+	}
+	s := &baseline{name: name, addr: *addr, pprofAddr: *pprofAddr, snapSize: *snapSize,
 		epoch: *epoch, rev: *rev, first: *rev + 1, projects: map[string]*bareProject{},
 		conns: map[*bareConn]struct{}{}, stopping: make(chan struct{})}
 	for i := 0; i < *nProjects; i++ {
-		p := &bareProject{ID: fmt.Sprintf("%s-%03d", name, i+1), Version: 1}
+		p := &bareProject{ID: fmt.Sprintf("%s-%03d", name, i+1), Version: 1, size: sizes[i%len(sizes)]}
 		s.projects[p.ID] = p
 		s.order = append(s.order, p.ID)
 	}
@@ -227,7 +236,7 @@ func (s *baseline) edit(id, ifMatch string, body []byte) response {
 	s.rev++
 	p.Version++
 	p.Progress = *patch.Progress
-	data := s.changeMessage(s.rev, id)
+	data := s.changeMessage(s.rev, id, p.size)
 	s.changes = append(s.changes, bareChange{Rev: s.rev, ProjectID: id, data: data})
 	for c := range s.conns {
 		select {
@@ -244,13 +253,13 @@ func (s *baseline) edit(id, ifMatch string, body []byte) response {
 	return res
 }
 
-// changeMessage has the shape of a real change message, padded to msgSize bytes.
-func (s *baseline) changeMessage(rev uint64, id string) []byte {
+// changeMessage has the shape of a real change message, padded to size bytes.
+func (s *baseline) changeMessage(rev uint64, id string, size int) []byte {
 	r := strconv.FormatUint(rev, 10)
 	head := `{"type":"change","rev":` + r + `,"change":{"rev":` + r + `,"projectId":"` + id +
 		`","kind":"update","fields":{"progress":{"from":0,"to":1}}},"project":{"id":"` + id + `","note":"`
 	tail := `"}}`
-	return padded(head, tail, s.msgSize)
+	return padded(head, tail, size)
 }
 
 func padded(head, tail string, size int) []byte {

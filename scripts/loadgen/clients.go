@@ -45,6 +45,10 @@ type fleet struct {
 	// Sizes seen by the first client, to size the baselines' messages like ours: the change
 	// messages' mean (each carries its project, and projects differ) and the last snapshot.
 	changeBytes, changeCount, snapshotBytes atomic.Int64
+	// sizes, if not nil, gets the size of every change message the first client reads, by
+	// revision (payloads measures ours' with it).
+	sizeMu sync.Mutex
+	sizes  map[uint64]int
 
 	// pings is when the first client was pinged (ours pings every screen every 25 s, which
 	// the baselines do not).
@@ -273,6 +277,11 @@ func (c *client) read() {
 			if c.idx == 0 {
 				c.f.changeBytes.Add(int64(n) + rest)
 				c.f.changeCount.Add(1)
+				c.f.sizeMu.Lock()
+				if c.f.sizes != nil {
+					c.f.sizes[rev] = n + int(rest)
+				}
+				c.f.sizeMu.Unlock()
 			}
 			c.lastRev.Store(rev)
 			if rec := c.f.rec.Load(); rec != nil {

@@ -7,9 +7,8 @@ import (
 	"slices"
 )
 
-// warmupEdits is how many edits each target gets, unmeasured, before the interleaved rounds:
-// ours' change messages are measured in them, for the baselines to pad theirs to.
-const warmupEdits = 3
+// warmupEdits is how many edits each target gets, unmeasured, before the interleaved rounds.
+const warmupEdits = 12
 
 // interleave runs the targets side by side (--interleave): every target is started and its
 // clients connected first, then each round gives each target a phase of edits in turn, the
@@ -17,7 +16,7 @@ const warmupEdits = 3
 // minutes, which on a shared machine moves more from one run to the next than the targets
 // differ. The figures are over every delivery of every round. It returns how many rounds
 // failed.
-func interleave(ctx context.Context, o options, dir string, logf func(string, ...any), rep *report) int {
+func interleave(ctx context.Context, o options, dir string, logf func(string, ...any), pl payload, rep *report) int {
 	limit, _ := raiseFileLimit()
 	if need := uint64(o.clients*len(o.targets) + 256); need > limit {
 		rep.Targets = []*result{{Target: o.targets[0], Errors: []string{fmt.Sprintf(
@@ -30,11 +29,9 @@ func interleave(ctx context.Context, o options, dir string, logf func(string, ..
 			r.teardown()
 		}
 	}()
-	msgSize, snapSize := o.msgSize, o.snapSize
 	failed := 0
 	for _, kind := range o.targets {
-		r := &runner{o: o, kind: kind, round: 1, dir: filepath.Join(dir, "interleaved"), logf: logf,
-			msgSize: cmp(msgSize, defaultChangeSize), snapSize: cmp(snapSize, defaultSnapshotSize)}
+		r := &runner{o: o, kind: kind, round: 1, dir: filepath.Join(dir, "interleaved"), logf: logf, pl: pl}
 		runners = append(runners, r)
 		err := r.setup(ctx)
 		if err == nil {
@@ -45,14 +42,6 @@ func interleave(ctx context.Context, o options, dir string, logf func(string, ..
 			r.res.Errors = append(r.res.Errors, err.Error())
 			rep.Targets = append(rep.Targets, r.res)
 			return 1
-		}
-		if kind == "ours" {
-			if msgSize == 0 {
-				msgSize = int(r.fleet.meanChangeBytes())
-			}
-			if snapSize == 0 {
-				snapSize = int(r.fleet.snapshotBytes.Load())
-			}
 		}
 	}
 	phases := make([][]phaseResult, len(runners))
@@ -88,14 +77,6 @@ func interleave(ctx context.Context, o options, dir string, logf func(string, ..
 	}
 	slices.SortStableFunc(rep.Targets, func(a, b *result) int { return targetOrder(a.Target) - targetOrder(b.Target) })
 	return failed
-}
-
-// cmp is v, or def if v is 0.
-func cmp(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func targetOrder(t string) int { return slices.Index(allTargets(), t) }

@@ -36,8 +36,8 @@ import (
 )
 
 // Sizes of a real change message (project + change + summary) and snapshot of the bundled
-// data, measured from projectboard; the baselines use them unless ours ran first in the same
-// invocation, which measures them afresh.
+// data, measured from projectboard; the baselines use them only when ours is not there to be
+// measured (payloads).
 const (
 	defaultChangeSize   = 8500
 	defaultSnapshotSize = 188000
@@ -131,8 +131,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for every client to read one edit")
 	f.DurationVar(&o.maxTime, "max-time", 15*time.Minute, "stop everything after this long")
 	f.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
-	f.IntVar(&o.msgSize, "msg-size", 0, "bare: bytes per change message (0: as measured from ours, else built-in)")
-	f.IntVar(&o.snapSize, "snap-size", 0, "bare: bytes of the snapshot (0: as measured from ours, else built-in)")
+	f.IntVar(&o.msgSize, "msg-size", 0, "baselines: bytes per change message (0: each project's as ours sends it, measured before the runs)")
+	f.IntVar(&o.snapSize, "snap-size", 0, "baselines: bytes of the snapshot (0: as ours sends it, measured before the runs)")
 	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of each server during the measured phase into this file (suffixed with the target and run)")
 	f.StringVar(&o.pprof, "pprof", "", "write Go CPU profiles of each server and of loadgen itself during the measured phase into this directory (ours needs a binary with --pprof)")
 	f.StringVar(&o.dump, "dump", "", "append every delivery's latency to this CSV file (target, run, rev, client, address, ms, the PATCH's round trip ms, sent ms after the phase began)")
@@ -280,12 +280,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Repeat = o.repeat
+	pl, err := payloads(ctx, o, dir, logf)
+	if err != nil {
+		return fmt.Errorf("measuring our messages for the baselines: %w", err)
+	}
 	var failed int
 	if o.interleave {
 		rep.Interleaved = true
-		failed = interleave(ctx, o, dir, logf, rep)
+		failed = interleave(ctx, o, dir, logf, pl, rep)
 	} else {
-		failed = alternate(ctx, o, dir, logf, stderr, rep)
+		failed = alternate(ctx, o, dir, logf, stderr, pl, rep)
 	}
 	rep.Ratios = ratios(rep.Targets)
 	printReport(stdout, rep)
@@ -306,25 +310,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // alternate runs the scenario against each target in turn, o.repeat times; the table shows
 // the medians over the runs. It returns how many runs failed.
-func alternate(ctx context.Context, o options, dir string, logf func(string, ...any), stderr io.Writer, rep *report) int {
+func alternate(ctx context.Context, o options, dir string, logf func(string, ...any), stderr io.Writer, pl payload, rep *report) int {
 	kinds := o.targets
-	msgSize, snapSize := o.msgSize, o.snapSize
 	runs := map[string][]*result{}
 	failed := 0
 	for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
 		var round []*result
-		// The first round runs ours first, which measures the sizes the baselines pad to;
-		// later rounds rotate the order, so that no target always runs first or last.
+		// The rounds rotate the order, so that no target always runs first or last.
 		order := append(slices.Clone(kinds[i%len(kinds):]), kinds[:i%len(kinds)]...)
 		for _, kind := range order {
-			r := &runner{o: o, kind: kind, round: i + 1, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf,
-				msgSize: msgSize, snapSize: snapSize}
-			if msgSize == 0 {
-				r.msgSize = defaultChangeSize
-			}
-			if snapSize == 0 {
-				r.snapSize = defaultSnapshotSize
-			}
+			r := &runner{o: o, kind: kind, round: i + 1, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf, pl: pl}
 			res, err := r.run(ctx)
 			if res == nil {
 				res = &result{Target: kind}
@@ -345,15 +340,6 @@ func alternate(ctx context.Context, o options, dir string, logf func(string, ...
 					Duration: rep.Duration, Slow: res.SlowClients, Targets: []*result{res}})
 			}
 			rep.Slow = max(rep.Slow, res.SlowClients)
-			if kind == "ours" {
-				// The baselines send messages of the size ours really sent.
-				if msgSize == 0 && res.ChangeBytes > 0 {
-					msgSize = int(res.ChangeBytes)
-				}
-				if snapSize == 0 && res.SnapshotBytes > 0 {
-					snapSize = int(res.SnapshotBytes)
-				}
-			}
 		}
 		rep.Runs = append(rep.Runs, round)
 	}

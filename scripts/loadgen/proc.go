@@ -50,15 +50,24 @@ func newOurs(kind, bin, dir string, port int, pprofAddr string) *server {
 		args: args, env: harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
 }
 
-// newBaseline is this binary's kind-server subcommand sending messages of the given sizes.
-func newBaseline(kind, dir string, port, msgSize, snapSize int, pprofAddr string) (*server, error) {
+// newBaseline is this binary's kind-server subcommand sending messages of the sizes of pl.
+func newBaseline(kind, dir string, port int, pl payload, pprofAddr string) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	args := []string{kind + "-server", "--addr", addr, "--msg-size", strconv.Itoa(msgSize),
-		"--snap-size", strconv.Itoa(snapSize)}
+	sizes := make([]string, len(pl.changes))
+	for i, n := range pl.changes {
+		sizes[i] = strconv.Itoa(n)
+	}
+	args := []string{kind + "-server", "--addr", addr, "--msg-sizes", strings.Join(sizes, ","),
+		"--snap-size", strconv.Itoa(pl.snapshot)}
+	if len(pl.changes) > 1 {
+		// As many projects as ours' editor edits, so that the nth edit of each goes to a
+		// project whose message has the same size.
+		args = append(args, "--projects", strconv.Itoa(len(pl.changes)))
+	}
 	if pprofAddr != "" {
 		args = append(args, "--pprof-addr", pprofAddr)
 	}

@@ -18,12 +18,12 @@ import (
 
 // runner runs the scenario against one target.
 type runner struct {
-	o                 options
-	kind              string
-	round             int // 1, 2 … of --repeat
-	dir               string
-	logf              func(string, ...any)
-	msgSize, snapSize int
+	o     options
+	kind  string
+	round int // 1, 2 … of --repeat
+	dir   string
+	logf  func(string, ...any)
+	pl    payload // what the baselines send
 
 	srv       *server
 	pprofAddr string // the server's /debug/pprof, with --pprof
@@ -115,7 +115,7 @@ func (r *runner) setup(ctx context.Context) error {
 		}
 		r.srv = newOurs(r.kind, bin, dir, port, pprofAddr)
 	} else {
-		if r.srv, err = newBaseline(r.kind, dir, port, r.msgSize, r.snapSize, pprofAddr); err != nil {
+		if r.srv, err = newBaseline(r.kind, dir, port, r.pl, pprofAddr); err != nil {
 			return err
 		}
 	}
