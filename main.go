@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/cloudflare/tableflip"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
 	"golang.org/x/term"
 
 	"projectboard/assets"
@@ -107,7 +108,9 @@ type Config struct {
 	AllowedOrigins []string
 	TrustedProxies []string
 	MetricsAddr    string
-	PIDFile        string
+	// Pprof also serves Go's profiler (/debug/pprof) on MetricsAddr, which has no login.
+	Pprof   bool
+	PIDFile string
 	// Clock, when set, is the instant the server's clock starts at (--clock); it runs on in
 	// real time from there.
 	Clock time.Time
@@ -177,6 +180,7 @@ func serve(args []string, log *slog.Logger) error {
 	f.str(&origins, "allowed-origins", "", "comma-separated origins besides the server's own that may make changes")
 	f.str(&proxies, "trusted-proxies", "", "comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
 	f.str(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics without login on this address (e.g. 127.0.0.1:9090)")
+	f.BoolVar(&cfg.Pprof, "pprof", false, "also serve Go's profiler, /debug/pprof, on --metrics-addr (no login: keep that address on loopback)")
 	f.str(&cfg.PIDFile, "pid-file", "", "write the serving process's PID here (it changes with each SIGHUP upgrade)")
 	var clock string
 	f.str(&clock, "clock", "", "run the board as if it were this RFC 3339 instant, e.g. 2022-11-08T10:00:00+08:00; the clock "+
@@ -192,6 +196,9 @@ func serve(args []string, log *slog.Logger) error {
 		cfg.Clock = t
 	}
 	now := startClock(cfg.Clock)
+	if cfg.Pprof && cfg.MetricsAddr == "" {
+		return errors.New("--pprof needs --metrics-addr: the profiler is served only there")
+	}
 	cfg.DB = *db
 	cfg.AllowedOrigins, cfg.TrustedProxies = splitList(origins), splitList(proxies)
 
@@ -232,6 +239,9 @@ func serve(args []string, log *slog.Logger) error {
 	go func() { errc <- srv.App().Listener(ln) }()
 	if cfg.MetricsAddr != "" {
 		metrics := srv.MetricsApp()
+		if cfg.Pprof {
+			metrics.Use(pprof.New())
+		}
 		mln, err := upg.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			return err

@@ -91,10 +91,17 @@ func newEditor(ctx context.Context, a *api) (*editor, error) {
 	if _, err := a.do(ctx, "GET", "/api/projects", nil, nil, &list); err != nil {
 		return nil, err
 	}
-	if len(list.Projects) == 0 {
+	// A completed project's progress must stay 100: edits move the others' between 0 and 99.
+	var editable []*project
+	for _, p := range list.Projects {
+		if p.Progress < 100 {
+			editable = append(editable, p)
+		}
+	}
+	if len(editable) == 0 {
 		return nil, fmt.Errorf("the target has no projects to edit")
 	}
-	return &editor{api: a, projects: list.Projects}, nil
+	return &editor{api: a, projects: editable}, nil
 }
 
 // newPhase resets the per-project counters used to match edits to revisions.
@@ -106,12 +113,15 @@ func (e *editor) newPhase() {
 	}
 }
 
-// edit PATCHes the next project's progress to a new value.
+// edit PATCHes the next project's progress to a new value, one up (or down from 99).
 func (e *editor) edit(ctx context.Context) edit {
 	p := e.projects[int(e.next.Add(1)-1)%len(e.projects)]
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	progress := (p.Progress + 1) % 101
+	progress := p.Progress + 1
+	if progress > 99 {
+		progress = p.Progress - 1
+	}
 	var out project
 	ed := edit{projectID: p.ID, nth: p.edits, sent: time.Now()}
 	_, err := e.api.do(ctx, "PATCH", "/api/projects/"+p.ID, map[string]int{"progress": progress},

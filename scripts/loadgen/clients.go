@@ -42,8 +42,18 @@ type fleet struct {
 	resume     chan struct{}
 	resumeOnce sync.Once
 
-	// Sizes seen, to size the bare baseline's messages like ours.
-	changeBytes, snapshotBytes atomic.Int64
+	// Sizes seen by the first client, to size the baselines' messages like ours: the change
+	// messages' mean (each carries its project, and projects differ) and the last snapshot.
+	changeBytes, changeCount, snapshotBytes atomic.Int64
+	// sizes, if not nil, gets the size of every change message the first client reads, by
+	// revision (payloads measures ours' with it).
+	sizeMu sync.Mutex
+	sizes  map[uint64]int
+
+	// pings is when the first client was pinged (ours pings every screen every 25 s, which
+	// the baselines do not).
+	pingMu sync.Mutex
+	pings  []time.Time
 
 	// storm bookkeeping
 	stormGen     atomic.Int64 // bumped at the start of a storm
@@ -148,10 +158,33 @@ func (c *client) dial(ctx context.Context) error {
 		}
 		return fmt.Errorf("dial: %w", err)
 	}
+	if c.idx == 0 {
+		conn.SetPingHandler(func(data string) error {
+			c.f.pingMu.Lock()
+			c.f.pings = append(c.f.pings, time.Now())
+			c.f.pingMu.Unlock()
+			// As the library's own handler: a best effort.
+			_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+			return nil
+		})
+	}
 	c.mu.Lock()
 	c.conn = conn
 	c.mu.Unlock()
 	return nil
+}
+
+// pingsBetween are the first client's pings from t0 to t1, as offsets from t0.
+func (f *fleet) pingsBetween(t0, t1 time.Time) []time.Duration {
+	f.pingMu.Lock()
+	defer f.pingMu.Unlock()
+	var out []time.Duration
+	for _, t := range f.pings {
+		if !t.Before(t0) && !t.After(t1) {
+			out = append(out, t.Sub(t0))
+		}
+	}
+	return out
 }
 
 // connect dials the clients with conc dials in flight and waits until each has read its
@@ -242,7 +275,13 @@ func (c *client) read() {
 		case "change":
 			rest, _ := io.Copy(io.Discard, r)
 			if c.idx == 0 {
-				c.f.changeBytes.Store(int64(n) + rest)
+				c.f.changeBytes.Add(int64(n) + rest)
+				c.f.changeCount.Add(1)
+				c.f.sizeMu.Lock()
+				if c.f.sizes != nil {
+					c.f.sizes[rev] = n + int(rest)
+				}
+				c.f.sizeMu.Unlock()
 			}
 			c.lastRev.Store(rev)
 			if rec := c.f.rec.Load(); rec != nil {
@@ -306,6 +345,11 @@ func (c *client) readBatch(head []byte, r io.Reader, now time.Time) {
 	buf.Write(head)
 	_, _ = io.Copy(buf, r)
 	b := buf.Bytes()
+	if c.idx == 0 {
+		// The array's brackets and commas aside, its messages' sizes.
+		c.f.changeBytes.Add(int64(len(b) - 2 - bytes.Count(b, []byte(`,{"type":"change","rev":`))))
+		c.f.changeCount.Add(int64(bytes.Count(b, changeHead)))
+	}
 	for {
 		i := bytes.Index(b, changeHead)
 		if i < 0 {
@@ -357,6 +401,14 @@ func (c *client) redial() bool {
 		}
 		c.f.dialFails.Add(1)
 	}
+}
+
+// meanChangeBytes is the mean size of the change messages the first client read.
+func (f *fleet) meanChangeBytes() int64 {
+	if n := f.changeCount.Load(); n > 0 {
+		return f.changeBytes.Load() / n
+	}
+	return 0
 }
 
 // close ends every client and waits for the readers.

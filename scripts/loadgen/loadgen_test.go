@@ -13,15 +13,17 @@ import (
 	"projectboard/scripts/internal/harness"
 )
 
-// TestMain lets the test binary stand in for the loadgen binary when the runner starts the
-// bare baseline as a child process (`<this binary> bare-server …`).
+// TestMain lets the test binary stand in for the loadgen binary when the runner starts a
+// baseline as a child process (`<this binary> bare-server …`).
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
-		if err := bareMain(os.Args[2:]); err != nil {
-			os.Stderr.WriteString("bare-server: " + err.Error() + "\n")
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		if sub := subcommands[os.Args[1]]; sub != nil {
+			if err := sub(os.Args[2:]); err != nil {
+				os.Stderr.WriteString(os.Args[1] + ": " + err.Error() + "\n")
+				os.Exit(1)
+			}
+			os.Exit(0)
 		}
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -46,6 +48,28 @@ func TestParseHead(t *testing.T) {
 		if typ != tt.typ || rev != tt.rev {
 			t.Errorf("parseHead(%q) = %q, %d; want %q, %d", tt.in, typ, rev, tt.typ, tt.rev)
 		}
+	}
+}
+
+func TestParseTargets(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"both", []string{"ours", "bare"}},
+		{"all", []string{"ours", "bare", "gorilla"}},
+		{"gorilla", []string{"gorilla"}},
+		{"gorilla,ours", []string{"ours", "gorilla"}},
+		{"ours, bare", []string{"ours", "bare"}},
+	}
+	for _, tt := range tests {
+		got, err := parseTargets(tt.in)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("parseTargets(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := parseTargets("ours,nginx"); err == nil {
+		t.Error("parseTargets(ours,nginx): no error")
 	}
 }
 
@@ -97,7 +121,8 @@ func TestRecorder(t *testing.T) {
 	}
 }
 
-// smoke runs loadgen in this process against both targets and checks the JSON report.
+// smoke runs loadgen in this process against the targets asked for (ours and bare unless
+// --target says) and checks the JSON report.
 func smoke(t *testing.T, bin string, args ...string) *report {
 	t.Helper()
 	out := t.TempDir() + "/report.json"
@@ -117,10 +142,15 @@ func smoke(t *testing.T, bin string, args ...string) *report {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	want := 2
-	if slices.Contains(args, "--target") {
-		want = 1
+	target := "both"
+	if i := slices.Index(args, "--target"); i >= 0 {
+		target = args[i+1]
 	}
+	targets, err := parseTargets(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(targets)
 	if len(rep.Targets) != want {
 		t.Fatalf("got %d targets, want %d", len(rep.Targets), want)
 	}
@@ -129,8 +159,8 @@ func smoke(t *testing.T, bin string, args ...string) *report {
 			t.Errorf("%s: %v", r.Target, r.Errors)
 		}
 	}
-	if want == 2 && len(rep.Ratios) == 0 {
-		t.Error("no ours/bare ratios")
+	if want > 1 && len(rep.Ratios) == 0 {
+		t.Error("no ratios of ours over the baselines")
 	}
 	t.Logf("\n%s", stdout.String())
 	return &rep
@@ -162,7 +192,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	t.Run("single", func(t *testing.T) {
-		rep := smoke(t, bin)
+		rep := smoke(t, bin, "--target", "all")
 		for _, r := range rep.Targets {
 			if got := metricOf(t, r, "edits committed"); got != 5 {
 				t.Errorf("%s: edits committed = %v, want 5", r.Target, got)
@@ -194,9 +224,9 @@ func TestSmoke(t *testing.T) {
 	})
 	for _, restart := range []string{"sigterm", "sighup"} {
 		t.Run("storm "+restart, func(t *testing.T) {
-			args := []string{"--mode", "storm", "--restart", restart}
+			args := []string{"--mode", "storm", "--restart", restart, "--target", "all"}
 			if restart == "sighup" {
-				args = append(args, "--target", "ours")
+				args = append(args[:len(args)-1], "ours")
 			}
 			stormSmoke(t, smoke(t, bin, args...))
 		})

@@ -1,15 +1,18 @@
-// Command loadgen measures Projectboard's live feed under many wall screens, against a bare
-// fasthttp/websocket broadcast server run the same way, and prints both side by side.
+// Command loadgen measures Projectboard's live feed under many wall screens, against bare
+// websocket broadcast servers run the same way, and prints them side by side.
 //
 //	go run ./scripts/loadgen --clients 1000 --mode single
+//	go run ./scripts/loadgen --clients 10000 --mode single --target all --repeat 3
 //	go run ./scripts/loadgen --clients 10000 --mode rate --rate 10 --duration 60s
 //	go run ./scripts/loadgen --clients 10000 --mode storm
 //	go run ./scripts/loadgen --clients 10000 --slow 1
 //
 // It starts each target itself (ours: the projectboard binary on a fresh database in a
-// temporary directory; bare: this binary's hidden `bare-server` subcommand), opens the
-// websocket clients from 127.0.0.2, 127.0.0.3 … and drives edits over HTTP. Latency is from
-// sending a PATCH to each client reading the change with that revision.
+// temporary directory; bare: this binary's hidden `bare-server` subcommand, fasthttp and
+// fasthttp/websocket; gorilla: its `gorilla-server` subcommand, net/http and
+// gorilla/websocket), opens the websocket clients from 127.0.0.2, 127.0.0.3 … and drives
+// edits over HTTP. Latency is from sending a PATCH to each client reading the change with
+// that revision.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -32,16 +36,28 @@ import (
 )
 
 // Sizes of a real change message (project + change + summary) and snapshot of the bundled
-// data, measured from projectboard; the bare baseline uses them unless ours ran first in the
-// same invocation, which measures them afresh.
+// data, measured from projectboard; the baselines use them only when ours is not there to be
+// measured (payloads).
 const (
-	defaultChangeSize   = 6300
-	defaultSnapshotSize = 115000
+	defaultChangeSize   = 8500
+	defaultSnapshotSize = 188000
 )
+
+// baselines are the bare servers ours is compared with, in the order of the table.
+var baselines = []string{"bare", "gorilla"}
+
+// ourTargets are ours and, with --bin-b, a second build of ours to compare with it.
+var ourTargets = []string{"ours", "ours-b"}
+
+func isOurs(kind string) bool { return slices.Contains(ourTargets, kind) }
+
+// allTargets is every target in the order of the table.
+func allTargets() []string { return append(slices.Clone(ourTargets), baselines...) }
 
 type options struct {
 	target      string
-	bin         string
+	targets     []string // ours first, then the baselines asked for
+	bin, binB   string
 	mode        string
 	restart     string
 	clients     int
@@ -60,6 +76,11 @@ type options struct {
 	snapSize    int
 	perf        string
 	perfPhase   string
+	pprof       string
+	dump        string
+	trace       bool
+	interleave  bool
+	pprofSecs   int
 	keep        bool
 	quiet       bool
 	idle        time.Duration
@@ -68,12 +89,14 @@ type options struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "bare-server" {
-		if err := bareMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "bare-server:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		if sub := subcommands[os.Args[1]]; sub != nil {
+			if err := sub(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, os.Args[1]+":", err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -84,12 +107,16 @@ func main() {
 	}
 }
 
+// subcommands are the baseline servers, which the runner starts as this binary.
+var subcommands = map[string]func([]string) error{"bare-server": bareMain, "gorilla-server": gorillaMain}
+
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	f := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	f.SetOutput(stderr)
-	f.StringVar(&o.target, "target", "both", "ours, bare or both (same scenario against each in turn)")
+	f.StringVar(&o.target, "target", "both", "ours, bare (fasthttp), gorilla (net/http + gorilla/websocket), ours-b (--bin-b), both (ours and bare), all (ours and the baselines), or a comma-separated list: the same scenario against each in turn")
 	f.StringVar(&o.bin, "bin", "", "projectboard binary (default: go build it from the module root)")
+	f.StringVar(&o.binB, "bin-b", "", "a second projectboard binary, target ours-b: two builds of ours side by side")
 	f.StringVar(&o.mode, "mode", "single", "single, rate, burst or storm")
 	f.IntVar(&o.clients, "clients", 1000, "websocket clients")
 	f.IntVar(&o.edits, "edits", 50, "edits (single, burst)")
@@ -104,22 +131,29 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for every client to read one edit")
 	f.DurationVar(&o.maxTime, "max-time", 15*time.Minute, "stop everything after this long")
 	f.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
-	f.IntVar(&o.msgSize, "msg-size", 0, "bare: bytes per change message (0: as measured from ours, else built-in)")
-	f.IntVar(&o.snapSize, "snap-size", 0, "bare: bytes of the snapshot (0: as measured from ours, else built-in)")
-	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of our server during the measured phase into this file")
+	f.IntVar(&o.msgSize, "msg-size", 0, "baselines: bytes per change message (0: each project's as ours sends it, measured before the runs)")
+	f.IntVar(&o.snapSize, "snap-size", 0, "baselines: bytes of the snapshot (0: as ours sends it, measured before the runs)")
+	f.StringVar(&o.perf, "perf", "", "record `perf record -g` of each server during the measured phase into this file (suffixed with the target and run)")
+	f.StringVar(&o.pprof, "pprof", "", "write Go CPU profiles of each server and of loadgen itself during the measured phase into this directory (ours needs a binary with --pprof)")
+	f.StringVar(&o.dump, "dump", "", "append every delivery's latency to this CSV file (target, run, rev, client, address, ms, the PATCH's round trip ms, sent ms after the phase began)")
+	f.BoolVar(&o.trace, "trace", false, "with --pprof: Go execution traces instead of CPU profiles")
+	f.IntVar(&o.pprofSecs, "pprof-seconds", 10, "length of each --pprof profile, from the start of the measured phase")
 	f.StringVar(&o.perfPhase, "perf-phase", "edits", "what --perf records: edits or connect")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server logs)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress lines")
 	f.DurationVar(&o.idle, "idle", time.Second, "idle time after connecting before reading RSS")
 	f.IntVar(&o.editors, "editors", 32, "concurrent editors (burst, rate)")
 	f.IntVar(&o.repeat, "repeat", 1, "run the scenario this many times, alternating targets; the table shows medians")
+	f.BoolVar(&o.interleave, "interleave", false, "start every target and connect all their clients first, then give each a phase of edits in turn, --repeat rounds (single, burst, rate; needs clients × targets open files)")
 	if err := f.Parse(args); err != nil {
 		return o, err
 	}
-	switch o.target {
-	case "ours", "bare", "both":
-	default:
-		return o, fmt.Errorf("--target must be ours, bare or both, not %q", o.target)
+	var err error
+	if o.targets, err = parseTargets(o.target); err != nil {
+		return o, err
+	}
+	if slices.Contains(o.targets, "ours-b") != (o.binB != "") {
+		return o, errors.New("--bin-b and the target ours-b go together")
 	}
 	switch o.mode {
 	case "single", "rate", "burst", "storm":
@@ -135,7 +169,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.restart != "sigterm" && o.restart != "sighup":
 		return o, fmt.Errorf("--restart must be sigterm or sighup, not %q", o.restart)
-	case o.restart == "sighup" && (o.mode != "storm" || o.target != "ours"):
+	case o.restart == "sighup" && (o.mode != "storm" || !slices.Equal(o.targets, []string{"ours"})):
 		return o, errors.New("--restart sighup needs --mode storm --target ours (the bare baseline has no in-place upgrade)")
 	}
 	if o.mode == "storm" && o.slow > 0 {
@@ -144,7 +178,38 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.mode == "rate" && (o.rate <= 0 || o.duration <= 0) {
 		return o, errors.New("--rate and --duration must be positive")
 	}
+	if o.interleave && (o.mode == "storm" || o.slow > 0) {
+		return o, errors.New("--interleave takes single, burst or rate, without --slow")
+	}
+	if o.pprofSecs < 1 {
+		return o, errors.New("--pprof-seconds must be positive")
+	}
 	return o, nil
+}
+
+// parseTargets turns --target into the targets to run, ours first.
+func parseTargets(s string) ([]string, error) {
+	switch s {
+	case "both":
+		return []string{"ours", "bare"}, nil
+	case "all":
+		return append([]string{"ours"}, baselines...), nil
+	}
+	asked := map[string]bool{}
+	for _, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		if !slices.Contains(allTargets(), t) {
+			return nil, fmt.Errorf("--target: %q is not ours, ours-b, bare, gorilla, both or all", t)
+		}
+		asked[t] = true
+	}
+	var out []string
+	for _, t := range allTargets() {
+		if asked[t] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // report is one invocation's results.
@@ -160,11 +225,17 @@ type report struct {
 	Targets  []*result     `json:"targets"` // medians over the runs
 	Runs     [][]*result   `json:"runs"`    // every run, in order
 	Ratios   []ratioMetric `json:"ratios,omitempty"`
+	// Interleaved: the targets ran side by side, a phase each in turn (--interleave); the
+	// table shows all rounds' deliveries together, not medians.
+	Interleaved bool `json:"interleaved,omitempty"`
 }
 
+// ratioMetric is ours (or ours-b) over one baseline.
 type ratioMetric struct {
-	Name  string  `json:"name"`
-	Ratio float64 `json:"oursOverBare"`
+	Name     string  `json:"name"`
+	Target   string  `json:"target"`
+	Baseline string  `json:"baseline"`
+	Ratio    float64 `json:"ratio"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -196,12 +267,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.mode == "rate" {
 		rep.Rate, rep.Duration, rep.Edits = o.rate, o.duration.String(), int(o.rate*o.duration.Seconds())
 	}
-	var kinds []string
-	if o.target == "both" || o.target == "ours" {
-		kinds = append(kinds, "ours")
-	}
-	if o.target == "both" || o.target == "bare" {
-		kinds = append(kinds, "bare")
+	kinds := o.targets
+	if o.pprof != "" {
+		if err := os.MkdirAll(o.pprof, 0o755); err != nil {
+			return err
+		}
 	}
 	if o.bin == "" && kinds[0] == "ours" {
 		logf("building projectboard")
@@ -210,20 +280,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Repeat = o.repeat
-	msgSize, snapSize := o.msgSize, o.snapSize
+	pl, err := payloads(ctx, o, dir, logf)
+	if err != nil {
+		return fmt.Errorf("measuring our messages for the baselines: %w", err)
+	}
+	var failed int
+	if o.interleave {
+		rep.Interleaved = true
+		failed = interleave(ctx, o, dir, logf, pl, rep)
+	} else {
+		failed = alternate(ctx, o, dir, logf, stderr, pl, rep)
+	}
+	rep.Ratios = ratios(rep.Targets)
+	printReport(stdout, rep)
+	if o.jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d runs had errors (see above)", failed, o.repeat*len(o.targets))
+	}
+	return ctx.Err()
+}
+
+// alternate runs the scenario against each target in turn, o.repeat times; the table shows
+// the medians over the runs. It returns how many runs failed.
+func alternate(ctx context.Context, o options, dir string, logf func(string, ...any), stderr io.Writer, pl payload, rep *report) int {
+	kinds := o.targets
 	runs := map[string][]*result{}
 	failed := 0
 	for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
 		var round []*result
-		for _, kind := range kinds {
-			r := &runner{o: o, kind: kind, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf,
-				msgSize: msgSize, snapSize: snapSize}
-			if msgSize == 0 {
-				r.msgSize = defaultChangeSize
-			}
-			if snapSize == 0 {
-				r.snapSize = defaultSnapshotSize
-			}
+		// The rounds rotate the order, so that no target always runs first or last.
+		order := append(slices.Clone(kinds[i%len(kinds):]), kinds[:i%len(kinds)]...)
+		for _, kind := range order {
+			r := &runner{o: o, kind: kind, round: i + 1, dir: filepath.Join(dir, fmt.Sprintf("run%d", i)), logf: logf, pl: pl}
 			res, err := r.run(ctx)
 			if res == nil {
 				res = &result{Target: kind}
@@ -244,36 +340,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					Duration: rep.Duration, Slow: res.SlowClients, Targets: []*result{res}})
 			}
 			rep.Slow = max(rep.Slow, res.SlowClients)
-			if kind == "ours" {
-				// The bare baseline sends messages of the size ours really sent.
-				if msgSize == 0 && res.ChangeBytes > 0 {
-					msgSize = int(res.ChangeBytes)
-				}
-				if snapSize == 0 && res.SnapshotBytes > 0 {
-					snapSize = int(res.SnapshotBytes)
-				}
-			}
 		}
 		rep.Runs = append(rep.Runs, round)
 	}
 	for _, kind := range kinds {
 		rep.Targets = append(rep.Targets, medianResult(kind, runs[kind]))
 	}
-	rep.Ratios = ratios(rep.Targets)
-	printReport(stdout, rep)
-	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d runs had errors (see above)", failed, o.repeat*len(kinds))
-	}
-	return ctx.Err()
+	return failed
 }
 
 // medianResult is, metric by metric, the median over the runs of one target.
@@ -347,28 +420,28 @@ func (r *result) get(name string) (float64, bool) {
 	return 0, false
 }
 
+// ratios are ours (and ours-b) over each baseline, metric by metric.
 func ratios(targets []*result) []ratioMetric {
-	var ours, bare *result
-	for _, t := range targets {
-		switch t.Target {
-		case "ours":
-			ours = t
-		case "bare":
-			bare = t
-		}
-	}
-	if ours == nil || bare == nil {
-		return nil
-	}
 	var out []ratioMetric
-	for _, m := range ours.Metrics {
-		if b, ok := bare.get(m.Name); ok && b != 0 {
-			out = append(out, ratioMetric{Name: m.Name, Ratio: m.Value / b})
+	for _, t := range targets {
+		if !isOurs(t.Target) {
+			continue
+		}
+		for _, base := range targets {
+			if !slices.Contains(baselines, base.Target) {
+				continue
+			}
+			for _, m := range t.Metrics {
+				if b, ok := base.get(m.Name); ok && b != 0 {
+					out = append(out, ratioMetric{Name: m.Name, Target: t.Target, Baseline: base.Target, Ratio: m.Value / b})
+				}
+			}
 		}
 	}
 	return out
 }
 
+// printReport prints a column per target and, if ours ran, ours over each baseline.
 func printReport(w io.Writer, rep *report) {
 	title := fmt.Sprintf("mode %s, %d clients", rep.Mode, rep.Clients)
 	if rep.Slow > 0 {
@@ -380,12 +453,13 @@ func printReport(w io.Writer, rep *report) {
 	case "single", "burst":
 		title += fmt.Sprintf(", %d edits", rep.Edits)
 	}
-	if rep.Repeat > 1 {
+	switch {
+	case rep.Interleaved:
+		title += fmt.Sprintf("; %d rounds, the targets side by side taking turns, every delivery of every round counted", rep.Repeat)
+	case rep.Repeat > 1:
 		title += fmt.Sprintf("; medians of %d runs per target, alternating", rep.Repeat)
 	}
 	fmt.Fprintln(w, title)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tours\tbare\tours/bare\t")
 	byTarget := map[string]*result{}
 	var names []string
 	seen := map[string]bool{}
@@ -398,25 +472,59 @@ func printReport(w io.Writer, rep *report) {
 			}
 		}
 	}
+	// Columns: ours (always, as the table's reader expects it first), ours-b if it ran, the
+	// baselines that ran, then ours (and ours-b) over each of them, and ours-b over ours.
+	cols := []string{"ours"}
+	type ratioCol struct{ num, den string }
+	var rcols []ratioCol
+	for _, t := range allTargets()[1:] {
+		if byTarget[t] != nil {
+			cols = append(cols, t)
+		}
+	}
+	for _, o := range ourTargets {
+		for _, b := range baselines {
+			if byTarget[b] != nil && (o == "ours" || byTarget[o] != nil) {
+				rcols = append(rcols, ratioCol{o, b})
+			}
+		}
+	}
+	if byTarget["ours-b"] != nil && byTarget["ours"] != nil {
+		rcols = append(rcols, ratioCol{"ours-b", "ours"})
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "metric\t")
+	for _, c := range cols {
+		fmt.Fprint(tw, c+"\t")
+	}
+	for _, rc := range rcols {
+		fmt.Fprint(tw, rc.num+"/"+rc.den+"\t")
+	}
+	fmt.Fprintln(tw)
 	for _, n := range names {
-		cell := func(target string) (string, float64, bool) {
-			t := byTarget[target]
-			if t == nil {
-				return "-", 0, false
+		value := func(target string) (float64, bool) {
+			if t := byTarget[target]; t != nil {
+				return t.get(n)
 			}
-			v, ok := t.get(n)
-			if !ok {
-				return "-", 0, false
+			return 0, false
+		}
+		fmt.Fprint(tw, n+"\t")
+		for _, c := range cols {
+			if v, ok := value(c); ok {
+				fmt.Fprint(tw, formatValue(v)+"\t")
+			} else {
+				fmt.Fprint(tw, "-\t")
 			}
-			return formatValue(v), v, true
 		}
-		oursText, ov, ook := cell("ours")
-		bareText, bv, bok := cell("bare")
-		ratio := "-"
-		if ook && bok && bv != 0 {
-			ratio = fmt.Sprintf("%.2f", ov/bv)
+		for _, rc := range rcols {
+			nv, nok := value(rc.num)
+			if dv, dok := value(rc.den); nok && dok && dv != 0 {
+				fmt.Fprintf(tw, "%.2f\t", nv/dv)
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", n, oursText, bareText, ratio)
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, t := range rep.Targets {

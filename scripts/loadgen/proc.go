@@ -17,10 +17,10 @@ import (
 
 const adminPassword = "loadgen-password-1"
 
-// server is one target process: ours (the projectboard binary) or the bare baseline (this
-// binary's bare-server subcommand). restart keeps the address and the database.
+// server is one target process: ours (the projectboard binary) or a baseline (this binary's
+// bare-server or gorilla-server subcommand). restart keeps the address and the database.
 type server struct {
-	kind    string // "ours" or "bare"
+	kind    string // "ours", "ours-b", "bare" or "gorilla"
 	bin     string
 	args    []string
 	env     []string
@@ -37,24 +37,42 @@ type server struct {
 	oldCPU    time.Duration // the CPU time it used in all
 }
 
-func newOurs(bin, dir string, port int) *server {
+// newOurs is the projectboard binary on a new database in dir; pprofAddr, if set, is its
+// metrics address with the profiler (the binary must take --pprof).
+func newOurs(kind, bin, dir string, port int, pprofAddr string) *server {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	pidFile := filepath.Join(dir, "pb.pid")
-	return &server{kind: "ours", bin: bin, addr: addr, logPath: filepath.Join(dir, "ours.log"), pidFile: pidFile,
-		args: []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db"), "--pid-file", pidFile},
-		env:  harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
+	args := []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db"), "--pid-file", pidFile}
+	if pprofAddr != "" {
+		args = append(args, "--metrics-addr", pprofAddr, "--pprof")
+	}
+	return &server{kind: kind, bin: bin, addr: addr, logPath: filepath.Join(dir, kind+".log"), pidFile: pidFile,
+		args: args, env: harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
 }
 
-func newBare(dir string, port, msgSize, snapSize int) (*server, error) {
+// newBaseline is this binary's kind-server subcommand sending messages of the sizes of pl.
+func newBaseline(kind, dir string, port int, pl payload, pprofAddr string) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	return &server{kind: "bare", bin: self, addr: addr, logPath: filepath.Join(dir, "bare.log"),
-		args: []string{"bare-server", "--addr", addr, "--msg-size", strconv.Itoa(msgSize),
-			"--snap-size", strconv.Itoa(snapSize)},
-		env: harness.ChildEnv()}, nil
+	sizes := make([]string, len(pl.changes))
+	for i, n := range pl.changes {
+		sizes[i] = strconv.Itoa(n)
+	}
+	args := []string{kind + "-server", "--addr", addr, "--msg-sizes", strings.Join(sizes, ","),
+		"--snap-size", strconv.Itoa(pl.snapshot)}
+	if len(pl.changes) > 1 {
+		// As many projects as ours' editor edits, so that the nth edit of each goes to a
+		// project whose message has the same size.
+		args = append(args, "--projects", strconv.Itoa(len(pl.changes)))
+	}
+	if pprofAddr != "" {
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
+	return &server{kind: kind, bin: self, addr: addr, logPath: filepath.Join(dir, kind+".log"),
+		args: args, env: harness.ChildEnv()}, nil
 }
 
 func (s *server) baseURL() string { return "http://" + s.addr }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,119 +18,27 @@ import (
 
 // runner runs the scenario against one target.
 type runner struct {
-	o                 options
-	kind              string
-	dir               string
-	logf              func(string, ...any)
-	msgSize, snapSize int
+	o     options
+	kind  string
+	round int // 1, 2 … of --repeat
+	dir   string
+	logf  func(string, ...any)
+	pl    payload // what the baselines send
 
-	srv   *server
-	api   *api
-	ed    *editor
-	fleet *fleet
-	res   *result
+	srv       *server
+	pprofAddr string // the server's /debug/pprof, with --pprof
+	api       *api
+	ed        *editor
+	fleet     *fleet
+	res       *result
 }
 
 func (r *runner) run(ctx context.Context) (*result, error) {
-	r.res = &result{Target: r.kind}
-	dir := filepath.Join(r.dir, r.kind)
-	if err := mkdir(dir); err != nil {
-		return nil, err
+	defer r.teardown()
+	if err := r.setup(ctx); err != nil {
+		return r.res, err
 	}
-	port, err := harness.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	if r.kind == "ours" {
-		bin := r.o.bin
-		if bin == "" {
-			r.logf("building projectboard")
-			if bin, err = harness.BuildServer(ctx, dir); err != nil {
-				return nil, err
-			}
-		}
-		r.srv = newOurs(bin, dir, port)
-	} else {
-		if r.srv, err = newBare(dir, port, r.msgSize, r.snapSize); err != nil {
-			return nil, err
-		}
-	}
-	r.logf("%s: starting on %s", r.kind, r.srv.addr)
-	if err := r.srv.start(ctx); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err := r.srv.stop(20 * time.Second); err != nil {
-			r.logf("%s: %v", r.kind, err)
-		}
-	}()
-	r.api = newAPI(r.srv.baseURL())
-	if err := r.api.login(ctx); err != nil {
-		return nil, err
-	}
-	if r.ed, err = newEditor(ctx, r.api); err != nil {
-		return nil, err
-	}
-	if r.fleet, err = newFleet(r.srv.baseURL(), r.api.displayToken, r.o.clients, r.o.perAddr, r.o.slow, r.o.batch, r.o.deflate); err != nil {
-		return nil, err
-	}
-	defer r.fleet.close()
-	r.res.SlowClients = r.fleet.slowCount()
-
-	// Connect in two halves: the second half's growth is the marginal cost of a screen, free
-	// of heap the process had already (ours keeps ~130 MiB resident after argon2 hashing).
-	pid := r.srv.pid()
-	rss0, _ := rssKiB(pid)
-	var heap0 float64
-	if r.kind == "ours" {
-		if m, err := r.api.metrics(ctx); err == nil {
-			heap0 = m["go_memstats_heap_inuse_bytes"]
-		}
-	}
-	cpu0, _ := cpuTime(pid)
-	half := len(r.fleet.clients) / 2
-	var perf *perfRecorder
-	if r.o.perf != "" && r.o.perfPhase == "connect" && r.kind == "ours" {
-		if perf, err = startPerf(r.o.perf, pid); err != nil {
-			r.logf("perf: %v", err)
-		}
-	}
-	r.logf("%s: connecting %d clients", r.kind, r.o.clients)
-	t0 := time.Now()
-	if err := r.fleet.connect(ctx, r.o.connectConc, r.fleet.clients[:half]); err != nil {
-		return r.res, fmt.Errorf("connect: %w", err)
-	}
-	firstHalf := time.Since(t0)
-	sleep(ctx, r.o.idle)
-	rssHalf, _ := rssKiB(pid)
-	t1 := time.Now()
-	if err := r.fleet.connect(ctx, r.o.connectConc, r.fleet.clients[half:]); err != nil {
-		return r.res, fmt.Errorf("connect: %w", err)
-	}
-	connectDur := firstHalf + time.Since(t1)
-	cpu1, _ := cpuTime(pid)
-	perf.stop()
-	r.logf("%s: %d clients connected in %s", r.kind, r.o.clients, connectDur.Round(time.Millisecond))
-	sleep(ctx, r.o.idle)
-	rss1, _ := rssKiB(pid)
-	r.res.add("connect all clients (s)", connectDur.Seconds())
-	r.res.add("server CPU while connecting (s)", (cpu1 - cpu0).Seconds())
-	r.res.add("server RSS before connect (MiB)", float64(rss0)/1024)
-	r.res.add("server RSS idle after connect (MiB)", float64(rss1)/1024)
-	r.res.add("RSS per idle screen (KiB)", float64(rss1-rss0)/float64(r.o.clients))
-	if n := len(r.fleet.clients) - half; n > 0 {
-		r.res.add("RSS per screen, 2nd half (KiB)", float64(rss1-rssHalf)/float64(n))
-	}
-	if r.kind == "ours" { // where the memory is, from the server's own /metrics
-		if m, err := r.api.metrics(ctx); err != nil {
-			r.logf("metrics: %v", err)
-		} else {
-			r.res.add("server goroutines, idle", m["go_goroutines"])
-			r.res.add("goroutine stacks per screen (KiB)", m["go_memstats_stack_inuse_bytes"]/1024/float64(r.o.clients))
-			r.res.add("heap in use per screen (KiB)", (m["go_memstats_heap_inuse_bytes"]-heap0)/1024/float64(r.o.clients))
-		}
-	}
-
+	var err error
 	switch {
 	case r.o.mode == "storm":
 		err = r.storm(ctx)
@@ -165,11 +75,133 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	if dead, first := r.fleet.deadCount(); dead > 0 && r.o.mode != "storm" {
 		r.res.Errors = append(r.res.Errors, fmt.Sprintf("%d clients lost their connection (first: %v)", dead, first))
 	}
-	r.res.ChangeBytes, r.res.SnapshotBytes = r.fleet.changeBytes.Load(), r.fleet.snapshotBytes.Load()
+	r.res.ChangeBytes, r.res.SnapshotBytes = r.fleet.meanChangeBytes(), r.fleet.snapshotBytes.Load()
 	if err != nil {
 		r.res.Errors = append(r.res.Errors, err.Error())
 	}
 	return r.res, err
+}
+
+// setup starts the target, connects the clients and measures what that took; teardown
+// undoes it.
+func (r *runner) setup(ctx context.Context) error {
+	r.res = &result{Target: r.kind}
+	dir := filepath.Join(r.dir, r.kind)
+	if err := mkdir(dir); err != nil {
+		return err
+	}
+	port, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
+	var pprofAddr string
+	if r.o.pprof != "" {
+		pp, err := harness.FreePort()
+		if err != nil {
+			return err
+		}
+		pprofAddr = "127.0.0.1:" + strconv.Itoa(pp)
+	}
+	if isOurs(r.kind) {
+		bin := r.o.bin
+		if r.kind == "ours-b" {
+			bin = r.o.binB
+		}
+		if bin == "" {
+			r.logf("building projectboard")
+			if bin, err = harness.BuildServer(ctx, dir); err != nil {
+				return err
+			}
+		}
+		r.srv = newOurs(r.kind, bin, dir, port, pprofAddr)
+	} else {
+		if r.srv, err = newBaseline(r.kind, dir, port, r.pl, pprofAddr); err != nil {
+			return err
+		}
+	}
+	r.pprofAddr = pprofAddr
+	r.logf("%s: starting on %s", r.kind, r.srv.addr)
+	if err := r.srv.start(ctx); err != nil {
+		return err
+	}
+	r.api = newAPI(r.srv.baseURL())
+	if err := r.api.login(ctx); err != nil {
+		return err
+	}
+	if r.ed, err = newEditor(ctx, r.api); err != nil {
+		return err
+	}
+	if r.fleet, err = newFleet(r.srv.baseURL(), r.api.displayToken, r.o.clients, r.o.perAddr, r.o.slow, r.o.batch, r.o.deflate); err != nil {
+		return err
+	}
+	r.res.SlowClients = r.fleet.slowCount()
+
+	// Connect in two halves: the second half's growth is the marginal cost of a screen, free
+	// of heap the process had already (ours keeps ~130 MiB resident after argon2 hashing).
+	pid := r.srv.pid()
+	rss0, _ := rssKiB(pid)
+	var heap0 float64
+	if isOurs(r.kind) {
+		if m, err := r.api.metrics(ctx); err == nil {
+			heap0 = m["go_memstats_heap_inuse_bytes"]
+		}
+	}
+	cpu0, _ := cpuTime(pid)
+	half := len(r.fleet.clients) / 2
+	var perf *perfRecorder
+	if r.o.perf != "" && r.o.perfPhase == "connect" {
+		if perf, err = startPerf(r.profilePath(r.o.perf), pid); err != nil {
+			r.logf("perf: %v", err)
+		}
+	}
+	r.logf("%s: connecting %d clients", r.kind, r.o.clients)
+	t0 := time.Now()
+	if err := r.fleet.connect(ctx, r.o.connectConc, r.fleet.clients[:half]); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	firstHalf := time.Since(t0)
+	sleep(ctx, r.o.idle)
+	rssHalf, _ := rssKiB(pid)
+	t1 := time.Now()
+	if err := r.fleet.connect(ctx, r.o.connectConc, r.fleet.clients[half:]); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	connectDur := firstHalf + time.Since(t1)
+	cpu1, _ := cpuTime(pid)
+	perf.stop()
+	r.logf("%s: %d clients connected in %s", r.kind, r.o.clients, connectDur.Round(time.Millisecond))
+	sleep(ctx, r.o.idle)
+	rss1, _ := rssKiB(pid)
+	r.res.add("connect all clients (s)", connectDur.Seconds())
+	r.res.add("server CPU while connecting (s)", (cpu1 - cpu0).Seconds())
+	r.res.add("server RSS before connect (MiB)", float64(rss0)/1024)
+	r.res.add("server RSS idle after connect (MiB)", float64(rss1)/1024)
+	r.res.add("RSS per idle screen (KiB)", float64(rss1-rss0)/float64(r.o.clients))
+	if n := len(r.fleet.clients) - half; n > 0 {
+		r.res.add("RSS per screen, 2nd half (KiB)", float64(rss1-rssHalf)/float64(n))
+	}
+	if isOurs(r.kind) { // where the memory is, from the server's own /metrics
+		if m, err := r.api.metrics(ctx); err != nil {
+			r.logf("metrics: %v", err)
+		} else {
+			r.res.add("server goroutines, idle", m["go_goroutines"])
+			r.res.add("goroutine stacks per screen (KiB)", m["go_memstats_stack_inuse_bytes"]/1024/float64(r.o.clients))
+			r.res.add("heap in use per screen (KiB)", (m["go_memstats_heap_inuse_bytes"]-heap0)/1024/float64(r.o.clients))
+		}
+	}
+
+	return nil
+}
+
+func (r *runner) teardown() {
+	if r.fleet != nil {
+		r.fleet.close()
+	}
+	if r.srv != nil {
+		if err := r.srv.stop(20 * time.Second); err != nil {
+			r.logf("%s: %v", r.kind, err)
+		}
+	}
 }
 
 // phaseResult is the outcome of one batch of edits.
@@ -181,6 +213,39 @@ type phaseResult struct {
 	serverCPU, selfCPU, elapsed time.Duration
 	rttP50, rttP99              float64 // ms
 	stray                       int64
+	backlogs                    float64 // ours: screens whose socket was full
+	pings                       []time.Duration
+	// What the percentiles are of (sorted, nanoseconds), and the time from the first edit
+	// sent to the last delivery: for merging phases (--interleave).
+	lats, rtts []int64
+	span       int64
+}
+
+// mergePhases is the phases as one: percentiles over all their deliveries, sums otherwise.
+func mergePhases(ps []phaseResult) phaseResult {
+	var out phaseResult
+	for _, p := range ps {
+		out.edits += p.edits
+		out.failed += p.failed
+		out.deliveries += p.deliveries
+		out.missing += p.missing
+		out.serverCPU += p.serverCPU
+		out.selfCPU += p.selfCPU
+		out.elapsed += p.elapsed
+		out.stray += p.stray
+		out.backlogs += p.backlogs
+		out.pings = append(out.pings, p.pings...)
+		out.lats = append(out.lats, p.lats...)
+		out.rtts = append(out.rtts, p.rtts...)
+		out.span += p.span
+	}
+	slices.Sort(out.lats)
+	slices.Sort(out.rtts)
+	out.percentiles()
+	if out.span > 0 {
+		out.perSec = float64(out.deliveries) / (float64(out.span) / 1e9)
+	}
+	return out
 }
 
 func (p phaseResult) add(r *result, prefix string) {
@@ -201,6 +266,38 @@ func (p phaseResult) add(r *result, prefix string) {
 		r.add(prefix+"server CPU per 1000 deliveries (ms)", float64(p.serverCPU.Microseconds())/float64(p.deliveries))
 	}
 	r.add(prefix+"loadgen CPU (s)", p.selfCPU.Seconds())
+	r.add(prefix+"pings to each screen", float64(len(p.pings)))
+	if p.backlogs > 0 {
+		r.add(prefix+"screens backlogged (full socket)", p.backlogs)
+	}
+}
+
+// dump appends every delivery of the phase to the --dump file as CSV: target, run, the
+// edit's revision, the client, its source address's index, milliseconds from the PATCH, the
+// PATCH's round trip and when it was sent from the start of the phase, in milliseconds.
+func (r *runner) dump(rec *recorder, edits []edit) error {
+	f, err := os.OpenFile(r.o.dump, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, e := range edits {
+		if e.err != nil || e.rev == 0 {
+			continue
+		}
+		sent := int64(e.sent.Sub(rec.t0))
+		for idx, at := range rec.rows[e.rev-rec.base-1] {
+			if at != 0 {
+				fmt.Fprintf(w, "%s,%d,%d,%d,%d,%.3f,%.3f,%.1f\n", r.kind, r.round, e.rev, idx, idx/r.o.perAddr,
+					float64(at-sent)/1e6, float64(e.rtt)/1e6, float64(sent)/1e6)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // phase sends the mode's edits and measures, for each, when every client in stats read it;
@@ -217,11 +314,18 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 	r.fleet.rec.Store(rec)
 	pid := r.srv.pid()
 	var perf *perfRecorder
-	if r.o.perf != "" && r.o.perfPhase == "edits" && r.kind == "ours" {
-		if perf, err = startPerf(r.o.perf, pid); err != nil {
+	if r.o.perf != "" && r.o.perfPhase == "edits" {
+		if perf, err = startPerf(r.profilePath(r.o.perf), pid); err != nil {
 			r.logf("perf: %v", err)
 		}
 	}
+	var backlogs0 float64
+	if isOurs(r.kind) {
+		if m, err := r.api.metrics(ctx); err == nil {
+			backlogs0 = m["projectboard_screen_backlogs_total"]
+		}
+	}
+	profiles := r.startProfiles(ctx)
 	cpu0, _ := cpuTime(pid)
 	self0 := selfCPU()
 	t0 := time.Now()
@@ -288,9 +392,14 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 		}
 	}
 	out.elapsed = time.Since(t0)
+	out.pings = r.fleet.pingsBetween(t0, time.Now())
+	if len(out.pings) > 0 {
+		r.logf("%s: the screens were pinged during the phase, at %v", r.kind, out.pings)
+	}
 	cpu1, _ := cpuTime(pid)
 	out.serverCPU, out.selfCPU = cpu1-cpu0, selfCPU()-self0
 	perf.stop()
+	profiles.wait()
 	r.fleet.rec.Store(nil)
 	out.stray = rec.stray.Load()
 	if err := r.ed.resolve(ctx, base, edits); err != nil {
@@ -304,6 +413,16 @@ func (r *runner) phase(ctx context.Context, mode string, n int, wantMask, stats 
 		}
 	}
 	out.compute(rec, edits, stats)
+	if isOurs(r.kind) {
+		if m, err := r.api.metrics(ctx); err == nil {
+			out.backlogs = m["projectboard_screen_backlogs_total"] - backlogs0
+		}
+	}
+	if r.o.dump != "" {
+		if err := r.dump(rec, edits); err != nil {
+			r.logf("dump: %v", err)
+		}
+	}
 	if waitErr != nil && !errors.Is(waitErr, errMissing) {
 		return out, waitErr
 	}
@@ -347,15 +466,22 @@ func (p *phaseResult) compute(rec *recorder, edits []edit, stats []bool) {
 	}
 	slices.Sort(lats)
 	slices.Sort(rtts)
-	ms := func(v int64) float64 { return float64(v) / 1e6 }
-	p.p50, p.p90, p.p99 = ms(pct(lats, 0.50)), ms(pct(lats, 0.90)), ms(pct(lats, 0.99))
-	if len(lats) > 0 {
-		p.max = ms(lats[len(lats)-1])
-	}
-	p.rttP50, p.rttP99 = ms(pct(rtts, 0.50)), ms(pct(rtts, 0.99))
+	p.lats, p.rtts = lats, rtts
+	p.percentiles()
 	if last > first && first >= 0 {
-		p.perSec = float64(p.deliveries) / (float64(last-first) / 1e9)
+		p.span = last - first
+		p.perSec = float64(p.deliveries) / (float64(p.span) / 1e9)
 	}
+}
+
+// percentiles reads p50 … max of the sorted latencies and round trips.
+func (p *phaseResult) percentiles() {
+	ms := func(v int64) float64 { return float64(v) / 1e6 }
+	p.p50, p.p90, p.p99 = ms(pct(p.lats, 0.50)), ms(pct(p.lats, 0.90)), ms(pct(p.lats, 0.99))
+	if len(p.lats) > 0 {
+		p.max = ms(p.lats[len(p.lats)-1])
+	}
+	p.rttP50, p.rttP99 = ms(pct(p.rtts, 0.50)), ms(pct(p.rtts, 0.99))
 }
 
 // pct is the nearest-rank percentile of sorted values.
@@ -412,8 +538,8 @@ func (r *runner) storm(ctx context.Context) error {
 		}
 		exited := time.Since(t0)
 		var extra []string
-		if r.kind == "bare" {
-			// The bare server keeps nothing: tell it where the sequence was.
+		if !isOurs(r.kind) {
+			// A baseline keeps nothing: tell it where the sequence was.
 			extra = []string{"--rev", fmt.Sprint(m.Rev), "--epoch", m.Epoch}
 		}
 		if err := r.srv.start(ctx, extra...); err != nil {

@@ -1,0 +1,329 @@
+package main
+
+// What the two bare baselines share: the few endpoints the load code uses, in the same shapes
+// as Projectboard, and the broadcast. An edit takes the next revision, encodes one message of
+// the size of a real change message and puts the same bytes into every connection's bounded
+// queue; one writer goroutine per connection sends them with its library's WriteMessage. They
+// keep nothing on disk. Each runs as its own process (`loadgen bare-server`, `loadgen
+// gorilla-server`), so its memory and CPU are read from /proc exactly like the real server's.
+// Only the transport differs: fasthttp + fasthttp/websocket (bare.go) or net/http +
+// gorilla/websocket (gorilla.go).
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	bareQueue        = 1024 // messages a connection may fall behind
+	bareWriteTimeout = 10 * time.Second
+	bareReadLimit    = 4096
+)
+
+type bareProject struct {
+	ID       string `json:"id"`
+	Version  int64  `json:"version"`
+	Progress int    `json:"progress"`
+	size     int    // of its change messages
+}
+
+type bareChange struct {
+	Rev       uint64 `json:"rev"`
+	ProjectID string `json:"projectId"`
+	data      []byte
+}
+
+// bareConn is one connection's queue, filled by the broadcast and emptied by its writer.
+type bareConn struct {
+	c    chan []byte
+	done chan struct{}
+	once sync.Once
+	code int
+}
+
+func (b *bareConn) drop(code int) {
+	b.once.Do(func() { b.code = code; close(b.done) })
+}
+
+// baseline is the state of a bare server.
+type baseline struct {
+	name      string // "bare" or "gorilla": the build it announces
+	addr      string
+	pprofAddr string
+	snapSize  int
+	epoch     string
+
+	mu       sync.Mutex
+	rev      uint64
+	first    uint64 // the oldest revision whose message is kept (revisions before a restart are not)
+	projects map[string]*bareProject
+	order    []string
+	changes  []bareChange
+	conns    map[*bareConn]struct{}
+	snapRev  uint64
+	snapshot []byte
+
+	wg       sync.WaitGroup // connections being served
+	stopping chan struct{}
+}
+
+// parseBaseline reads the flags both bare servers take.
+func parseBaseline(name string, args []string) (*baseline, error) {
+	f := flag.NewFlagSet(name+"-server", flag.ContinueOnError)
+	addr := f.String("addr", "127.0.0.1:8090", "listen address")
+	msgSizes := f.String("msg-sizes", strconv.Itoa(defaultChangeSize), "bytes of each change message: one size, or one for each project in turn")
+	snapSize := f.Int("snap-size", defaultSnapshotSize, "bytes of the snapshot message")
+	rev := f.Uint64("rev", 0, "revision to start at (so a restart continues the sequence)")
+	epoch := f.String("epoch", name+"-epoch", "epoch announced in hello")
+	nProjects := f.Int("projects", 197, "projects to serve")
+	pprofAddr := f.String("pprof-addr", "", "serve /debug/pprof on this address")
+	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	var sizes []int
+	for _, v := range strings.Split(*msgSizes, ",") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("--msg-sizes: %q is not a size", v)
+		}
+		sizes = append(sizes, n)
+	}
+	s := &baseline{name: name, addr: *addr, pprofAddr: *pprofAddr, snapSize: *snapSize,
+		epoch: *epoch, rev: *rev, first: *rev + 1, projects: map[string]*bareProject{},
+		conns: map[*bareConn]struct{}{}, stopping: make(chan struct{})}
+	for i := 0; i < *nProjects; i++ {
+		p := &bareProject{ID: fmt.Sprintf("%s-%03d", name, i+1), Version: 1, size: sizes[i%len(sizes)]}
+		s.projects[p.ID] = p
+		s.order = append(s.order, p.ID)
+	}
+	return s, nil
+}
+
+// servePprof serves the profiler on its own address, if asked, never on the measured one.
+func (s *baseline) servePprof() error {
+	if s.pprofAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.pprofAddr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
+}
+
+// shutdown is what the real server does at SIGTERM: refuse new sockets, close every open one
+// with 1001, wait for them.
+func (s *baseline) shutdown() {
+	close(s.stopping)
+	s.mu.Lock()
+	for c := range s.conns {
+		c.drop(1001)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		slog.Warn(s.name + "-server: sockets still open at exit")
+	}
+}
+
+func (s *baseline) isStopping() bool {
+	select {
+	case <-s.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// request is an HTTP request as the transports hand it over.
+type request struct {
+	method, path string
+	query        func(string) string
+	ifMatch      string
+	body         []byte
+}
+
+// response is the answer the transports write.
+type response struct {
+	status  int
+	body    []byte
+	session string // a pb_session cookie to set
+	etag    string
+}
+
+func jsonResponse(status int, v any) response {
+	b, _ := json.Marshal(v)
+	return response{status: status, body: b}
+}
+
+func errorResponse(status int, code string) response {
+	return jsonResponse(status, map[string]any{"error": map[string]string{"code": code}})
+}
+
+// api answers every request but the websocket's.
+func (s *baseline) api(r request) response {
+	switch {
+	case r.path == "/healthz":
+		return jsonResponse(200, map[string]string{"status": "ok"})
+	case r.path == "/api/session" && r.method == "POST":
+		out := jsonResponse(200, map[string]any{"user": map[string]string{"username": "admin"}})
+		out.session = s.name + "-session"
+		return out
+	case r.path == "/api/tokens" && r.method == "POST":
+		var req struct{ Kind string }
+		_ = json.Unmarshal(r.body, &req)
+		return jsonResponse(201, map[string]string{"token": s.name + "-" + req.Kind, "kind": req.Kind})
+	case r.path == "/api/meta":
+		s.mu.Lock()
+		rev := s.rev
+		s.mu.Unlock()
+		return jsonResponse(200, map[string]any{"epoch": s.epoch, "rev": rev, "build": s.name})
+	case r.path == "/api/projects" && r.method == "GET":
+		s.mu.Lock()
+		ps := make([]bareProject, 0, len(s.order))
+		for _, id := range s.order {
+			ps = append(ps, *s.projects[id])
+		}
+		rev := s.rev
+		s.mu.Unlock()
+		return jsonResponse(200, map[string]any{"rev": rev, "projects": ps})
+	case strings.HasPrefix(r.path, "/api/projects/") && r.method == "PATCH":
+		return s.edit(strings.TrimPrefix(r.path, "/api/projects/"), r.ifMatch, r.body)
+	case r.path == "/api/changes":
+		return s.changesSince(r.query("since"), r.query("limit"))
+	default:
+		return errorResponse(404, "not_found")
+	}
+}
+
+// edit "commits" an edit: next revision, one encoded message, broadcast.
+func (s *baseline) edit(id, ifMatch string, body []byte) response {
+	var patch struct {
+		Progress *int `json:"progress"`
+	}
+	if err := json.Unmarshal(body, &patch); err != nil || patch.Progress == nil {
+		return errorResponse(400, "bad_json")
+	}
+	ifMatch = strings.Trim(ifMatch, `"`)
+	s.mu.Lock()
+	p := s.projects[id]
+	if p == nil {
+		s.mu.Unlock()
+		return errorResponse(404, "not_found")
+	}
+	if strconv.FormatInt(p.Version, 10) != ifMatch {
+		cur := *p
+		s.mu.Unlock()
+		return jsonResponse(412, map[string]any{"error": map[string]string{"code": "version_mismatch"}, "current": cur})
+	}
+	s.rev++
+	p.Version++
+	p.Progress = *patch.Progress
+	data := s.changeMessage(s.rev, id, p.size)
+	s.changes = append(s.changes, bareChange{Rev: s.rev, ProjectID: id, data: data})
+	for c := range s.conns {
+		select {
+		case c.c <- data:
+		default:
+			delete(s.conns, c)
+			c.drop(4008)
+		}
+	}
+	out := *p
+	s.mu.Unlock()
+	res := jsonResponse(200, out)
+	res.etag = `"` + strconv.FormatInt(out.Version, 10) + `"`
+	return res
+}
+
+// changeMessage has the shape of a real change message, padded to size bytes.
+func (s *baseline) changeMessage(rev uint64, id string, size int) []byte {
+	r := strconv.FormatUint(rev, 10)
+	head := `{"type":"change","rev":` + r + `,"change":{"rev":` + r + `,"projectId":"` + id +
+		`","kind":"update","fields":{"progress":{"from":0,"to":1}}},"project":{"id":"` + id + `","note":"`
+	tail := `"}}`
+	return padded(head, tail, size)
+}
+
+func padded(head, tail string, size int) []byte {
+	n := size - len(head) - len(tail)
+	if n < 0 {
+		n = 0
+	}
+	b := make([]byte, 0, len(head)+n+len(tail))
+	b = append(b, head...)
+	for i := 0; i < n; i++ {
+		b = append(b, 'x')
+	}
+	return append(b, tail...)
+}
+
+func (s *baseline) changesSince(sinceText, limitText string) response {
+	since, _ := strconv.ParseUint(sinceText, 10, 64)
+	limit, err := strconv.Atoi(limitText)
+	if err != nil || limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	s.mu.Lock()
+	out := []bareChange{}
+	for _, c := range s.changes {
+		if c.Rev > since && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	s.mu.Unlock()
+	return jsonResponse(200, map[string]any{"changes": out})
+}
+
+// join registers a new connection that asked for since and epoch (empty: a new screen); it
+// returns the messages to send it before its queue: hello, then the snapshot or (resuming)
+// the changes after since. ok is false once the server is stopping.
+func (s *baseline) join(sinceText, epoch string) (bc *bareConn, first [][]byte, ok bool) {
+	since, sinceErr := strconv.ParseUint(sinceText, 10, 64)
+	resume := sinceErr == nil && epoch == s.epoch
+	bc = &bareConn{c: make(chan []byte, bareQueue), done: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isStopping() {
+		return nil, nil, false
+	}
+	s.conns[bc] = struct{}{}
+	rev := s.rev
+	first = append(first, []byte(`{"type":"hello","epoch":"`+s.epoch+`","rev":`+strconv.FormatUint(rev, 10)+`,"build":"`+s.name+`"}`))
+	if resume && since <= rev && since+1 >= s.first {
+		for _, c := range s.changes {
+			if c.Rev > since {
+				first = append(first, c.data)
+			}
+		}
+		return bc, first, true
+	}
+	if s.snapshot == nil || s.snapRev != rev {
+		s.snapshot = padded(`{"type":"snapshot","rev":`+strconv.FormatUint(rev, 10)+`,"projects":[],"pad":"`, `"}`, s.snapSize)
+		s.snapRev = rev
+	}
+	return bc, append(first, s.snapshot), true
+}
+
+func (s *baseline) leave(bc *bareConn) {
+	s.mu.Lock()
+	delete(s.conns, bc)
+	s.mu.Unlock()
+}
