@@ -16,6 +16,9 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
   let timer: ReturnType<typeof setTimeout> | null = null
   let initTimer: ReturnType<typeof setTimeout> | null = null
   let lastSet = 0
+  /** The size the chart last drew at. */
+  let size = ''
+  const sizeOf = (e: HTMLElement) => `${e.clientWidth}x${e.clientHeight}`
 
   function hasSize(e: HTMLElement): boolean {
     return e.clientWidth > 0 && e.clientHeight > 0
@@ -25,6 +28,7 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
     const e = el.value
     if (chart || !e || !hasSize(e)) return
     chart = echarts.init(e, null, { renderer: 'canvas' })
+    size = sizeOf(e)
     // zrender repaints from a requestAnimationFrame loop that never stops by default: 60 wake-ups
     // a second per chart with nothing to draw (a wall runs for months on a weak TV stick). Let it
     // sleep when still; every redraw (setOption, resize, hover, an animation) wakes it again.
@@ -49,9 +53,14 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
   }
 
   onMounted(() => {
+    // The first notification reports the size the chart was built at: resize only on a change.
     observer = new ResizeObserver(() => {
-      if (!chart) scheduleInit()
-      else chart.resize()
+      const e = el.value
+      if (!chart || !e) return scheduleInit()
+      // Detached (a page kept off the screen) or unchanged: nothing to lay out again.
+      if (!hasSize(e) || sizeOf(e) === size) return
+      size = sizeOf(e)
+      chart.resize()
     })
     if (el.value) observer.observe(el.value)
     scheduleInit()

@@ -625,7 +625,7 @@ const en: Messages<typeof zh> = {
     page: { overview: 'Overview', warnings: 'Warnings', problems: 'Problems', units: 'Units' },
     subPage: '{page}/{pages}',
     narrowedTo: 'Only: {what}',
-    scaleNote: 'One scale on every page: 0–{max} 亿元',
+    scaleNote: 'one scale: 0–{max} 亿',
     newestRed: 'Newest red',
     unitWarnings: 'The unit’s warned projects',
     problemsOpen: 'Open problems',

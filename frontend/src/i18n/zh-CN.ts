@@ -621,7 +621,7 @@ export default {
     page: { overview: '总览', warnings: '预警项目', problems: '问题台账', units: '责任单位' },
     subPage: '{page}/{pages}',
     narrowedTo: '仅显示：{what}',
-    scaleNote: '各页同一刻度 0–{max}亿元',
+    scaleNote: '各页同一刻度 0–{max}亿',
     newestRed: '最新红色预警',
     unitWarnings: '本单位预警项目',
     problemsOpen: '未解决问题',

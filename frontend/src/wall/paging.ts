@@ -2,7 +2,7 @@
 // `rotate` seconds, and a list longer than its page turns its own sub-pages ("1/3") within
 // that time. A page whose sub-pages need longer than the slot keeps the screen until each has
 // been shown, so no row is ever skipped.
-import { computed, inject, onBeforeUnmount, provide, ref, watch, type ComputedRef, type InjectionKey, type Ref } from 'vue'
+import { computed, inject, onActivated, onBeforeUnmount, onDeactivated, provide, ref, watch, type ComputedRef, type InjectionKey, type Ref } from 'vue'
 
 /** A sub-page stays at least this long (or the whole rotation, if that is shorter). */
 export const MIN_DWELL_MS = 6000
@@ -96,22 +96,33 @@ export function usePaging<T>(pages: Ref<T[][]>): { index: Ref<number>; count: Co
     }
     if (n > 1) timer = setTimeout(step, dwellFor(n, rotateMs))
   }
-  watch(
-    count,
-    (n) => {
-      if (index.value >= n) index.value = 0
-      const dwell = dwellFor(n, rotateMs)
-      if (dwell <= 0) {
-        stop()
-        index.value = 0
-        ctx?.setBusy(id, false)
-      } else if (timer === null) {
-        if (!cycled) ctx?.setBusy(id, true)
-        timer = setTimeout(step, dwell)
-      }
-    },
-    { immediate: true },
-  )
+  let active = true
+  function arm(n: number): void {
+    if (index.value >= n) index.value = 0
+    const dwell = dwellFor(n, rotateMs)
+    if (dwell <= 0 || !active) {
+      stop()
+      if (dwell <= 0) index.value = 0
+      ctx?.setBusy(id, false)
+    } else if (timer === null) {
+      if (!cycled) ctx?.setBusy(id, true)
+      timer = setTimeout(step, dwell)
+    }
+  }
+  watch(count, arm, { immediate: true })
+  // A page taken off the screen and kept (KeepAlive) stops turning; back on, it starts again at 1.
+  onDeactivated(() => {
+    active = false
+    stop()
+    ctx?.setBusy(id, false)
+  })
+  onActivated(() => {
+    if (active) return
+    active = true
+    index.value = 0
+    cycled = false
+    arm(count.value)
+  })
   onBeforeUnmount(() => {
     stop()
     ctx?.setBusy(id, false)
