@@ -26,9 +26,10 @@ func bareMain(args []string) error {
 	}
 	// The same buffer sizes as the real server's websocket endpoint.
 	upgrader := websocket.FastHTTPUpgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 4096,
-		CheckOrigin:     func(*fasthttp.RequestCtx) bool { return true },
+		ReadBufferSize:    1024,
+		WriteBufferSize:   4096,
+		CheckOrigin:       func(*fasthttp.RequestCtx) bool { return true },
+		EnableCompression: s.deflate,
 	}
 	handle := func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/ws" {
@@ -105,19 +106,22 @@ func (s *baseline) serveFastHTTP(conn *websocket.Conn, since, epoch string) {
 		_ = conn.NetConn().SetReadDeadline(time.Unix(1, 0))
 		<-readerDone
 	}()
-	write := func(b []byte) error {
+	write := func(m *bareMsg) error {
 		_ = conn.SetWriteDeadline(time.Now().Add(bareWriteTimeout))
-		return conn.WriteMessage(websocket.TextMessage, b)
+		if s.deflate {
+			return conn.WritePreparedMessage(m.prepared(prepareFastHTTP).(*websocket.PreparedMessage))
+		}
+		return conn.WriteMessage(websocket.TextMessage, m.data)
 	}
-	for _, b := range first {
-		if write(b) != nil {
+	for _, m := range first {
+		if write(m) != nil {
 			return
 		}
 	}
 	for {
 		select {
-		case b := <-bc.c:
-			if write(b) != nil {
+		case m := <-bc.c:
+			if write(m) != nil {
 				return
 			}
 		case <-bc.done:
@@ -127,4 +131,12 @@ func (s *baseline) serveFastHTTP(conn *websocket.Conn, since, epoch string) {
 			return
 		}
 	}
+}
+
+func prepareFastHTTP(data []byte) any {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		panic(err) // only a write to memory can fail: never
+	}
+	return pm
 }

@@ -10,6 +10,7 @@ package main
 // gorilla/websocket (gorilla.go).
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,18 +35,32 @@ type bareProject struct {
 	ID       string `json:"id"`
 	Version  int64  `json:"version"`
 	Progress int    `json:"progress"`
-	size     int    // of its change messages
+	template []byte // ours' change message its edits send, if given
 }
 
 type bareChange struct {
 	Rev       uint64 `json:"rev"`
 	ProjectID string `json:"projectId"`
-	data      []byte
+	msg       *bareMsg
+}
+
+// bareMsg is one encoded message, the same for every connection.
+type bareMsg struct {
+	data []byte
+	once sync.Once
+	prep any // the transport's prepared message, with --deflate
+}
+
+// prepared is the message prepared once for every connection by the transport's make
+// (gorilla's and fasthttp's PreparedMessage: plain and compressed frames, each made once).
+func (m *bareMsg) prepared(make func([]byte) any) any {
+	m.once.Do(func() { m.prep = make(m.data) })
+	return m.prep
 }
 
 // bareConn is one connection's queue, filled by the broadcast and emptied by its writer.
 type bareConn struct {
-	c    chan []byte
+	c    chan *bareMsg
 	done chan struct{}
 	once sync.Once
 	code int
@@ -59,8 +75,13 @@ type baseline struct {
 	name      string // "bare" or "gorilla": the build it announces
 	addr      string
 	pprofAddr string
+	msgSize   int
 	snapSize  int
+	snapTmpl  []byte // ours' snapshot, if given
 	epoch     string
+	// deflate: connections may negotiate permessage-deflate, and every message is then
+	// written as a prepared message, compressed once for all of them (as ours does).
+	deflate bool
 
 	mu       sync.Mutex
 	rev      uint64
@@ -70,7 +91,7 @@ type baseline struct {
 	changes  []bareChange
 	conns    map[*bareConn]struct{}
 	snapRev  uint64
-	snapshot []byte
+	snapshot *bareMsg
 
 	wg       sync.WaitGroup // connections being served
 	stopping chan struct{}
@@ -80,28 +101,42 @@ type baseline struct {
 func parseBaseline(name string, args []string) (*baseline, error) {
 	f := flag.NewFlagSet(name+"-server", flag.ContinueOnError)
 	addr := f.String("addr", "127.0.0.1:8090", "listen address")
-	msgSizes := f.String("msg-sizes", strconv.Itoa(defaultChangeSize), "bytes of each change message: one size, or one for each project in turn")
-	snapSize := f.Int("snap-size", defaultSnapshotSize, "bytes of the snapshot message")
+	msgSize := f.Int("msg-size", defaultChangeSize, "bytes of each change message, padded (without --payload)")
+	snapSize := f.Int("snap-size", defaultSnapshotSize, "bytes of the snapshot message, padded (without --payload)")
+	payloadFile := f.String("payload", "", "ours' messages to send, with this server's revisions written in: "+
+		"the snapshot, then one change message a line, the nth for edits of the nth project")
 	rev := f.Uint64("rev", 0, "revision to start at (so a restart continues the sequence)")
 	epoch := f.String("epoch", name+"-epoch", "epoch announced in hello")
-	nProjects := f.Int("projects", 197, "projects to serve")
+	nProjects := f.Int("projects", 197, "projects to serve (with --payload: one for each change message)")
 	pprofAddr := f.String("pprof-addr", "", "serve /debug/pprof on this address")
+	deflate := f.Bool("deflate", false, "negotiate permessage-deflate and write prepared messages, each compressed once")
 	if err := f.Parse(args); err != nil {
 		return nil, err
 	}
-	var sizes []int
-	for _, v := range strings.Split(*msgSizes, ",") {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("--msg-sizes: %q is not a size", v)
-		}
-		sizes = append(sizes, n)
-	}
-	s := &baseline{name: name, addr: *addr, pprofAddr: *pprofAddr, snapSize: *snapSize,
-		epoch: *epoch, rev: *rev, first: *rev + 1, projects: map[string]*bareProject{},
+	s := &baseline{name: name, addr: *addr, pprofAddr: *pprofAddr, msgSize: *msgSize, snapSize: *snapSize,
+		deflate: *deflate, epoch: *epoch, rev: *rev, first: *rev + 1, projects: map[string]*bareProject{},
 		conns: map[*bareConn]struct{}{}, stopping: make(chan struct{})}
+	var templates [][]byte
+	if *payloadFile != "" {
+		b, err := os.ReadFile(*payloadFile)
+		if err != nil {
+			return nil, err
+		}
+		lines := bytes.Split(b, []byte("\n"))
+		if len(lines) < 2 {
+			return nil, fmt.Errorf("--payload %s: no change messages", *payloadFile)
+		}
+		if len(lines[0]) > 0 {
+			s.snapTmpl = lines[0]
+		}
+		templates = lines[1:]
+		*nProjects = len(templates)
+	}
 	for i := 0; i < *nProjects; i++ {
-		p := &bareProject{ID: fmt.Sprintf("%s-%03d", name, i+1), Version: 1, size: sizes[i%len(sizes)]}
+		p := &bareProject{ID: fmt.Sprintf("%s-%03d", name, i+1), Version: 1}
+		if templates != nil {
+			p.template = templates[i]
+		}
 		s.projects[p.ID] = p
 		s.order = append(s.order, p.ID)
 	}
@@ -236,11 +271,11 @@ func (s *baseline) edit(id, ifMatch string, body []byte) response {
 	s.rev++
 	p.Version++
 	p.Progress = *patch.Progress
-	data := s.changeMessage(s.rev, id, p.size)
-	s.changes = append(s.changes, bareChange{Rev: s.rev, ProjectID: id, data: data})
+	m := &bareMsg{data: s.changeMessage(s.rev, p)}
+	s.changes = append(s.changes, bareChange{Rev: s.rev, ProjectID: id, msg: m})
 	for c := range s.conns {
 		select {
-		case c.c <- data:
+		case c.c <- m:
 		default:
 			delete(s.conns, c)
 			c.drop(4008)
@@ -253,13 +288,18 @@ func (s *baseline) edit(id, ifMatch string, body []byte) response {
 	return res
 }
 
-// changeMessage has the shape of a real change message, padded to size bytes.
-func (s *baseline) changeMessage(rev uint64, id string, size int) []byte {
+// changeMessage is ours' message for the project with this revision written in, or one of the
+// shape of a real change message padded to msgSize bytes.
+func (s *baseline) changeMessage(rev uint64, p *bareProject) []byte {
+	if p.template != nil {
+		return withRev(p.template, rev)
+	}
+	id := p.ID
 	r := strconv.FormatUint(rev, 10)
 	head := `{"type":"change","rev":` + r + `,"change":{"rev":` + r + `,"projectId":"` + id +
 		`","kind":"update","fields":{"progress":{"from":0,"to":1}}},"project":{"id":"` + id + `","note":"`
 	tail := `"}}`
-	return padded(head, tail, size)
+	return padded(head, tail, s.msgSize)
 }
 
 func padded(head, tail string, size int) []byte {
@@ -295,10 +335,10 @@ func (s *baseline) changesSince(sinceText, limitText string) response {
 // join registers a new connection that asked for since and epoch (empty: a new screen); it
 // returns the messages to send it before its queue: hello, then the snapshot or (resuming)
 // the changes after since. ok is false once the server is stopping.
-func (s *baseline) join(sinceText, epoch string) (bc *bareConn, first [][]byte, ok bool) {
+func (s *baseline) join(sinceText, epoch string) (bc *bareConn, first []*bareMsg, ok bool) {
 	since, sinceErr := strconv.ParseUint(sinceText, 10, 64)
 	resume := sinceErr == nil && epoch == s.epoch
-	bc = &bareConn{c: make(chan []byte, bareQueue), done: make(chan struct{})}
+	bc = &bareConn{c: make(chan *bareMsg, bareQueue), done: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.isStopping() {
@@ -306,17 +346,22 @@ func (s *baseline) join(sinceText, epoch string) (bc *bareConn, first [][]byte, 
 	}
 	s.conns[bc] = struct{}{}
 	rev := s.rev
-	first = append(first, []byte(`{"type":"hello","epoch":"`+s.epoch+`","rev":`+strconv.FormatUint(rev, 10)+`,"build":"`+s.name+`"}`))
+	first = append(first, &bareMsg{data: []byte(`{"type":"hello","epoch":"` + s.epoch + `","rev":` +
+		strconv.FormatUint(rev, 10) + `,"build":"` + s.name + `"}`)})
 	if resume && since <= rev && since+1 >= s.first {
 		for _, c := range s.changes {
 			if c.Rev > since {
-				first = append(first, c.data)
+				first = append(first, c.msg)
 			}
 		}
 		return bc, first, true
 	}
 	if s.snapshot == nil || s.snapRev != rev {
-		s.snapshot = padded(`{"type":"snapshot","rev":`+strconv.FormatUint(rev, 10)+`,"projects":[],"pad":"`, `"}`, s.snapSize)
+		if s.snapTmpl != nil {
+			s.snapshot = &bareMsg{data: withRev(s.snapTmpl, rev)}
+		} else {
+			s.snapshot = &bareMsg{data: padded(`{"type":"snapshot","rev":`+strconv.FormatUint(rev, 10)+`,"projects":[],"pad":"`, `"}`, s.snapSize)}
+		}
 		s.snapRev = rev
 	}
 	return bc, append(first, s.snapshot), true

@@ -45,10 +45,11 @@ type fleet struct {
 	// Sizes seen by the first client, to size the baselines' messages like ours: the change
 	// messages' mean (each carries its project, and projects differ) and the last snapshot.
 	changeBytes, changeCount, snapshotBytes atomic.Int64
-	// sizes, if not nil, gets the size of every change message the first client reads, by
-	// revision (payloads measures ours' with it).
-	sizeMu sync.Mutex
-	sizes  map[uint64]int
+	// kept, if not nil, gets every change message the first client reads, by revision, and
+	// keptSnapshot its last snapshot (payloads takes ours' with it).
+	keptMu       sync.Mutex
+	kept         map[uint64][]byte
+	keptSnapshot []byte
 
 	// pings is when the first client was pinged (ours pings every screen every 25 s, which
 	// the baselines do not).
@@ -273,15 +274,19 @@ func (c *client) read() {
 		typ, rev := parseHead(head[:n])
 		switch typ {
 		case "change":
-			rest, _ := io.Copy(io.Discard, r)
+			var rest int64
+			if c.idx == 0 && c.f.keeping() {
+				b := readRest(head[:n], r)
+				rest = int64(len(b) - n)
+				c.f.keptMu.Lock()
+				c.f.kept[rev] = b
+				c.f.keptMu.Unlock()
+			} else {
+				rest, _ = io.Copy(io.Discard, r)
+			}
 			if c.idx == 0 {
 				c.f.changeBytes.Add(int64(n) + rest)
 				c.f.changeCount.Add(1)
-				c.f.sizeMu.Lock()
-				if c.f.sizes != nil {
-					c.f.sizes[rev] = n + int(rest)
-				}
-				c.f.sizeMu.Unlock()
 			}
 			c.lastRev.Store(rev)
 			if rec := c.f.rec.Load(); rec != nil {
@@ -318,7 +323,16 @@ func (c *client) read() {
 				c.lastRev.Store(h.Rev)
 			}
 		case "snapshot":
-			rest, _ := io.Copy(io.Discard, r)
+			var rest int64
+			if c.idx == 0 && c.f.keeping() {
+				b := readRest(head[:n], r)
+				rest = int64(len(b) - n)
+				c.f.keptMu.Lock()
+				c.f.keptSnapshot = b
+				c.f.keptMu.Unlock()
+			} else {
+				rest, _ = io.Copy(io.Discard, r)
+			}
 			if c.idx == 0 {
 				c.f.snapshotBytes.Store(int64(n) + rest)
 			}
@@ -329,6 +343,20 @@ func (c *client) read() {
 			_, _ = io.Copy(io.Discard, r)
 		}
 	}
+}
+
+func (f *fleet) keeping() bool {
+	f.keptMu.Lock()
+	defer f.keptMu.Unlock()
+	return f.kept != nil
+}
+
+// readRest is head and the rest of the message r.
+func readRest(head []byte, r io.Reader) []byte {
+	var buf bytes.Buffer
+	buf.Write(head)
+	_, _ = io.Copy(&buf, r)
+	return buf.Bytes()
 }
 
 // frameBufs holds the buffers batched frames are read into; only frames being read hold one.

@@ -30,7 +30,7 @@ func gorillaMain(args []string) error {
 	if err := s.servePprof(); err != nil {
 		return err
 	}
-	upgrader := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	upgrader := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: s.deflate}
 	handle := func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ws" {
 			if s.isStopping() {
@@ -101,19 +101,22 @@ func (s *baseline) serveGorilla(conn *websocket.Conn, since, epoch string) {
 		defer close(writerDone)
 		// A writer that stops (dropped, or its write failed) ends the read below.
 		defer func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) }()
-		write := func(b []byte) error {
+		write := func(m *bareMsg) error {
 			_ = conn.SetWriteDeadline(time.Now().Add(bareWriteTimeout))
-			return conn.WriteMessage(websocket.TextMessage, b)
+			if s.deflate {
+				return conn.WritePreparedMessage(m.prepared(prepareGorilla).(*websocket.PreparedMessage))
+			}
+			return conn.WriteMessage(websocket.TextMessage, m.data)
 		}
-		for _, b := range first {
-			if write(b) != nil {
+		for _, m := range first {
+			if write(m) != nil {
 				return
 			}
 		}
 		for {
 			select {
-			case b := <-bc.c:
-				if write(b) != nil {
+			case m := <-bc.c:
+				if write(m) != nil {
 					return
 				}
 			case <-bc.done:
@@ -132,4 +135,12 @@ func (s *baseline) serveGorilla(conn *websocket.Conn, since, epoch string) {
 	}
 	close(readerDone)
 	<-writerDone
+}
+
+func prepareGorilla(data []byte) any {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		panic(err) // only a write to memory can fail: never
+	}
+	return pm
 }

@@ -55,37 +55,38 @@ func isOurs(kind string) bool { return slices.Contains(ourTargets, kind) }
 func allTargets() []string { return append(slices.Clone(ourTargets), baselines...) }
 
 type options struct {
-	target      string
-	targets     []string // ours first, then the baselines asked for
-	bin, binB   string
-	mode        string
-	restart     string
-	clients     int
-	edits       int
-	rate        float64
-	duration    time.Duration
-	slow        float64
-	batch       bool
-	deflate     bool
-	perAddr     int
-	connectConc int
-	wait        time.Duration
-	maxTime     time.Duration
-	jsonPath    string
-	msgSize     int
-	snapSize    int
-	perf        string
-	perfPhase   string
-	pprof       string
-	dump        string
-	trace       bool
-	interleave  bool
-	pprofSecs   int
-	keep        bool
-	quiet       bool
-	idle        time.Duration
-	editors     int
-	repeat      int
+	target       string
+	targets      []string // ours first, then the baselines asked for
+	bin, binB    string
+	mode         string
+	restart      string
+	clients      int
+	edits        int
+	rate         float64
+	duration     time.Duration
+	slow         float64
+	batch        bool
+	deflate      bool
+	perAddr      int
+	connectConc  int
+	wait         time.Duration
+	maxTime      time.Duration
+	jsonPath     string
+	msgSize      int
+	snapSize     int
+	perf         string
+	perfPhase    string
+	pprof        string
+	dump         string
+	trace        bool
+	interleave   bool
+	keepMessages bool // the first client keeps every message it reads (payloads)
+	pprofSecs    int
+	keep         bool
+	quiet        bool
+	idle         time.Duration
+	editors      int
+	repeat       int
 }
 
 func main() {
@@ -123,7 +124,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.Float64Var(&o.rate, "rate", 10, "edits per second (rate)")
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long to edit (rate)")
 	f.StringVar(&o.restart, "restart", "sigterm", "storm: sigterm (stop, then start anew) or sighup (ours only: upgrade in place, the new process takes over the socket)")
-	f.BoolVar(&o.deflate, "deflate", false, "clients offer permessage-deflate, as browsers do (the tool then inflates every message); the bare baseline does not take it")
+	f.BoolVar(&o.deflate, "deflate", false, "clients offer permessage-deflate, as browsers do (the tool then inflates every message); the baselines then take it too and compress each message once (PreparedMessage), so that the payloads stay equal")
 	f.BoolVar(&o.batch, "batch", false, "clients ask for batch=1: the server may put what is queued for a client into one frame (a JSON array); the bare baseline ignores it")
 	f.Float64Var(&o.slow, "slow", 0, "percent of clients that stop reading; the scenario runs without them first, then with them")
 	f.IntVar(&o.perAddr, "per-addr", 1000, "clients per loopback source address (127.0.0.2 …)")

@@ -50,26 +50,24 @@ func newOurs(kind, bin, dir string, port int, pprofAddr string) *server {
 		args: args, env: harness.ChildEnv("PROJECTBOARD_ADMIN_PASSWORD=" + adminPassword)}
 }
 
-// newBaseline is this binary's kind-server subcommand sending messages of the sizes of pl.
-func newBaseline(kind, dir string, port int, pl payload, pprofAddr string) (*server, error) {
+// newBaseline is this binary's kind-server subcommand sending the messages of pl.
+func newBaseline(kind, dir string, port int, pl payload, deflate bool, pprofAddr string) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	sizes := make([]string, len(pl.changes))
-	for i, n := range pl.changes {
-		sizes[i] = strconv.Itoa(n)
-	}
-	args := []string{kind + "-server", "--addr", addr, "--msg-sizes", strings.Join(sizes, ","),
-		"--snap-size", strconv.Itoa(pl.snapshot)}
-	if len(pl.changes) > 1 {
-		// As many projects as ours' editor edits, so that the nth edit of each goes to a
-		// project whose message has the same size.
-		args = append(args, "--projects", strconv.Itoa(len(pl.changes)))
+	args := []string{kind + "-server", "--addr", addr}
+	if pl.file != "" {
+		args = append(args, "--payload", pl.file)
+	} else {
+		args = append(args, "--msg-size", strconv.Itoa(pl.size), "--snap-size", strconv.Itoa(pl.snapSize))
 	}
 	if pprofAddr != "" {
 		args = append(args, "--pprof-addr", pprofAddr)
+	}
+	if deflate {
+		args = append(args, "--deflate")
 	}
 	return &server{kind: kind, bin: self, addr: addr, logPath: filepath.Join(dir, kind+".log"),
 		args: args, env: harness.ChildEnv()}, nil

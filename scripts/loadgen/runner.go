@@ -115,7 +115,7 @@ func (r *runner) setup(ctx context.Context) error {
 		}
 		r.srv = newOurs(r.kind, bin, dir, port, pprofAddr)
 	} else {
-		if r.srv, err = newBaseline(r.kind, dir, port, r.pl, pprofAddr); err != nil {
+		if r.srv, err = newBaseline(r.kind, dir, port, r.pl, r.o.deflate, pprofAddr); err != nil {
 			return err
 		}
 	}
@@ -133,6 +133,9 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 	if r.fleet, err = newFleet(r.srv.baseURL(), r.api.displayToken, r.o.clients, r.o.perAddr, r.o.slow, r.o.batch, r.o.deflate); err != nil {
 		return err
+	}
+	if r.o.keepMessages {
+		r.fleet.kept = map[uint64][]byte{}
 	}
 	r.res.SlowClients = r.fleet.slowCount()
 
