@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -61,5 +62,19 @@ func TestReasonTextMatchesUI(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("case %d: got %+v, the golden file says %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// A month closed before reasons carried their figures keeps the sentences it was stored with.
+func TestLegacyReasonKeepsItsWords(t *testing.T) {
+	var r WarningReason
+	if err := json.Unmarshal([]byte(`{"rule":"notStarted","level":"red","value":3,"threshold":3,"unit":"months","zh":"计划 2022-08-01 开工，逾期 3 个月未开工","en":"planned to start 2022-08-01"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Text("zh") != "计划 2022-08-01 开工，逾期 3 个月未开工" || r.Text("en") != "planned to start 2022-08-01" {
+		t.Fatalf("got %q / %q", r.Text("zh"), r.Text("en"))
+	}
+	if b, _ := json.Marshal(WarningReason{Rule: RuleNotStarted}); bytes.Contains(b, []byte(`"zh"`)) {
+		t.Fatalf("a new reason writes sentences: %s", b)
 	}
 }

@@ -64,6 +64,10 @@ type WarningReason struct {
 	Date Date `json:"date,omitempty"`
 	// Month is the month whose report is missing (reportMissing).
 	Month Month `json:"month,omitempty"`
+	// LegacyZh and LegacyEn are the sentences a reason was stored with before reasons carried
+	// their figures (a month closed then keeps them in its snapshot); never written now.
+	LegacyZh string `json:"zh,omitempty"`
+	LegacyEn string `json:"en,omitempty"`
 }
 
 // Text is the reason in words, in Chinese (lang "zh", the default) or English ("en"), e.g.
@@ -71,6 +75,12 @@ type WarningReason struct {
 // writes the same sentences; TestReasonTextMatchesUI keeps them equal.
 func (r WarningReason) Text(lang string) string {
 	en := lang == "en"
+	if en && r.LegacyEn != "" {
+		return r.LegacyEn
+	}
+	if !en && r.LegacyZh != "" {
+		return r.LegacyZh
+	}
 	zhLevel, enLevel := levelName(r.Level)
 	pick := func(zh, e string) string {
 		if en {

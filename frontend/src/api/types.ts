@@ -448,6 +448,9 @@ export interface WarningReason {
   date?: string
   /** The month whose report is missing (reportMissing). */
   month?: string
+  /** The sentences a reason stored before reasons carried their figures (a month closed then). */
+  zh?: string
+  en?: string
 }
 
 export interface Warning {

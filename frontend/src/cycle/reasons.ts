@@ -13,6 +13,9 @@ const plural = (n: number | undefined, noun: string): string => (n === 1 ? noun 
 
 export function reasonSentence(r: WarningReason, locale: string): string {
   const en = locale === 'en'
+  // A month closed before reasons carried their figures keeps the sentences it was given.
+  const legacy = en ? (r.en ?? r.zh) : (r.zh ?? r.en)
+  if (legacy) return legacy
   const red = r.level === 'red'
   const lzh = red ? '红色' : '黄色'
   const len = red ? 'red' : 'yellow'
