@@ -312,6 +312,17 @@ describe('live', () => {
     const { page, errors } = await newWall('pages=problems&rotate=0')
     const all = (await admin.ok<{ projects: Project[] }>('GET', '/api/projects')).projects
     const p = all.find((x) => x.category === 'planned' && x.stage === 'under_construction' && x.progress < 90)!
+    // The news line fills from the change log after the first picture: wait until it holds still.
+    const tickerRevs = () => page.locator('[data-testid=wall-ticker] .ticker-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-rev')).join(','))
+    let seen = ''
+    await expect
+      .poll(async () => {
+        const now = await tickerRevs()
+        const still = now !== '' && now === seen
+        seen = now
+        return still
+      }, { interval: 500 })
+      .toBe(true)
     const rowsBefore = await page.locator('[data-testid=wall-ticker] .ticker-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-rev')))
     await admin.ok('PATCH', `/api/projects/${encodeURIComponent(p.id)}`, { progress: p.progress + 1 }, { 'If-Match': `"${p.version}"` })
     const pr = await admin.ok<Problem>('POST', `/api/projects/${encodeURIComponent(p.id)}/problems`, { description: '消防验收资料待补充', unit: '应急管理局', due: '2022-11-20' })
