@@ -255,6 +255,16 @@ describe('any shape', () => {
         await expectFits(page, shape.height, `${name} at ${shape.name}`)
         await page.screenshot({ path: resolve(SHOTS, `wall-${name}-${shape.name}.png`) })
       }
+      if (shape.name === '1080p') {
+        // English words are longer: the same checks, no pictures (the choice is remembered, so last).
+        for (const name of PAGES) {
+          await page.goto(`${server.base}/wall?token=${encodeURIComponent(token)}&rotate=0&shift=0&lang=en&pages=${name}`)
+          await page.locator(`.wall-slot[data-page=${name}]`).waitFor()
+          if (name === 'problems') await page.locator('[data-testid=wall-problem-list] li[data-problem]').first().waitFor()
+          await chartsDrawn(page)
+          await expectFits(page, shape.height, `${name} at ${shape.name} in English`)
+        }
+      }
       if (shape.width / shape.height > 3) {
         // The wide walls' own picture: pages side by side.
         await page.goto(`${server.base}/wall?token=${encodeURIComponent(token)}&rotate=0&shift=0`)

@@ -16,7 +16,10 @@ import {
   warningRows,
   type Narrowing,
 } from '../src/wall/derive'
+import en from '../src/i18n/en'
+import zh from '../src/i18n/zh-CN'
 import { framesFor, inDimWindow, parseDim, parsePages, parseWallOptions, slotsFor } from '../src/wall/options'
+import { chunk, dwellFor, MIN_DWELL_MS } from '../src/wall/paging'
 import { change, project } from './fixtures'
 
 const ALL: Narrowing = { year: 2022, department: null, category: null }
@@ -269,5 +272,35 @@ describe('burn-in and render economy', () => {
     expect(keepIfSame([1, 2], [1, 2])).toEqual([1, 2])
     const arr = [1, 2]
     expect(keepIfSame(arr, [1, 2])).toBe(arr)
+  })
+})
+
+describe('sub-pages', () => {
+  it('share the page’s time, at least MIN_DWELL_MS each, and never turn without rotation', () => {
+    expect(dwellFor(1, 30_000)).toBe(0)
+    expect(dwellFor(3, 30_000)).toBe(10_000)
+    expect(dwellFor(10, 30_000)).toBe(MIN_DWELL_MS)
+    expect(dwellFor(3, 0)).toBe(0)
+    // A rotation shorter than the minimum (tests, demos): a sub-page stays as long as a page.
+    expect(dwellFor(4, 2000)).toBe(2000)
+    expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]])
+    expect(chunk([], 4)).toEqual([[]])
+  })
+})
+
+describe('the wall’s words', () => {
+  const lookup = (messages: unknown, key: string): unknown =>
+    key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), messages)
+  it('has every key it builds at run time, in Chinese and English', () => {
+    const keys = [
+      ...['overview', 'warnings', 'problems', 'units'].map((p) => `wall.page.${p}`),
+      ...['red', 'yellow', 'green'].map((l) => `wall.units.light.${l}`),
+      ...['redProject', 'yellowProject', 'paceRed', 'paceYellow'].map((w) => `wall.units.why.${w}`),
+      ...['created', 'stage', 'red', 'redBare', 'raised', 'resolved', 'system'].map((k) => `wall.ticker.${k}`),
+    ]
+    for (const k of keys) {
+      expect(typeof lookup(zh, k), `zh-CN ${k}`).toBe('string')
+      expect(typeof lookup(en, k), `en ${k}`).toBe('string')
+    }
   })
 })
