@@ -420,6 +420,24 @@ describe('narrowed to a unit', () => {
   })
 })
 
+describe('narrowed to a category', () => {
+  it('shows only that category’s figures and projects', async () => {
+    const sum = await admin.ok<Summary>('GET', '/api/summary?category=planned')
+    const { page, errors } = await newWall('category=planned&rotate=0&pages=overview,warnings')
+    expect(await page.locator('[data-testid=wall-narrowed]').textContent()).toBe('计划内重点')
+    await expect.poll(() => page.locator('[data-kpi=planned] .num').textContent()).toBe(String(sum.planned.count))
+    expect(await page.locator('[data-kpi=attraction] .num').textContent()).toBe('0')
+    await closeAll()
+    const w = await newWall('category=attraction&rotate=0&pages=warnings')
+    // Attraction projects carry no warnings.
+    expect(await w.page.locator('[data-testid=wall-warning-list] li[data-id]').count()).toBe(0)
+    expect(await w.page.locator('[data-testid=wall-warning-list] .wl-none').count()).toBe(1)
+    expect(errors).toEqual([])
+    expect(w.errors).toEqual([])
+    await closeAll()
+  })
+})
+
 describe('months on', () => {
   it('shifts against burn-in by default, not with shift=0, and dims on its schedule', async () => {
     const on = await newWall('pages=warnings&rotate=0')

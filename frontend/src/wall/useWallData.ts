@@ -231,6 +231,7 @@ export function useWallData(
   let refreshTimer: ReturnType<typeof setTimeout> | null = null
   let lastRefresh = 0
   let snapshotRev = -1
+  let year: number | null = null
   let shown = new Set<string>()
   function schedule(): void {
     if (refreshTimer !== null || stopped) return
@@ -258,6 +259,12 @@ export function useWallData(
       ringChanged = true
       tickerRev = 0
       out.freshAfter.value = b.rev
+    }
+    if ((live?.year ?? null) !== year) {
+      // Another year's lists (the office started a year): its problems are another register.
+      year = live?.year ?? null
+      problemsDirty = true
+      wantSummary()
     }
     if (b.snapshotRev !== snapshotRev) {
       // A (re)connect with a snapshot: anything may have changed meanwhile.
