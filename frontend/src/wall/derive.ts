@@ -367,11 +367,16 @@ export function shiftOffset(k: number): { x: number; y: number } {
 // ---- keeping what did not change ----------------------------------------------------------
 
 /**
- * The previous value when the next one is the same in JSON (keys named in `ignore` left out at
- * any depth): a component given the same object does not render again.
+ * The previous value when the next one is the same in JSON (top-level keys named in `ignore`
+ * left out): a component given the same object does not render again.
  */
 export function keepIfSame<T>(prev: T, next: T, ignore: readonly string[] = []): T {
   if (prev === next || prev === null || next === null) return next
-  const key = (v: T) => (ignore.length === 0 ? JSON.stringify(v) : JSON.stringify(v, (k, x: unknown) => (ignore.includes(k) ? undefined : x)))
+  const key = (v: T): string => {
+    if (ignore.length === 0 || typeof v !== 'object' || Array.isArray(v)) return JSON.stringify(v)
+    const copy: Record<string, unknown> = { ...(v as Record<string, unknown>) }
+    for (const k of ignore) delete copy[k]
+    return JSON.stringify(copy)
+  }
   return key(prev) === key(next) ? prev : next
 }
