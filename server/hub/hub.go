@@ -3,16 +3,18 @@
 // takeover, so the same compressed bytes are valid for all of them), and the same bytes go to
 // every screen.
 //
-// A few fan-out goroutines (shards) write to the screens' sockets directly, without waiting:
+// A few fan-out goroutines (writers) write to the screens' sockets directly, without waiting:
 // a socket that takes the whole frame, as a screen that reads does, costs one write and no
-// goroutine wake-up. A screen whose socket cannot take it all is "backlogged": its messages
-// queue (boundedly: a screen further behind is dropped and resumes with since) and a goroutine
-// of its own writes them, waiting for the socket, until the queue is empty. A new screen starts
-// backlogged while it is sent its catch-up, so nothing committed meanwhile is missed.
+// goroutine wake-up. The writers share passes over the screens, taking a chunk at a time, so
+// that a writer the kernel holds up delays only its own chunk. A screen whose socket cannot
+// take it all is "backlogged": its messages queue (boundedly: a screen further behind is
+// dropped and resumes with since) and a goroutine of its own writes them, waiting for the
+// socket, until the queue is empty. A new screen starts backlogged while it is sent its
+// catch-up, so nothing committed meanwhile is missed.
 //
 // Waking one goroutine per screen for every change, as a hub of per-screen queues does, puts
 // 10,000 goroutines in the run queue for each edit; an editor's request then waits behind all
-// of them. Here the run queue holds a few shards.
+// of them. Here the run queue holds a few writers.
 package hub
 
 import (
@@ -91,8 +93,8 @@ type Options struct {
 	// Queue is how many messages a backlogged screen may fall behind before it is dropped
 	// (default 256: at ten changes a second, 25 s of slack).
 	Queue int
-	// Shards is the number of fan-out goroutines (default GOMAXPROCS, at least 2).
-	Shards int
+	// Writers is the number of fan-out goroutines (default GOMAXPROCS, at least 2).
+	Writers int
 	// PingInterval is how often every screen is pinged (0: never).
 	PingInterval time.Duration
 	// Delivered, if set, is called for every change message written to a screen's socket
@@ -110,49 +112,84 @@ type Stats struct {
 	Backlogs    uint64 // times a screen's socket was full and a writer of its own took over
 }
 
-// Hub holds the subscribers.
+// Hub holds the subscribers and the fan-out.
+//
+// The fan-out is a few writer goroutines that share passes over the subscribers: a pass
+// visits every subscriber in turn, in chunks that the writers take one after the other, and
+// writes to each what it has not had. A chunk is taken under the fan-out's lock, so the
+// writers spread a pass over the cores between them, and a writer whose thread the kernel
+// holds up (in a write, or preempted) holds up only the rest of its chunk: the others take
+// the remaining chunks. A message published in the middle of a pass reaches the chunks not
+// yet taken in the same write as the one before it, and the subscribers already visited in
+// the next pass: a screen waits at most one pass for a change.
 type Hub struct {
-	opt    Options
-	shards []*shard
+	opt Options
 
-	mu     sync.Mutex
+	mu     sync.Mutex // subs, byAddr
 	subs   map[*Subscriber]struct{}
 	byAddr map[string]int
-	next   int // the shard the next subscriber joins
 
-	dropped  atomic.Uint64
-	backlogs atomic.Uint64
-	closed   chan struct{}
-	wg       sync.WaitGroup
+	// The fan-out's state, under fmu; wake is signalled when there is work.
+	fmu  sync.Mutex
+	wake *sync.Cond
+	list []*Subscriber // every subscriber, in the order passes visit them; s.idx is its place
+	log  []*Message    // the messages from sequence number base on
+	base uint64
+	// The pass under way (if running): a copy of list when it began, the first subscriber of
+	// it no writer has taken, the chunks being written, the least sequence number a visited
+	// subscriber had after its visit, the head of the log when the pass began, and whether
+	// something was published since.
+	running   bool
+	pass      []*Subscriber
+	next      int
+	busy      int
+	low       uint64
+	passHead  uint64
+	published bool
+	closed    bool
+
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+	backlogs  atomic.Uint64
+	done      chan struct{} // closed by Close
+	wg        sync.WaitGroup
 }
+
+// chunk is how many subscribers a writer takes from a pass at a time. Between two chunks it
+// yields (runtime.Gosched), so that an editor's request and the database writer need not wait
+// for the scheduler to preempt a long pass (10 ms) at every step.
+const chunk = 64
 
 // New starts a hub; Close stops its goroutines.
 func New(o Options) *Hub {
 	if o.Queue <= 0 {
 		o.Queue = 256
 	}
-	if o.Shards <= 0 {
-		o.Shards = max(2, runtime.GOMAXPROCS(0))
+	if o.Writers <= 0 {
+		o.Writers = max(2, runtime.GOMAXPROCS(0))
 	}
-	h := &Hub{opt: o, subs: map[*Subscriber]struct{}{}, byAddr: map[string]int{}, closed: make(chan struct{})}
-	for range o.Shards {
-		sh := &shard{h: h, wake: make(chan struct{}, 1)}
-		h.shards = append(h.shards, sh)
+	h := &Hub{opt: o, subs: map[*Subscriber]struct{}{}, byAddr: map[string]int{}, done: make(chan struct{})}
+	h.wake = sync.NewCond(&h.fmu)
+	for range o.Writers {
 		h.wg.Add(1)
-		go sh.run()
+		go h.writer()
+	}
+	if o.PingInterval > 0 {
+		h.wg.Add(1)
+		go h.pinger()
 	}
 	return h
 }
 
 // Close stops the fan-out goroutines; messages published afterwards reach no one.
 func (h *Hub) Close() {
-	h.mu.Lock()
-	select {
-	case <-h.closed:
-	default:
-		close(h.closed)
+	h.fmu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.done)
 	}
-	h.mu.Unlock()
+	h.fmu.Unlock()
+	h.wake.Broadcast()
 	h.wg.Wait()
 }
 
@@ -163,9 +200,11 @@ func (h *Hub) Subscribe(m Meta, sink Sink, f Format) *Subscriber {
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.byAddr[m.Addr]++
-	s.sh = h.shards[h.next]
-	h.next = (h.next + 1) % len(h.shards)
-	s.sh.add(s)
+	h.fmu.Lock()
+	s.idx = len(h.list)
+	s.seq = h.base + uint64(len(h.log)) // from the next message on
+	h.list = append(h.list, s)
+	h.fmu.Unlock()
 	h.mu.Unlock()
 	return s
 }
@@ -197,7 +236,16 @@ func (h *Hub) forgetLocked(s *Subscriber) {
 	if h.byAddr[s.Meta.Addr]--; h.byAddr[s.Meta.Addr] <= 0 {
 		delete(h.byAddr, s.Meta.Addr)
 	}
-	s.sh.remove(s)
+	h.fmu.Lock()
+	if i := s.idx; i >= 0 && i < len(h.list) && h.list[i] == s {
+		last := len(h.list) - 1
+		h.list[i] = h.list[last]
+		h.list[i].idx = i
+		h.list[last] = nil
+		h.list = h.list[:last]
+	}
+	s.idx = -1
+	h.fmu.Unlock()
 }
 
 // CountAddr is the number of subscribers from one address, in constant time: it is asked at
@@ -211,25 +259,149 @@ func (h *Hub) CountAddr(addr string) int {
 // Publish hands msgs, in order, to the fan-out. It does not wait for a single write: it is
 // called on the database writer's goroutine.
 func (h *Hub) Publish(msgs ...*Message) {
-	select {
-	case <-h.closed:
-		return // nobody would take them out of the shards' logs
-	default:
-	}
 	for _, m := range msgs {
 		if m.frame == nil {
 			m.frame = textFrame(m.Data)
 		}
 	}
-	for _, sh := range h.shards {
-		sh.mu.Lock()
-		sh.log = append(sh.log, msgs...)
-		sh.mu.Unlock()
+	h.fmu.Lock()
+	if h.closed {
+		h.fmu.Unlock()
+		return // nobody would take them out of the log
+	}
+	h.log = append(h.log, msgs...)
+	if h.running {
+		h.published = true // the subscribers already visited need another pass
+	} else {
+		h.startPassLocked()
+	}
+	h.fmu.Unlock()
+	h.wake.Broadcast()
+}
+
+// pinger pings every screen, in line with the messages, every PingInterval.
+func (h *Hub) pinger() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.opt.PingInterval)
+	defer t.Stop()
+	for {
 		select {
-		case sh.wake <- struct{}{}:
-		default:
+		case <-h.done:
+			return
+		case <-t.C:
+			h.Publish(&Message{frame: pingFrame, control: true})
 		}
 	}
+}
+
+// startPassLocked begins a pass over every subscriber.
+func (h *Hub) startPassLocked() {
+	h.pass = append(h.pass[:0], h.list...)
+	h.next, h.busy, h.low = 0, 0, math.MaxUint64
+	h.passHead = h.base + uint64(len(h.log))
+	h.published = false
+	h.running = true
+}
+
+// endPassLocked is called when every subscriber of the pass was visited: it lets go of the
+// messages every subscriber has had, and begins another pass if some are behind.
+func (h *Hub) endPassLocked() {
+	head := h.base + uint64(len(h.log))
+	// Subscribers that joined during the pass start at the head of their moment, which is at
+	// least the pass's.
+	// The log's array is never written below its length again, nor cleared: batches of a
+	// backlogged subscriber still hold parts of it.
+	if h.low >= head && !h.published {
+		// Everyone has everything: let the messages go, and wait for the next.
+		h.log, h.base = nil, head
+		clear(h.pass)
+		h.pass = h.pass[:0]
+		h.running = false
+		return
+	}
+	if keep := min(h.low, h.passHead); keep > h.base {
+		h.log = append([]*Message(nil), h.log[keep-h.base:]...)
+		h.base = keep
+	}
+	h.startPassLocked()
+}
+
+// claim returns the next chunk of the pass to a writer, with the log as it is now. A writer
+// that has written the chunk it took before says so (had) with the least sequence number its
+// subscribers had after their visits (low). claim waits while there is nothing to write, and
+// returns false once the hub is closed.
+func (h *Hub) claim(had bool, low uint64) (subs []*Subscriber, log []*Message, base uint64, ok bool) {
+	h.fmu.Lock()
+	defer h.fmu.Unlock()
+	if had {
+		h.busy--
+		h.low = min(h.low, low)
+	}
+	for {
+		if h.closed {
+			return nil, nil, 0, false
+		}
+		if h.running && h.next < len(h.pass) {
+			end := min(h.next+chunk, len(h.pass))
+			subs = h.pass[h.next:end]
+			h.next = end
+			h.busy++
+			return subs, h.log, h.base, true
+		}
+		if h.running && h.busy == 0 {
+			// The last chunk of the pass is written.
+			h.endPassLocked()
+			if h.running {
+				h.wake.Broadcast() // the other writers, for the new pass
+			}
+			continue
+		}
+		h.wake.Wait()
+	}
+}
+
+// writer is one fan-out goroutine: it writes chunk after chunk of the passes.
+func (h *Hub) writer() {
+	defer h.wg.Done()
+	var c frameCache
+	had, low := false, uint64(0)
+	for {
+		subs, log, base, ok := h.claim(had, low)
+		if !ok {
+			return
+		}
+		head := base + uint64(len(log))
+		low = math.MaxUint64
+		for _, s := range subs {
+			low = min(low, s.visit(log, base, head, &c))
+		}
+		had = true
+		runtime.Gosched()
+	}
+}
+
+// frameCache keeps, for one writer, the batches it built for subscribers at the same point of
+// the log, so that their frames are built once.
+type frameCache struct {
+	head    uint64
+	batches map[uint64]*batch // by first sequence number, up to head
+}
+
+func (c *frameCache) batch(log []*Message, base, from, head uint64) *batch {
+	if c.batches == nil || c.head != head {
+		if c.batches == nil {
+			c.batches = map[uint64]*batch{}
+		}
+		clear(c.batches)
+		c.head = head
+	}
+	b := c.batches[from]
+	if b == nil {
+		to := min(head, from+maxFrameMessages)
+		b = newBatch(log[from-base : to-base])
+		c.batches[from] = b
+	}
+	return b
 }
 
 // Drop disconnects every subscriber for which match returns true; it returns how many.
@@ -258,136 +430,7 @@ func (h *Hub) Len() int {
 
 // Stats returns the counters.
 func (h *Hub) Stats() Stats {
-	st := Stats{Subscribers: h.Len(), Dropped: h.dropped.Load(), Backlogs: h.backlogs.Load()}
-	for _, sh := range h.shards {
-		st.Delivered += sh.delivered.Load()
-	}
-	return st
-}
-
-// shard is one fan-out goroutine and the subscribers it writes to. It keeps the messages
-// published since every one of its subscribers had all of them, and passes over its
-// subscribers writing each everything it has not had, until none is behind. A message
-// published in the middle of a pass reaches the rest of that pass's subscribers in the same
-// write as the one before it: a screen waits at most one pass for a change, not the rest of
-// the current pass and then its place in the next.
-type shard struct {
-	h         *Hub
-	wake      chan struct{}
-	delivered atomic.Uint64
-
-	mu   sync.Mutex
-	subs []*Subscriber
-	log  []*Message // messages from sequence number base on
-	base uint64
-}
-
-func (sh *shard) add(s *Subscriber) {
-	sh.mu.Lock()
-	s.idx = len(sh.subs)
-	s.seq = sh.base + uint64(len(sh.log)) // from the next message on
-	sh.subs = append(sh.subs, s)
-	sh.mu.Unlock()
-}
-
-func (sh *shard) remove(s *Subscriber) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	i := s.idx
-	if i < 0 || i >= len(sh.subs) || sh.subs[i] != s {
-		return
-	}
-	last := len(sh.subs) - 1
-	sh.subs[i] = sh.subs[last]
-	sh.subs[i].idx = i
-	sh.subs[last] = nil
-	sh.subs = sh.subs[:last]
-	s.idx = -1
-}
-
-func (sh *shard) run() {
-	defer sh.h.wg.Done()
-	var ping <-chan time.Time
-	if d := sh.h.opt.PingInterval; d > 0 {
-		t := time.NewTicker(d)
-		defer t.Stop()
-		ping = t.C
-	}
-	var subs []*Subscriber
-	for {
-		select {
-		case <-sh.h.closed:
-			return
-		case <-ping:
-			sh.mu.Lock()
-			subs = append(subs[:0], sh.subs...)
-			sh.mu.Unlock()
-			b := newBatch([]*Message{{frame: pingFrame, control: true}})
-			for _, s := range subs {
-				s.deliver(b)
-			}
-		case <-sh.wake:
-			subs = sh.passes(subs)
-		}
-		clear(subs) // hold no subscriber that has left
-	}
-}
-
-// passes runs passes over the subscribers until every one has had every message.
-func (sh *shard) passes(subs []*Subscriber) []*Subscriber {
-	var (
-		log     []*Message
-		base    uint64
-		head    uint64
-		batches = map[uint64]*batch{} // by first sequence number, up to head
-	)
-	refresh := func() {
-		sh.mu.Lock()
-		log, base = sh.log, sh.base
-		sh.mu.Unlock()
-		if h := base + uint64(len(log)); h != head {
-			head = h
-			clear(batches)
-		}
-	}
-	for {
-		sh.mu.Lock()
-		subs = append(subs[:0], sh.subs...)
-		sh.mu.Unlock()
-		refresh()
-		low := uint64(math.MaxUint64) // the least a subscriber has had after its visit
-		for i, s := range subs {
-			if i%64 == 63 {
-				// Let the editors' requests and the database writer run: they would otherwise
-				// wait for the scheduler to preempt a long pass (10 ms), at every step.
-				runtime.Gosched()
-				refresh() // take in what was published meanwhile
-			}
-			if s.seq >= head {
-				low = min(low, s.seq)
-				continue
-			}
-			from := s.seq
-			b := batches[from]
-			if b == nil {
-				to := min(head, from+maxFrameMessages)
-				b = newBatch(log[from-base : to-base])
-				batches[from] = b
-			}
-			s.deliver(b)
-			s.seq = from + uint64(len(b.msgs))
-			low = min(low, s.seq)
-		}
-		sh.mu.Lock()
-		// Subscribers visited before the last refresh may be behind its head.
-		if low >= head && sh.base+uint64(len(sh.log)) == head {
-			// Everyone has everything: let the messages go.
-			sh.log, sh.base = nil, head
-			sh.mu.Unlock()
-			return subs
-		}
-		sh.mu.Unlock()
-	}
+	return Stats{Subscribers: h.Len(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load(), Backlogs: h.backlogs.Load()}
 }
 
 // batch is what the fan-out writes in one go, with the frames every screen in line shares.
@@ -415,7 +458,7 @@ func newBatch(msgs []*Message) *batch {
 }
 
 // shared is the frame of the whole batch in format f, for screens that follow on from
-// b.first-1; a batch belongs to one shard, so it is built once without a lock.
+// b.first-1; a batch belongs to one writer, so it is built once without a lock.
 func (b *batch) shared(f Format) []byte {
 	if len(b.msgs) == 1 {
 		if f&Deflate != 0 {

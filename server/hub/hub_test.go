@@ -183,7 +183,7 @@ func wantRevs(t *testing.T, k *sink, from, to uint64) {
 }
 
 func TestOrderAndFanOut(t *testing.T) {
-	h := New(Options{Queue: 100, Shards: 3})
+	h := New(Options{Queue: 100, Writers: 3})
 	defer h.Close()
 	var sinks []*sink
 	for range 10 {
@@ -267,7 +267,7 @@ func TestFullSocketDrainsInOrder(t *testing.T) {
 }
 
 func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
-	h := New(Options{Queue: 4, Shards: 1})
+	h := New(Options{Queue: 4, Writers: 1})
 	defer h.Close()
 	slowSink, fastSink := newSink(), newSink()
 	slowSink.room, slowSink.gate = 0, make(chan struct{})
@@ -391,9 +391,9 @@ func TestFrameHeaders(t *testing.T) {
 }
 
 // Messages published while a pass is under way reach the subscribers the pass already
-// visited in the next pass, and the shard lets messages go only when everyone had them.
+// visited in the next pass, and the hub lets messages go only when everyone had them.
 func TestPublishDuringPasses(t *testing.T) {
-	h := New(Options{Queue: 1000, Shards: 1})
+	h := New(Options{Queue: 1000, Writers: 1})
 	defer h.Close()
 	var sinks []*sink
 	for i := range 500 {
@@ -412,11 +412,10 @@ func TestPublishDuringPasses(t *testing.T) {
 	for _, k := range sinks {
 		wantRevs(t, k, 1, 300)
 	}
-	sh := h.shards[0]
-	eventually(t, "the shard to let the messages go", func() bool {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-		return sh.log == nil && sh.base == 300
+	eventually(t, "the hub to let the messages go", func() bool {
+		h.fmu.Lock()
+		defer h.fmu.Unlock()
+		return len(h.log) == 0 && h.base == 300 && !h.running
 	})
 }
 
@@ -466,7 +465,7 @@ func (k *flakySink) Write(bufs ...[]byte) error {
 // test. Every screen still there at the end has every change after its catch-up, once, in
 // order, in whole frames; a dropped one a prefix.
 func TestStress(t *testing.T) {
-	h := New(Options{Queue: 1 << 14, Shards: 2, PingInterval: time.Millisecond})
+	h := New(Options{Queue: 1 << 14, Writers: 2, PingInterval: time.Millisecond})
 	defer h.Close()
 	type screen struct {
 		k     *flakySink
@@ -605,5 +604,54 @@ func TestDeflatedFrames(t *testing.T) {
 	}
 	if &m.deflated()[0] != &m.deflated()[0] {
 		t.Fatal("a message is compressed more than once")
+	}
+}
+
+// heldSink is a socket whose first write the kernel holds up (the writer's thread waits in
+// it) until release is closed.
+type heldSink struct {
+	*sink
+	once    sync.Once
+	release chan struct{}
+}
+
+func (k *heldSink) TryWrite(b []byte) (int, error) {
+	k.once.Do(func() { <-k.release })
+	return k.sink.TryWrite(b)
+}
+
+// A writer held up in a write holds up only the rest of its chunk: the other writers take the
+// remaining chunks of the pass (with a screen each to a writer, the held-up writer's half
+// would wait).
+func TestHeldUpWriterHoldsUpOnlyItsChunk(t *testing.T) {
+	h := New(Options{Writers: 2})
+	defer h.Close()
+	held := &heldSink{sink: newSink(), release: make(chan struct{})}
+	if err := h.Subscribe(Meta{}, held, 0).Live(0); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	var sinks []*sink
+	for range n {
+		k := newSink()
+		if err := h.Subscribe(Meta{}, k, 0).Live(0); err != nil {
+			t.Fatal(err)
+		}
+		sinks = append(sinks, k)
+	}
+	h.Publish(msg(1))
+	// The held-up screen is in the first chunk: the others of it wait, no one else does.
+	eventually(t, "every screen outside the held-up chunk", func() bool {
+		got := 0
+		for _, k := range sinks {
+			if len(k.revs(t)) == 1 {
+				got++
+			}
+		}
+		return got >= n-(chunk-1)
+	})
+	close(held.release)
+	for _, k := range append(sinks, held.sink) {
+		wantRevs(t, k, 1, 1)
 	}
 }

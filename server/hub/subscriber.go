@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -25,13 +26,12 @@ var ErrClosed = errors.New("hub: subscriber closed")
 type Subscriber struct {
 	Meta   Meta
 	h      *Hub
-	sh     *shard
-	idx    int    // position in sh.subs, under sh.mu
-	seq    uint64 // the shard's sequence number of the next message to hand it (shard goroutine only)
+	idx    int // position in h.list, under h.fmu
 	sink   Sink
 	format Format
 
 	mu       sync.Mutex
+	seq      uint64 // the hub's sequence number of the next message to hand it
 	state    state
 	last     uint64     // the last revision written (or handed to the drain)
 	queue    []*Message // while backlogged
@@ -80,10 +80,40 @@ func (s *Subscriber) Control(frame []byte) {
 	s.deliver(newBatch([]*Message{{frame: frame, control: true}}))
 }
 
+// visit hands s what it has not had of log, which holds the messages from sequence number
+// base to head, at most maxFrameMessages of them; it returns the sequence number s is at
+// after (math.MaxUint64 once it is closed: it holds nothing back). A writer calls it.
+func (s *Subscriber) visit(log []*Message, base, head uint64, c *frameCache) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == closed {
+		return math.MaxUint64
+	}
+	from := s.seq
+	if from >= head {
+		return from
+	}
+	if from < base { // cannot happen: the log keeps what anyone has not had
+		s.dropLocked(CodeSlowConsume, "resume with since")
+		return math.MaxUint64
+	}
+	b := c.batch(log, base, from, head)
+	s.seq = from + uint64(len(b.msgs))
+	s.deliverLocked(b)
+	if s.state == closed {
+		return math.MaxUint64
+	}
+	return s.seq
+}
+
 // deliver writes b to a live subscriber's socket, or queues it for a backlogged one.
 func (s *Subscriber) deliver(b *batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deliverLocked(b)
+}
+
+func (s *Subscriber) deliverLocked(b *batch) {
 	switch s.state {
 	case closed:
 		return
@@ -201,7 +231,7 @@ func (s *Subscriber) delivered(msgs []*Message) {
 			s.h.opt.Delivered(m.At)
 		}
 	}
-	s.sh.delivered.Add(uint64(n))
+	s.h.delivered.Add(uint64(n))
 }
 
 // dropLocked ends the subscriber with a close code and wakes its reader.
