@@ -51,7 +51,7 @@ func (s *screen) apply(m wsMsg) error {
 			if !ok {
 				return fmt.Errorf("rev %d patches %s, which the screen does not hold", m.Rev, m.Change.ProjectID)
 			}
-			p, err := applyProjectPatch(held, m.ProjectPatch)
+			p, err := applyProjectPatch(held, *m.Change, m.ProjectPatch)
 			if err != nil {
 				return fmt.Errorf("rev %d: %w", m.Rev, err)
 			}
@@ -78,9 +78,10 @@ func (s *screen) apply(m wsMsg) error {
 }
 
 // applyProjectPatch is a change's projectPatch applied to the project a screen holds: the
-// patch's members replace the project's. Refused unless the patch's version is the held
-// one's next (or the same, for a change that left the project as it was).
-func applyProjectPatch(held store.Project, patch json.RawMessage) (store.Project, error) {
+// change's at and by become its updatedAt and updatedBy, then the patch's members replace the
+// project's. Refused unless the patch's version is the held one's next (or the same, for a
+// change that left the project as it was).
+func applyProjectPatch(held store.Project, c store.Change, patch json.RawMessage) (store.Project, error) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &members); err != nil {
 		return held, err
@@ -96,6 +97,7 @@ func applyProjectPatch(held store.Project, patch json.RawMessage) (store.Project
 	if err := json.Unmarshal(b, &all); err != nil {
 		return held, err
 	}
+	all["updatedAt"], all["updatedBy"] = mustMarshal(c.At), mustMarshal(c.By)
 	for k, m := range members {
 		all[k] = m
 	}

@@ -92,10 +92,11 @@ func appendChange(dst []byte, e store.Event) []byte {
 		b = append(b, `,"project":`...)
 		b = append(b, project...)
 	default:
-		// An existing project: the members that moved.
+		// An existing project: the members that moved (who and when only if they are not the
+		// change's own).
 		b = append(b, `,"projectPatch":`...)
 		var err error
-		if b, err = store.AppendProjectPatch(b, project, e.Change.Fields); err != nil {
+		if b, err = store.AppendProjectPatch(b, project, e.Change.Fields, mustMarshal(e.Change.At), mustMarshal(e.Change.By)); err != nil {
 			panic(err) // the bytes are encoding/json's
 		}
 	}

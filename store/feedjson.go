@@ -1,20 +1,30 @@
 package store
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // patchAlways are the project's members a patch always carries: the version a screen checks
-// its copy against, who and when, and the warning (its figures move with many edits).
+// its copy against, who and when, and the warning (its figures move with many edits). Who and
+// when are left out when they are the change's own (by and at), as they are after every edit
+// of the project: a screen takes them from the change first (docs/api.md).
 var patchAlways = [...]string{"version", "updatedAt", "updatedBy", "warning"}
 
 // AppendProjectPatch appends the members of project (the project after a change, as JSON)
 // that the change names in its fields, and those of patchAlways, in the project's order: what
 // a screen holding the project before the change must overwrite to hold it after. Every
 // member a change alters is in its fields (the writer records each; the warning in brief),
-// so the patch is exact; the feed's tests check it on every kind of change.
-func AppendProjectPatch(dst, project []byte, fields map[string]FieldChange) ([]byte, error) {
+// so the patch is exact; the feed's tests check it on every kind of change. at and by are the
+// change's own "at" and "by" as JSON values: updatedAt and updatedBy equal to them are left out.
+func AppendProjectPatch(dst, project []byte, fields map[string]FieldChange, at, by []byte) ([]byte, error) {
 	dst = append(dst, '{')
 	n := 0
 	err := eachMember(project, func(key string, member []byte) {
+		if (key == "updatedAt" && bytes.Equal(member[len(`"updatedAt":`):], at)) ||
+			(key == "updatedBy" && bytes.Equal(member[len(`"updatedBy":`):], by)) {
+			return
+		}
 		if _, ok := fields[key]; !ok {
 			always := false
 			for _, k := range patchAlways {

@@ -27,7 +27,7 @@ func FuzzProjectPatch(f *testing.F) {
 		for k := range members {
 			fields[k] = FieldChange{}
 		}
-		patch, err := AppendProjectPatch(nil, b, fields)
+		patch, err := AppendProjectPatch(nil, b, fields, nil, nil)
 		if err != nil {
 			t.Fatalf("%v: %s", err, b)
 		}
@@ -42,10 +42,17 @@ func FuzzProjectPatch(f *testing.F) {
 			t.Fatalf("patch %s\ngives %+v\nwant %+v", patch, got, want)
 		}
 		// Only the named members, and those a patch always has.
-		patch, _ = AppendProjectPatch(nil, b, map[string]FieldChange{"note": {}})
+		patch, _ = AppendProjectPatch(nil, b, map[string]FieldChange{"note": {}}, nil, nil)
 		var only map[string]json.RawMessage
 		if err := json.Unmarshal(patch, &only); err != nil || len(only) != 5 || only["note"] == nil || only["warning"] == nil {
 			t.Fatalf("patch naming note: %s", patch)
+		}
+		// Who and when, when they are the change's own, are left out.
+		at, by := only["updatedAt"], only["updatedBy"]
+		patch, _ = AppendProjectPatch(nil, b, map[string]FieldChange{"note": {}}, at, by)
+		clear(only)
+		if err := json.Unmarshal(patch, &only); err != nil || len(only) != 3 || only["updatedAt"] != nil || only["updatedBy"] != nil {
+			t.Fatalf("patch naming note, at %s by %s: %s", at, by, patch)
 		}
 	})
 }

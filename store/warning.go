@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"time"
 )
@@ -138,16 +139,30 @@ func (w Warning) Equal(o Warning) bool {
 	return true
 }
 
-// brief is how a change records a warning (fields.warning.from/to): its level and its
-// reasons' rules and levels, without the figures. The project after the
-// change carries the whole warning; the log need not repeat it twice per edit (it was most of
-// a change's bytes, and a third of the writer's throughput with 64 editors).
-func (w Warning) brief() Warning {
-	b := Warning{Level: w.Level, Reasons: make([]WarningReason, len(w.Reasons))}
-	for i, r := range w.Reasons {
-		b.Reasons[i] = WarningReason{Rule: r.Rule, Level: r.Level}
+// WarningBrief is how a change records a warning (fields.warning.from/to): its level and
+// the level each of its reasons' rules gave, without the figures. The project after the change
+// carries the whole warning; the log need not repeat it twice per edit (it was most of a
+// change's bytes, and a third of the writer's throughput with 64 editors). Changes recorded
+// before the brief had this shape carry {level, reasons: [{rule, level}]}; readers take both.
+type WarningBrief struct {
+	Level WarningLevel            `json:"level"`
+	Rules map[string]WarningLevel `json:"rules,omitempty"`
+}
+
+func (w Warning) brief() WarningBrief {
+	b := WarningBrief{Level: w.Level}
+	for _, r := range w.Reasons {
+		if b.Rules == nil {
+			b.Rules = make(map[string]WarningLevel, len(w.Reasons))
+		}
+		b.Rules[r.Rule] = r.Level
 	}
 	return b
+}
+
+// Equal reports whether two briefs say the same.
+func (b WarningBrief) Equal(o WarningBrief) bool {
+	return b.Level == o.Level && maps.Equal(b.Rules, o.Rules)
 }
 
 // PointsRule grades a shortfall in percentage points.

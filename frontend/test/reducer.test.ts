@@ -142,9 +142,13 @@ describe('applyMessage', () => {
     const s1 = loaded(10)
     const held = s1.projects.get('a')!
     const patch = { progress: 55, version: held.version + 1, updatedBy: 'ed1' }
-    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: patch })
+    const c = change(11, 'a')
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: c, projectPatch: patch })
     expect(r.outcome.kind).toBe('applied')
-    expect(r.state.projects.get('a')).toEqual({ ...held, ...patch })
+    // Who and when: the patch's if it names them, else the change's.
+    expect(r.state.projects.get('a')).toEqual({ ...held, ...patch, updatedAt: c.at })
+    const own = applyMessage(s1, { type: 'change', rev: 11, change: c, projectPatch: { progress: 55, version: held.version + 1 } })
+    expect(own.state.projects.get('a')).toEqual({ ...held, progress: 55, version: held.version + 1, updatedAt: c.at, updatedBy: c.by })
     expect(s1.projects.get('a')).toBe(held)
     // The same version: a change that left the project as it was.
     expect(applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: { version: held.version } }).outcome.kind).toBe('applied')

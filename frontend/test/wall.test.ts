@@ -217,6 +217,9 @@ describe('the ticker', () => {
     expect(tickerItemOf(change(1, 'p1'), held)).toMatchObject({ tone: 'stage', from: 'preparing', to: 'under_construction', department: '经发局' })
     const toRed: Change = change(2, 'p1', { by: 'system', fields: { warning: { from: { level: 'yellow', reasons: [] }, to: { level: 'red', reasons: [{ rule: 'notStarted', level: 'red' }, { rule: 'investmentPace', level: 'yellow' }] } } } })
     expect(tickerItemOf(toRed, held)).toMatchObject({ tone: 'red', rules: ['notStarted'] })
+    // As changes record a warning now: rule → level.
+    const toRedBrief: Change = change(2, 'p1', { by: 'system', fields: { warning: { from: { level: 'yellow' }, to: { level: 'red', rules: { investmentPace: 'yellow', notStarted: 'red' } } } } })
+    expect(tickerItemOf(toRedBrief, held)).toMatchObject({ tone: 'red', rules: ['notStarted'] })
     const raised = change(3, 'p1', { kind: 'problem', key: 'Q1', fields: { 'problem.description': { from: '', to: '用地未批' }, 'problem.status': { from: '', to: 'pending' }, openProblems: { from: 0, to: 1 } } })
     expect(tickerItemOf(raised, held)).toMatchObject({ tone: 'raised', text: '用地未批' })
     const resolved = change(4, 'p1', { kind: 'problem', fields: { 'problem.status': { from: 'coordinating', to: 'resolved' }, 'problem.resolution': { from: '', to: '已批复' } } })

@@ -184,7 +184,7 @@ func checkFile(path string, attempts []attempt, shown shownLog, editorName strin
 		if m, ok := shown.changes[c.Rev]; ok && c.Rev > sc.shownAfter {
 			cj, _ := json.Marshal(c)
 			pj, _ := json.Marshal(e.Project)
-			if !bytes.Equal(m.change, cj) || (!m.patch && !bytes.Equal(m.project, pj)) || (m.patch && !patchOf(m.project, pj)) {
+			if !bytes.Equal(m.change, cj) || (!m.patch && !bytes.Equal(m.project, pj)) || (m.patch && !patchOf(m.project, pj, cj)) {
 				r.violate("the screen was shown rev %d as\n    %s %s\n  but the file holds\n    %s %s", c.Rev, m.change, m.project, cj, pj)
 			} else {
 				r.shownChecked++
@@ -376,11 +376,18 @@ func versionOf(p *store.Project) string {
 }
 
 // patchOf reports whether every member of a change message's projectPatch is the project's
-// member as the file holds it, byte for byte, and the patch names the version.
-func patchOf(patch, project []byte) bool {
-	var pm, all map[string]json.RawMessage
-	if json.Unmarshal(patch, &pm) != nil || json.Unmarshal(project, &all) != nil || pm["version"] == nil {
+// member as the file holds it, byte for byte, and the patch names the version; who and when,
+// if the patch leaves them out, must be the change's at and by.
+func patchOf(patch, project, change []byte) bool {
+	var pm, all, c map[string]json.RawMessage
+	if json.Unmarshal(patch, &pm) != nil || json.Unmarshal(project, &all) != nil || json.Unmarshal(change, &c) != nil || pm["version"] == nil {
 		return false
+	}
+	if pm["updatedAt"] == nil {
+		pm["updatedAt"] = c["at"]
+	}
+	if pm["updatedBy"] == nil {
+		pm["updatedBy"] = c["by"]
 	}
 	for k, v := range pm {
 		if !bytes.Equal(all[k], v) {

@@ -28,7 +28,9 @@ type wsMsg struct {
 	Epoch  string `json:"epoch"`
 	Rev    uint64 `json:"rev"`
 	Change struct {
-		ProjectID string `json:"projectId"`
+		ProjectID string          `json:"projectId"`
+		At        json.RawMessage `json:"at"`
+		By        json.RawMessage `json:"by"`
 	} `json:"change"`
 	Project  json.RawMessage   `json:"project"`
 	Projects []json.RawMessage `json:"projects"`
@@ -61,7 +63,7 @@ func decodeMsg(data []byte) (wsMsg, error) {
 
 // patchProject puts a patch's members over the project's, as the web UI's reducer does: on
 // the project's version before the patch's (or the same, for a change that left it as it was).
-func patchProject(held, patch json.RawMessage) (json.RawMessage, error) {
+func patchProject(held, at, by, patch json.RawMessage) (json.RawMessage, error) {
 	var p, h map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &p); err != nil {
 		return nil, err
@@ -73,6 +75,8 @@ func patchProject(held, patch json.RawMessage) (json.RawMessage, error) {
 	if json.Unmarshal(p["version"], &pv) != nil || json.Unmarshal(h["version"], &hv) != nil || (pv != hv+1 && pv != hv) {
 		return nil, fmt.Errorf("%w: a patch of version %s on version %s", errGap, p["version"], h["version"])
 	}
+	// Who and when are the change's unless the patch says otherwise.
+	h["updatedAt"], h["updatedBy"] = at, by
 	for k, v := range p {
 		h[k] = v
 	}
@@ -131,7 +135,7 @@ func (s *screen) apply(m wsMsg) error {
 			if !ok {
 				return fmt.Errorf("change %d patches %s, which the screen does not hold", m.Rev, m.Change.ProjectID)
 			}
-			p, err := patchProject(held, m.ProjectPatch)
+			p, err := patchProject(held, m.Change.At, m.Change.By, m.ProjectPatch)
 			if err != nil {
 				return fmt.Errorf("change %d: %w", m.Rev, err)
 			}

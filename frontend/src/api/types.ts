@@ -296,8 +296,9 @@ export interface SnapshotMessage {
 }
 /**
  * A committed change (docs/api.md, "The live feed"). A new project comes whole (`project`),
- * a changed one as the members that moved (`projectPatch`: always its version, updatedAt,
- * updatedBy and warning), a deleted one, or a change of no project, as `project: null`. The
+ * a changed one as the members that moved (`projectPatch`: always its version and warning, and
+ * updatedAt and updatedBy unless they are the change's `at` and `by`, as after an edit), a
+ * deleted one, or a change of no project, as `project: null`. The
  * last change of a commit carries the summary's cells that moved (`summaryDelta`) or, where
  * a delta cannot say it, the whole `summary`.
  */

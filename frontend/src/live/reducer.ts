@@ -70,12 +70,13 @@ export function applyChange(state: BoardState, msg: ChangeMessage, tickerLimit =
   let projects = state.projects
   if (msg.projectPatch) {
     // The members that moved, on top of the project as the screen holds it: its version must
-    // be the one before (or the same, for a change that left the project as it was).
+    // be the one before (or the same, for a change that left the project as it was). Who and
+    // when are the change's own unless the patch names them.
     const held = projects.get(change.projectId)
     const v = msg.projectPatch.version
     if (!held || (v !== held.version + 1 && v !== held.version)) return mismatch
     const next = new Map(projects)
-    next.set(held.id, { ...held, ...msg.projectPatch })
+    next.set(held.id, { ...held, updatedAt: change.at, updatedBy: change.by, ...msg.projectPatch })
     projects = next
   } else if (msg.project) {
     const next = new Map(projects)

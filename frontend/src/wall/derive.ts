@@ -275,8 +275,17 @@ function levelOf(v: unknown): WarningLevel | '' {
   return l === 'red' || l === 'yellow' || l === 'green' ? l : ''
 }
 
+/**
+ * The rules that gave red, from a change's record of a warning: `rules` (rule → level), or, in
+ * changes recorded before it, `reasons` ([{rule, level}]).
+ */
 function redRules(v: unknown): WarningRule[] {
-  const rs = typeof v === 'object' && v !== null ? (v as { reasons?: unknown }).reasons : undefined
+  if (typeof v !== 'object' || v === null) return []
+  const byRule = (v as { rules?: unknown }).rules
+  if (typeof byRule === 'object' && byRule !== null) {
+    return Object.entries(byRule).filter(([, level]) => level === 'red').map(([rule]) => rule as WarningRule)
+  }
+  const rs = (v as { reasons?: unknown }).reasons
   if (!Array.isArray(rs)) return []
   return rs.filter((r): r is { rule: WarningRule; level: string } => typeof r === 'object' && r !== null && (r as { level?: unknown }).level === 'red').map((r) => r.rule)
 }
