@@ -430,6 +430,17 @@ describe('server upgrade', () => {
     })
     const target = (await projects()).find((p) => p.stage === 'negotiating')!
     const beforeSigned = await stageCount(page, 'signed')
+    // A wall that has run a while: what it fetches once after its first picture (the news
+    // line's history, the rules, the problems) has come. A read of the database file during
+    // the hand-over is answered 503 and asked again, which the console would show.
+    await expect
+      .poll(() =>
+        page.evaluate(() => {
+          const done = performance.getEntriesByType('resource').map((e) => e.name)
+          return ['/api/changes', '/api/settings/warnings', '/api/problems'].every((u) => done.some((n) => n.includes(u)))
+        }),
+      )
+      .toBe(true)
     const oldPid = server.pid()
 
     const t0 = Date.now()

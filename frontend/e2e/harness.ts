@@ -243,7 +243,9 @@ export function watchConsole(page: Page, allowed: RegExp[] = []): string[] {
   const errors: string[] = []
   page.on('console', (m: ConsoleMessage) => {
     if (m.type() !== 'error') return
-    const text = m.text()
+    // A failed load names no URL in its text: the location says which.
+    const url = m.location().url
+    const text = url && !m.text().includes(url) ? `${m.text()} (${url})` : m.text()
     if (allowed.some((re) => re.test(text))) return
     errors.push(`console: ${text}`)
   })

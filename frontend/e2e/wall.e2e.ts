@@ -32,11 +32,12 @@ let admin: Api
 let token = ''
 const contexts: BrowserContext[] = []
 
-async function newWall(query: string, shape: { width: number; height: number; scale?: number } = SHAPES[0]) {
+async function newWall(query: string, shape: { width: number; height: number; scale?: number } = SHAPES[0], before?: (page: Page) => Promise<unknown>) {
   const ctx = await browser.newContext({ viewport: { width: shape.width, height: shape.height }, deviceScaleFactor: shape.scale ?? 1, locale: 'zh-CN' })
   contexts.push(ctx)
   const page = await ctx.newPage()
   const errors = watchConsole(page)
+  await before?.(page)
   await page.goto(`${server.base}/wall?token=${encodeURIComponent(token)}${query ? `&${query}` : ''}`)
   await page.locator('[data-testid=wall-conn].conn-open').waitFor()
   await page.locator('.wall-slot').first().waitFor()
@@ -350,6 +351,33 @@ describe('live', () => {
     await expect.poll(() => news.getAttribute('data-tone')).toBe('resolved')
     await page.locator(`[data-testid=wall-problem-list] li[data-problem="${pr.id}"]`).waitFor({ state: 'detached', timeout: 4000 })
     expect(errors).toEqual([])
+    await closeAll()
+  })
+})
+
+describe('a server that answers 503 for a moment', () => {
+  it('the news line asks for its history again (an upgrade in place refuses reads of the file for a second or two)', async () => {
+    // Something news-worthy in the history: a stage move.
+    const all = (await admin.ok<{ projects: Project[] }>('GET', '/api/projects')).projects
+    const p = all.find((x) => x.stage === 'negotiating')!
+    await admin.ok('PATCH', `/api/projects/${encodeURIComponent(p.id)}`, { stage: 'signed', comment: '签约' }, { 'If-Match': `"${p.version}"` })
+    const moved = (await admin.ok<{ rev: number }>('GET', '/api/meta')).rev
+    // Then 25 routine edits, so that it is older than the live board's own 20 latest changes:
+    // only the news line's history (its 100 latest) can bring it.
+    const q = all.find((x) => x.stage === 'under_construction' && x.progress < 50)!
+    let v = q.version
+    for (let i = 1; i <= 25; i++) v = (await admin.ok<Project>('PATCH', `/api/projects/${encodeURIComponent(q.id)}`, { progress: q.progress + i }, { 'If-Match': `"${v}"` })).version
+    let asked = 0
+    const { page, errors } = await newWall('pages=overview&rotate=0', SHAPES[0], (page) =>
+      // The news line's own request (its hundred latest changes), not the live board's.
+      page.route(/\/api\/changes\?.*limit=100/, async (route) => {
+        if (++asked > 1) return route.continue()
+        await route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ code: 'unavailable', message: 'the database is unavailable for a moment', field: '' }) })
+      }),
+    )
+    await page.locator(`[data-testid=wall-ticker] .ticker-row[data-rev="${moved}"]`).waitFor({ timeout: 15_000 })
+    expect(asked).toBe(2)
+    expect(errors.filter((e) => !/status of 503/.test(e))).toEqual([])
     await closeAll()
   })
 })

@@ -27,6 +27,9 @@ const CLOCK_EVERY_MS = 6 * 3_600_000
 const DATE_EVERY_MS = 60_000
 /** What the first picture does not need (the ticker's history, the problems, the rules) waits this long after it. */
 const EXTRAS_AFTER_MS = 1500
+/** Asking again after a failed one-off fetch: 2 s, doubling, at most a minute apart. */
+const RETRY_FIRST_MS = 2000
+const RETRY_MAX_MS = 60_000
 
 export interface WallData {
   /** The figures of the wall: the zone's, or the narrowed unit's or category's. */
@@ -64,6 +67,14 @@ export function useWallData(
   }
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let stopped = false
+  /**
+   * How long to wait before asking again for something fetched once (the rules, the news
+   * line's history) after the n-th failure: a server in the middle of an upgrade in place
+   * answers 503 for a second or two; a wall that gave up would miss it until reloaded.
+   */
+  function retryAfter(n: number): number {
+    return Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** n)
+  }
   function later(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
     const id = setTimeout(() => {
       timers.delete(id)
@@ -178,14 +189,16 @@ export function useWallData(
 
   // ---- fetched: the warning rules' pace thresholds (the units' lights) ----
   let thresholds: PaceThresholds | undefined
-  function fetchRules(): void {
+  function fetchRules(failures = 0): void {
     if (!o.pages.includes('units') || stopped) return
     cycle.warningRules().then(
       (r) => {
         thresholds = r.investmentPace.enabled ? { yellow: r.investmentPace.yellowPoints, red: r.investmentPace.redPoints } : undefined
         schedule()
       },
-      () => undefined,
+      () => {
+        if (!stopped) later(() => fetchRules(failures + 1), retryAfter(failures))
+      },
     )
   }
 
@@ -208,7 +221,7 @@ export function useWallData(
   let ringChanged = true
   let tickerRev = 0
   let epoch = ''
-  function seedTicker(rev: number, lookup: (id: string) => Project | undefined): void {
+  function seedTicker(rev: number, lookup: (id: string) => Project | undefined, failures = 0): void {
     api.changes(Math.max(0, rev - SEED_CHANGES), SEED_CHANGES).then(
       (changes) => {
         const have = new Set(ring.map((i) => i.rev))
@@ -223,7 +236,9 @@ export function useWallData(
         ringChanged = true
         schedule()
       },
-      () => undefined,
+      () => {
+        if (!stopped) later(() => seedTicker(rev, lookup, failures + 1), retryAfter(failures))
+      },
     )
   }
 
