@@ -54,7 +54,8 @@ type Store struct {
 	summary  *Summary // the current year's, at rev
 	cycle    cycleState
 
-	commitMu  sync.Mutex // held by whoever is committing (see writer); one at a time
+	commitMu  sync.Mutex  // held by whoever is committing (see writer.go); one at a time
+	batch     []*writeReq // the requests being committed, reused by the holder of commitMu
 	reqs      chan *writeReq
 	stop      chan struct{}
 	stopped   chan struct{}
@@ -232,56 +233,6 @@ func (s *Store) Close() error {
 	s.commitMu.Lock() // a caller may be committing on its own goroutine
 	defer s.commitMu.Unlock()
 	return s.file.Load().Close() // a no-op on a released file
-}
-
-// Release hands the database file over to another process, for an upgrade without
-// downtime: the writer commits what is queued and closes the file, so the new process can
-// open it. The in-memory state stays, so snapshots and the summary are still served; reads
-// of the file fail with ErrUnavailable and edits wait. Then either Close (the new process
-// took over: waiting edits fail with ErrUnavailable, nothing acknowledged is lost) or
-// Reacquire (the upgrade failed).
-func (s *Store) Release() error {
-	if s.opt.ReadOnly {
-		return errors.New("a read-only store has no writer to release")
-	}
-	ack := make(chan error)
-	select {
-	case s.release <- ack:
-		return <-ack
-	case <-s.stop:
-		return ErrClosed
-	}
-}
-
-// Reacquire opens the file again after Release and lets waiting edits through. It fails if
-// the file changed meanwhile (another process wrote to it): this process's state is then
-// stale and it must not go on.
-func (s *Store) Reacquire() error {
-	db, err := openFile(s.path, s.opt)
-	if err != nil {
-		return err
-	}
-	var epoch string
-	var rev uint64
-	_ = db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		epoch, rev = string(meta.Get(keyEpoch)), btou(meta.Get(keyRev))
-		return nil
-	})
-	s.mu.RLock()
-	same := epoch == s.epoch && rev == s.rev
-	s.mu.RUnlock()
-	if !same {
-		db.Close()
-		return fmt.Errorf("the database changed while it was released (epoch %s rev %d, had %s rev %d)", epoch, rev, s.epoch, s.rev)
-	}
-	s.file.Store(db)
-	select {
-	case s.reacquire <- struct{}{}:
-		return nil
-	case <-s.stop:
-		return ErrClosed
-	}
 }
 
 // Epoch identifies this database's history: revisions are comparable only within one epoch.

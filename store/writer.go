@@ -55,6 +55,25 @@ type writeReq struct {
 	done   chan struct{}
 }
 
+// How an edit becomes durable, and which goroutine runs what.
+//
+// Whoever holds commitMu commits, and only the holder of commitMu changes the in-memory state
+// (see Store.mu). Two kinds of goroutine take it:
+//
+//   - a caller of Apply or ApplyAtomic (submit) that finds commitMu free commits its own
+//     request, with whatever is queued, on its own goroutine: a lone editor then waits for its
+//     fsyncs only, not for two goroutine hand-offs as well;
+//   - the writer goroutine (writer) commits what callers queued while someone else was
+//     committing. At Close it commits everything still queued and stops; at Release it does
+//     the same, closes the file and waits (handover.go).
+//
+// Both commit through commitQueued, the only caller of commit: it takes what is queued, up to
+// MaxBatch requests, into one transaction (two fsyncs for the lot), makes it visible, publishes
+// it in revision order and only then answers the callers. A lone edit is committed at once:
+// there is no timer.
+
+// submit runs on the caller's goroutine: it commits r itself or queues it for the writer
+// goroutine, and returns once r is answered.
 func (s *Store) submit(r *writeReq) {
 	r.res, r.errs, r.done = make([]Result, len(r.edits)), make([]error, len(r.edits)), make(chan struct{})
 	if s.opt.ReadOnly {
@@ -63,18 +82,18 @@ func (s *Store) submit(r *writeReq) {
 		}
 		return
 	}
-	// Nobody committing: commit on this goroutine, with whatever else is queued. A lone
-	// editor then waits for its fsyncs only, not for two goroutine hand-offs as well.
+	// Nobody committing: commit on this goroutine, with whatever else is queued.
 	if s.commitMu.TryLock() {
 		select {
 		case <-s.stop: // closing: the writer goroutine answers what was queued before
 			s.commitMu.Unlock()
 		default:
-			s.commit(s.drain(append(make([]*writeReq, 0, 8), r)))
+			s.commitQueued(r)
 			s.commitMu.Unlock()
 			return
 		}
 	}
+	// Someone is committing (or the file is handed over): queue for the writer goroutine.
 	select {
 	case s.reqs <- r:
 		select {
@@ -122,43 +141,56 @@ func (s *Store) ApplyAtomic(edits []Edit) ([]Result, error) {
 	return r.res, errors.Join(r.errs...)
 }
 
-// writer commits what callers queue while another commit is running: whenever it holds
-// commitMu it takes everything queued and commits it in one transaction (two fsyncs for the
-// lot). Whoever commits (this goroutine, or a caller that found nobody committing) updates
-// the in-memory state, publishes the events in revision order and only then answers the
-// callers; commitMu makes them one at a time. A lone edit is committed at once: there is no
-// timer.
+// writer is the writer goroutine: it commits what callers queue while another commit is
+// running, and at Close or Release commits everything still queued before it stops or lets
+// the file go. It takes commitMu before it takes more from the queue, so what queues while it
+// waits for a caller's commit joins its batch.
 func (s *Store) writer() {
 	defer close(s.stopped)
-	batch := make([]*writeReq, 0, s.opt.MaxBatch)
 	for {
-		var first *writeReq
 		select {
-		case first = <-s.reqs:
-		case <-s.stop:
-			// Commit what callers already queued, then stop.
+		case first := <-s.reqs:
 			s.commitMu.Lock()
-			defer s.commitMu.Unlock()
-			for {
-				select {
-				case r := <-s.reqs:
-					s.commit([]*writeReq{r})
-				default:
-					return
-				}
-			}
+			s.commitQueued(first)
+			s.commitMu.Unlock()
+		case <-s.stop:
+			s.commitMu.Lock()
+			s.commitAllQueued()
+			s.commitMu.Unlock()
+			return
 		case ack := <-s.release:
 			s.commitMu.Lock()
-			goOn := s.released(ack)
+			goOn := s.handOver(ack)
 			s.commitMu.Unlock()
 			if !goOn {
 				return
 			}
-			continue
 		}
-		s.commitMu.Lock() // taken before draining: what queued meanwhile joins this batch
-		s.commit(s.drain(append(batch[:0], first)))
-		s.commitMu.Unlock()
+	}
+}
+
+// commitQueued commits first (nil: none) with whatever is queued, up to MaxBatch requests, in
+// one transaction, and reports whether there was anything to commit. It is the one way to
+// commit; the caller holds commitMu, whichever goroutine it runs on.
+func (s *Store) commitQueued(first *writeReq) bool {
+	batch := s.batch[:0]
+	if first != nil {
+		batch = append(batch, first)
+	}
+	batch = s.drain(batch)
+	if len(batch) == 0 {
+		return false
+	}
+	s.commit(batch)
+	clear(batch) // answered: keep no request alive until the next commit
+	s.batch = batch[:0]
+	return true
+}
+
+// commitAllQueued runs commitQueued until the queue is empty: at Close and Release, what
+// callers queued before is committed and answered, MaxBatch requests a transaction.
+func (s *Store) commitAllQueued() {
+	for s.commitQueued(nil) {
 	}
 }
 
@@ -173,40 +205,6 @@ func (s *Store) drain(batch []*writeReq) []*writeReq {
 		}
 	}
 	return batch
-}
-
-// released commits what is queued, closes the file, answers Release and waits: for
-// Reacquire (true: go on) or for Close (false: queued edits fail, nothing was written).
-func (s *Store) released(ack chan error) bool {
-	for queued := true; queued; {
-		select {
-		case r := <-s.reqs:
-			s.commit([]*writeReq{r})
-		default:
-			queued = false
-		}
-	}
-	err := s.file.Load().Close()
-	ack <- err
-	if err != nil {
-		return true // still open: nothing to wait for
-	}
-	select {
-	case <-s.reacquire:
-		return true
-	case <-s.stop:
-		for {
-			select {
-			case r := <-s.reqs:
-				for i := range r.errs {
-					r.errs[i] = fmt.Errorf("the server is handing over to its new process: %w", ErrUnavailable)
-				}
-				close(r.done)
-			default:
-				return false
-			}
-		}
-	}
 }
 
 type staged struct {
