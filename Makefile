@@ -87,8 +87,8 @@ endif
 ## fuzz: run every fuzz target for FUZZTIME each (their seed corpora run in `make test`)
 FUZZTIME ?= 60s
 fuzz:
-	go test -run '^$$' -fuzz '^FuzzDecodePatch$$' -fuzztime $(FUZZTIME) ./store/
-	go test -run '^$$' -fuzz '^FuzzDecodeNewProject$$' -fuzztime $(FUZZTIME) ./store/
+	go test -run '^$$' -fuzz '^FuzzDecodePatch$$' -fuzztime $(FUZZTIME) ./server/
+	go test -run '^$$' -fuzz '^FuzzDecodeNewProject$$' -fuzztime $(FUZZTIME) ./server/
 	go test -run '^$$' -fuzz '^FuzzReadProjectsCSV$$' -fuzztime $(FUZZTIME) ./store/
 	go test -run '^$$' -fuzz '^FuzzLoginBody$$' -fuzztime $(FUZZTIME) ./server/
 	go test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) ./server/

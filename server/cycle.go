@@ -138,7 +138,7 @@ func decodeValue(path string, raw json.RawMessage, v reflect.Value, present fiel
 		}
 		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
 			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) || err.Error() == "wrong type" {
+			if errors.As(err, &te) || errors.Is(err, store.ErrWrongType) {
 				return wrongType(path, "has the wrong type")
 			}
 			return &store.ValidationError{Field: path, Message: err.Error()}
@@ -169,8 +169,8 @@ func decodeValue(path string, raw json.RawMessage, v reflect.Value, present fiel
 		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
 			return wrongType(path, "must be an object")
 		}
-		if len(obj) > store.MaxBodyFields {
-			return errorf(fiber.StatusBadRequest, "bad_json", "", fmt.Sprintf("an object has more than %d fields", store.MaxBodyFields))
+		if len(obj) > maxBodyFields {
+			return errorf(fiber.StatusBadRequest, "bad_json", "", fmt.Sprintf("an object has more than %d fields", maxBodyFields))
 		}
 		fields := map[string]reflect.Value{}
 		jsonFields(v, fields)
@@ -181,7 +181,7 @@ func decodeValue(path string, raw json.RawMessage, v reflect.Value, present fiel
 		slices.Sort(keys)
 		for _, k := range keys {
 			if _, ok := fields[k]; !ok {
-				return &store.UnknownFieldError{Field: joinPath(path, k)}
+				return &unknownFieldError{Field: joinPath(path, k)}
 			}
 		}
 		for _, k := range keys {

@@ -56,8 +56,8 @@ func toAPIError(err error) *apiError {
 	var re *store.RuleError
 	var ve *store.ValidationError
 	var vm *store.VersionMismatchError
-	var uf *store.UnknownFieldError
-	var se *store.SyntaxError
+	var uf *unknownFieldError
+	var se *syntaxError
 	var fe *fiber.Error
 	var stale *store.StaleError
 	switch {

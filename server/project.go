@@ -109,7 +109,7 @@ func (s *Server) handleProjectCreate(c *fiber.Ctx) error {
 	if err := requireJSON(c); err != nil {
 		return err
 	}
-	p, comment, err := store.DecodeNewProject(c.Body())
+	p, comment, err := decodeNewProject(c.Body())
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *Server) handleProjectUpdate(c *fiber.Ctx) error {
 	if err := requireJSON(c); err != nil {
 		return err
 	}
-	patch, err := store.DecodePatch(c.Body())
+	patch, err := decodePatch(c.Body())
 	if err != nil {
 		return err
 	}

@@ -409,30 +409,6 @@ func TestEffectiveDate(t *testing.T) {
 	}
 }
 
-// The PATCH body's effectiveDate is a date like the others; null means today; a new project
-// does not take one.
-func TestDecodeEffectiveDate(t *testing.T) {
-	pt, err := DecodePatch([]byte(`{"stage":"completed","effectiveDate":"2022-11-20"}`))
-	if err != nil || pt.EffectiveDate == nil || *pt.EffectiveDate != "2022-11-20" {
-		t.Fatalf("got %+v, %v", pt, err)
-	}
-	if pt, err = DecodePatch([]byte(`{"stage":"completed","effectiveDate":null}`)); err != nil || *pt.EffectiveDate != "" {
-		t.Fatalf("null: got %+v, %v", pt, err)
-	}
-	var ve *ValidationError
-	if _, err = DecodePatch([]byte(`{"effectiveDate":"2022-02-30"}`)); !errors.As(err, &ve) || ve.Field != "effectiveDate" {
-		t.Fatalf("a date that does not exist: got %v", err)
-	}
-	var uf *UnknownFieldError
-	_, _, err = DecodeNewProject([]byte(`{"name":"x","category":"planned","year":2022,"sector":"a","department":"b","stage":"preparing","effectiveDate":"2022-01-01"}`))
-	if !errors.As(err, &uf) {
-		t.Fatalf("a new project with an effective date: got %v, want unknown field", err)
-	}
-	if pt, err = DecodePatch([]byte(`{"resumedAt":"2022-04-01"}`)); err != nil || *pt.ResumedAt != "2022-04-01" {
-		t.Fatalf("resumedAt: got %+v, %v", pt, err)
-	}
-}
-
 // The bundled 2022 data (what a new database loads) shows the interview's figures: 102
 // planned key projects all started or restarted in 2022 (开复工率 100 %), 14 unplanned new
 // starts, 81 attraction projects worth 343.55亿元 of which 35 signed for 191.7亿元.

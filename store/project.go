@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,7 +103,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errWrongType
+		return ErrWrongType
 	}
 	v, err := ParseDate(s)
 	if err != nil {
@@ -114,7 +113,9 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var errWrongType = errors.New("wrong type")
+// ErrWrongType is what a store type's UnmarshalJSON returns for a JSON value of the wrong
+// kind (a Date given a number): a decoder of requests reports it as a value of the wrong type.
+var ErrWrongType = errors.New("wrong type")
 
 // ParseDate checks that s is a real calendar date between 1990 and 2100.
 func ParseDate(s string) (Date, error) {
@@ -352,158 +353,6 @@ type Patch struct {
 	EffectiveDate *Date
 }
 
-// MaxBodyFields bounds the keys of a decoded body so a huge object is refused early.
-const MaxBodyFields = 64
-
-// DecodePatch parses a PATCH body. Unknown fields and bad JSON give a *ValidationError whose
-// Field names the problem (Field "" for a body that is not a JSON object).
-func DecodePatch(body []byte) (*Patch, error) {
-	raw, err := decodeObject(body)
-	if err != nil {
-		return nil, err
-	}
-	return patchFromFields(raw)
-}
-
-// patchFromFields decodes the fields of a body already split by decodeObject.
-func patchFromFields(raw map[string]json.RawMessage) (*Patch, error) {
-	p := &Patch{}
-	for key, v := range raw {
-		target := p.field(key)
-		if target == nil {
-			return nil, &UnknownFieldError{Field: key}
-		}
-		if isDateField(key) {
-			// null must clear the date, so it becomes a pointer to the empty Date.
-			var d Date
-			if err := decodeValue(key, v, &d); err != nil {
-				return nil, err
-			}
-			*(target.(**Date)) = &d
-			continue
-		}
-		if string(bytes.TrimSpace(v)) == "null" {
-			return nil, &ValidationError{Field: key, Message: "must not be null", Type: true}
-		}
-		if err := decodeValue(key, v, target); err != nil {
-			return nil, err
-		}
-	}
-	if err := CheckComment(p.Comment); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// field is where the body field named key goes (nil: no such field). A switch rather than a
-// map built per request: the map was a tenth of the bytes allocated per PATCH.
-func (p *Patch) field(key string) any {
-	switch key {
-	case "name":
-		return &p.Name
-	case "category":
-		return &p.Category
-	case "year":
-		return &p.Year
-	case "sector":
-		return &p.Sector
-	case "department":
-		return &p.Department
-	case "leader":
-		return &p.Leader
-	case "stage":
-		return &p.Stage
-	case "investmentYuan":
-		return &p.InvestmentYuan
-	case "annualPlanYuan":
-		return &p.AnnualPlanYuan
-	case "investmentCompletedYuan":
-		return &p.InvestmentCompletedYuan
-	case "progress":
-		return &p.Progress
-	case "plannedStart":
-		return &p.PlannedStart
-	case "startedAt":
-		return &p.StartedAt
-	case "resumedAt":
-		return &p.ResumedAt
-	case "plannedCompletion":
-		return &p.PlannedCompletion
-	case "completedAt":
-		return &p.CompletedAt
-	case "onHold":
-		return &p.OnHold
-	case "note":
-		return &p.Note
-	case "comment":
-		return &p.Comment
-	case "effectiveDate":
-		return &p.EffectiveDate
-	}
-	return nil
-}
-
-func isDateField(k string) bool {
-	return k == "plannedStart" || k == "startedAt" || k == "resumedAt" || k == "plannedCompletion" ||
-		k == "completedAt" || k == "effectiveDate"
-}
-
-// UnknownFieldError names a body field the route does not take.
-type UnknownFieldError struct{ Field string }
-
-func (e *UnknownFieldError) Error() string { return fmt.Sprintf("unknown field %q", e.Field) }
-
-// SyntaxError means a body is not the JSON object the route expects.
-type SyntaxError struct{ Message string }
-
-func (e *SyntaxError) Error() string { return e.Message }
-
-func decodeObject(body []byte) (map[string]json.RawMessage, error) {
-	if !utf8.Valid(body) {
-		return nil, &SyntaxError{Message: "body is not valid UTF-8"}
-	}
-	// json.Unmarshal rather than a Decoder: no decoder and read buffer per request, and it
-	// refuses anything after the object by itself.
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value") {
-			return nil, &SyntaxError{Message: "body has data after the JSON object"}
-		}
-		return nil, &SyntaxError{Message: "body is not a JSON object: " + jsonProblem(err)}
-	}
-	if raw == nil {
-		return nil, &SyntaxError{Message: "body is not a JSON object"}
-	}
-	if len(raw) > MaxBodyFields {
-		return nil, &SyntaxError{Message: fmt.Sprintf("body has more than %d fields", MaxBodyFields)}
-	}
-	return raw, nil
-}
-
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "expected an object"
-	}
-	return err.Error()
-}
-
-func decodeValue(field string, v json.RawMessage, target any) error {
-	if err := json.Unmarshal(v, target); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) || errors.Is(err, errWrongType) {
-			return &ValidationError{Field: field, Message: "has the wrong type", Type: true}
-		}
-		return &ValidationError{Field: field, Message: err.Error()}
-	}
-	return nil
-}
-
 // Apply returns a copy of p with the patch applied, and the fields that changed. today is the
 // zone's date: a stage move fills in the dates it implies with the patch's EffectiveDate, or
 // today without one (see stageMoved). Apply checks nothing; Prepare is Apply with the checks.
@@ -682,39 +531,4 @@ func Diff(a, b Project) map[string]FieldChange {
 	add("note", a.Note, b.Note, a.Note == b.Note)
 	add("carriedFrom", a.CarriedFrom, b.CarriedFrom, a.CarriedFrom == b.CarriedFrom)
 	return d
-}
-
-// DecodeNewProject parses a create body into a project (id may be empty: the store makes one).
-func DecodeNewProject(body []byte) (Project, string, error) {
-	raw, err := decodeObject(body)
-	if err != nil {
-		return Project{}, "", err
-	}
-	var p Project
-	var comment string
-	if v, ok := raw["id"]; ok {
-		if err := decodeValue("id", v, &p.ID); err != nil {
-			return Project{}, "", err
-		}
-		delete(raw, "id")
-	}
-	// effectiveDate belongs to a stage move; a new project gives startedAt or completedAt.
-	for _, k := range []string{"version", "updatedAt", "updatedBy", "effectiveDate"} {
-		if _, ok := raw[k]; ok {
-			return Project{}, "", &UnknownFieldError{Field: k}
-		}
-	}
-	for _, k := range []string{"name", "category", "year", "sector", "department", "stage"} {
-		if _, ok := raw[k]; !ok {
-			return Project{}, "", invalid(k, "is required")
-		}
-	}
-	pt, err := patchFromFields(raw)
-	if err != nil {
-		return Project{}, "", err
-	}
-	comment = pt.Comment
-	// Stage-implied dates are filled by the store with the zone's date.
-	p, _ = pt.Apply(p, "")
-	return p, comment, nil
 }

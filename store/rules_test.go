@@ -115,10 +115,13 @@ func TestDomainRulesOnCreate(t *testing.T) {
 		_, err := s.Apply(Edit{Kind: ChangeCreate, New: &p})
 		checkRuleError(t, err, tt.field, tt.rule)
 	}
-	// Through the API's decoder, 竣工 without 形象进度 is 100.
-	p, _, err := DecodeNewProject([]byte(`{"name":"x","category":"planned","year":2022,"sector":"a","department":"b","stage":"completed"}`))
-	if err != nil || p.Progress != 100 {
-		t.Fatalf("got progress %d, %v", p.Progress, err)
+	// A new project as the server builds one from a body (its fields as a patch of the empty
+	// project): 竣工 without 形象进度 is 100.
+	pt := Patch{Name: ptr("x"), Category: ptr(CategoryPlanned), Year: ptr(2022), Sector: ptr("a"), Department: ptr("b"),
+		Stage: ptr(StageCompleted)}
+	p, _ := pt.Apply(Project{}, "")
+	if p.Progress != 100 {
+		t.Fatalf("got progress %d", p.Progress)
 	}
 	r, err := s.Apply(Edit{Kind: ChangeCreate, New: &p})
 	if err != nil || r.Project.CompletedAt != "2026-11-25" || r.Project.StartedAt != "2026-11-25" {
