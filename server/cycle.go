@@ -458,7 +458,7 @@ func (s *Server) handleMonthReportsSubmit(c *fiber.Ctx) error {
 				fmt.Sprintf("%s.projectId also appears in reports[%d]", prefix, j))
 		}
 		seen[r.ProjectID] = i
-		edits[i] = store.Edit{Kind: store.ChangeReport, ProjectID: r.ProjectID, By: a.Name(), Allow: allowEdit(a),
+		edits[i] = store.Edit{Kind: store.ChangeReport, ProjectID: r.ProjectID, By: a.Name(), Actor: editActor(a),
 			Report: &store.ReportEdit{Month: m, Action: store.ReportSubmit, IfMatch: r.IfMatch, Input: r.ReportInput}}
 	}
 	res, err := s.store.ApplyAtomic(edits)
@@ -594,7 +594,7 @@ func (s *Server) handleReportReturn(c *fiber.Ctx) error {
 func (s *Server) reportStep(c *fiber.Ctx, m store.Month, re store.ReportEdit) error {
 	a := currentActor(c)
 	id := c.Params("id")
-	r, err := s.store.Apply(store.Edit{Kind: store.ChangeReport, ProjectID: id, Report: &re, By: a.Name(), Allow: allowEdit(a)})
+	r, err := s.store.Apply(store.Edit{Kind: store.ChangeReport, ProjectID: id, Report: &re, By: a.Name(), Actor: editActor(a)})
 	if err != nil {
 		return err
 	}

@@ -191,7 +191,7 @@ func (s *Server) handleImportDryRun(c *fiber.Ctx) error {
 		return err
 	}
 	a := currentActor(c)
-	plan := s.store.PlanImport(sheet.Rows, store.ImportOptions{Year: int(year), Allow: allowEdit(a),
+	plan := s.store.PlanImport(sheet.Rows, store.ImportOptions{Year: int(year), Actor: editActor(a),
 		Column: sheet.column, Translate: zhMessage})
 	now := s.cfg.Now()
 	p := &pendingImport{ID: newImportID(), Owner: a.Name(), FileName: name, Expires: now.Add(importTTL), Plan: plan, Sheet: sheet}

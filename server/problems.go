@@ -52,7 +52,7 @@ func (s *Server) handleProblemCreate(c *fiber.Ctx) error {
 	}
 	a := currentActor(c)
 	id := c.Params("id")
-	r, err := s.store.Apply(store.Edit{Kind: store.ChangeProblem, ProjectID: id, By: a.Name(), Allow: allowEdit(a),
+	r, err := s.store.Apply(store.Edit{Kind: store.ChangeProblem, ProjectID: id, By: a.Name(), Actor: editActor(a),
 		Problem: &store.ProblemEdit{Patch: patch}})
 	if err != nil {
 		return err
@@ -142,7 +142,7 @@ func (s *Server) handleProblemUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	a := currentActor(c)
-	r, err := s.store.Apply(store.Edit{Kind: store.ChangeProblem, ProjectID: p.ProjectID, By: a.Name(), Allow: allowEdit(a),
+	r, err := s.store.Apply(store.Edit{Kind: store.ChangeProblem, ProjectID: p.ProjectID, By: a.Name(), Actor: editActor(a),
 		Problem: &store.ProblemEdit{ID: id, IfMatch: version, Patch: patch}})
 	if err != nil {
 		return err

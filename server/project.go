@@ -76,16 +76,13 @@ func decodeStrict(c *fiber.Ctx, v any) error {
 	return nil
 }
 
-// allowEdit is the store-side department check for an actor's edit.
-func allowEdit(a *actor) func(before, after *store.Project) error {
-	return func(before, after *store.Project) error {
-		for _, p := range []*store.Project{before, after} {
-			if p != nil && !a.User.CanEdit(p.Department) {
-				return fmt.Errorf("department %s: %w", p.Department, store.ErrForbidden)
-			}
-		}
-		return nil
+// editActor is the account the writer checks an actor's edit against (store.Edit.Actor). A
+// display token has none: it stands for an account that may change nothing.
+func editActor(a *actor) *store.User {
+	if a.User == nil {
+		return &store.User{Role: store.RoleDisplay}
 	}
+	return a.User
 }
 
 func (s *Server) handleProjectList(c *fiber.Ctx) error {
@@ -114,7 +111,7 @@ func (s *Server) handleProjectCreate(c *fiber.Ctx) error {
 		return err
 	}
 	a := currentActor(c)
-	r, err := s.store.Apply(store.Edit{Kind: store.ChangeCreate, New: &p, By: a.Name(), Comment: comment, Allow: allowEdit(a)})
+	r, err := s.store.Apply(store.Edit{Kind: store.ChangeCreate, New: &p, By: a.Name(), Comment: comment, Actor: editActor(a)})
 	if err != nil {
 		return err
 	}
@@ -137,7 +134,7 @@ func (s *Server) handleProjectUpdate(c *fiber.Ctx) error {
 	}
 	a := currentActor(c)
 	r, err := s.store.Apply(store.Edit{Kind: store.ChangeUpdate, ProjectID: c.Params("id"), IfMatch: version,
-		Patch: patch, By: a.Name(), Comment: patch.Comment, Allow: allowEdit(a)})
+		Patch: patch, By: a.Name(), Comment: patch.Comment, Actor: editActor(a)})
 	if err != nil {
 		return err
 	}

@@ -243,7 +243,7 @@ func (s *Server) handleImportReports(c *fiber.Ctx) error {
 	for _, e := range all {
 		edits = append(edits, store.Edit{Kind: store.ChangeReport, ProjectID: e.projectID,
 			Report: &store.ReportEdit{Month: e.month, Action: store.ReportSubmit, IfMatch: e.ifMatch, Input: e.input},
-			By:     a.Name(), Comment: "导入 " + name, Allow: allowEdit(a)})
+			By:     a.Name(), Comment: "导入 " + name, Actor: editActor(a)})
 	}
 	if len(edits) > 0 {
 		var stale *store.StaleError

@@ -325,10 +325,8 @@ func (b *batchState) stageReport(e Edit) ([]staged, error) {
 	if re.Month > MonthOf(b.today) {
 		return nil, invalid("month", "has not begun")
 	}
-	if e.Allow != nil {
-		if err := e.Allow(p, nil); err != nil {
-			return nil, err
-		}
+	if err := mayEdit(e.Actor, p, nil); err != nil {
+		return nil, err
 	}
 	if b.month(re.Month).Status == MonthClosed {
 		return nil, fmt.Errorf("%s: %w", re.Month, ErrMonthClosed)
@@ -484,10 +482,8 @@ func (b *batchState) stageProblem(e Edit) ([]staged, error) {
 	if !ok {
 		return nil, fmt.Errorf("project %q: %w", projectID, ErrNotFound)
 	}
-	if e.Allow != nil {
-		if err := e.Allow(p, nil); err != nil {
-			return nil, err
-		}
+	if err := mayEdit(e.Actor, p, nil); err != nil {
+		return nil, err
 	}
 	if cur != nil && pe.IfMatch != cur.Version {
 		return nil, &StaleError{What: "problem", Current: *cur}

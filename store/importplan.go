@@ -69,8 +69,8 @@ type ImportOptions struct {
 	// Year is the yearly list the rows belong to: rows without a year get it, and rows
 	// without an id are matched by name among the projects of that year.
 	Year int
-	// Allow is the department check of the importing account (as for an edit).
-	Allow func(before, after *Project) error
+	// Actor is the importing account, checked as an edit's (Edit.Actor); nil: no check.
+	Actor *User
 	// Column names a field's column as the sheet shows it (header and letter), for errors
 	// found by validation.
 	Column func(field string) (header, letter string)
@@ -169,10 +169,8 @@ func (s *Store) planRow(r ImportRow, opt ImportOptions, today Date, byName map[s
 		if err != nil {
 			return fail(err)
 		}
-		if opt.Allow != nil {
-			if err := opt.Allow(nil, &after); err != nil {
-				return fail(err)
-			}
+		if err := mayEdit(opt.Actor, nil, &after); err != nil {
+			return fail(err)
 		}
 		pr.Status, pr.ProjectID, pr.Name = ImportCreate, after.ID, after.Name
 		pr.Changes = Diff(Project{}, after)
@@ -183,10 +181,8 @@ func (s *Store) planRow(r ImportRow, opt ImportOptions, today Date, byName map[s
 	if pr.Name == "" {
 		pr.Name = before.Name
 	}
-	if opt.Allow != nil {
-		if err := opt.Allow(before, nil); err != nil {
-			return fail(err)
-		}
+	if err := mayEdit(opt.Actor, before, nil); err != nil {
+		return fail(err)
 	}
 	after, fields, err := r.Patch.Prepare(*before, today) // as the writer will: validation and rules
 	if len(fields) == 0 && err == nil {
@@ -196,10 +192,8 @@ func (s *Store) planRow(r ImportRow, opt ImportOptions, today Date, byName map[s
 	if err != nil {
 		return fail(err)
 	}
-	if opt.Allow != nil {
-		if err := opt.Allow(before, &after); err != nil {
-			return fail(err)
-		}
+	if err := mayEdit(opt.Actor, before, &after); err != nil {
+		return fail(err)
 	}
 	patch := r.Patch
 	pr.Status, pr.Changes = ImportUpdate, fields

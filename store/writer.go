@@ -26,9 +26,26 @@ type Edit struct {
 	Rules   *WarningRulesEdit // for ChangeSettings
 	By      string
 	Comment string
-	// Allow, when set, may refuse the edit given the project before and after it (nil before
-	// a create, nil after a delete); it runs in the writer against the committed state.
-	Allow func(before, after *Project) error
+	// Actor, when set, is the account the edit is made for: the writer refuses it
+	// (ErrForbidden) if the account may not change a project of the department of the
+	// project before or after it (User.CanEdit), checked against the committed state. Nil: no
+	// such check (the system's own edits, tools of the office).
+	Actor *User
+}
+
+// mayEdit refuses (ErrForbidden) an edit for actor of a project of before's or after's
+// department that the account may not change. Either may be nil (before a create, after a
+// delete, or not yet known); so may actor: no check.
+func mayEdit(actor *User, before, after *Project) error {
+	if actor == nil {
+		return nil
+	}
+	for _, p := range [2]*Project{before, after} {
+		if p != nil && !actor.CanEdit(p.Department) {
+			return fmt.Errorf("department %s: %w", p.Department, ErrForbidden)
+		}
+	}
+	return nil
 }
 
 // Result is the outcome of one Edit.
@@ -498,10 +515,8 @@ func (s *Store) stage(e Edit, b *batchState, now time.Time, today Date) (*staged
 		if _, exists := current(p.ID); exists {
 			return nil, fmt.Errorf("project %q: %w", p.ID, ErrConflict)
 		}
-		if e.Allow != nil {
-			if err := e.Allow(nil, &p); err != nil {
-				return nil, err
-			}
+		if err := mayEdit(e.Actor, nil, &p); err != nil {
+			return nil, err
 		}
 		p.Version, p.UpdatedAt, p.UpdatedBy = 1, now, e.By
 		p.Warning, p.OpenProblems = Warning{}, 0
@@ -518,10 +533,8 @@ func (s *Store) stage(e Edit, b *batchState, now time.Time, today Date) (*staged
 			return nil, &VersionMismatchError{Current: *before}
 		}
 		if e.Kind == ChangeDelete {
-			if e.Allow != nil {
-				if err := e.Allow(before, nil); err != nil {
-					return nil, err
-				}
+			if err := mayEdit(e.Actor, before, nil); err != nil {
+				return nil, err
 			}
 			return &staged{before: before, change: Change{ProjectID: before.ID, ProjectName: before.Name, At: now,
 				By: e.By, Kind: ChangeDelete, Fields: map[string]FieldChange{}, Comment: e.Comment}}, nil
@@ -531,10 +544,8 @@ func (s *Store) stage(e Edit, b *batchState, now time.Time, today Date) (*staged
 		}
 		// The department check comes first: an edit that would change nothing must still not
 		// tell an editor of another department that it was accepted.
-		if e.Allow != nil {
-			if err := e.Allow(before, nil); err != nil {
-				return nil, err
-			}
+		if err := mayEdit(e.Actor, before, nil); err != nil {
+			return nil, err
 		}
 		// Apply with the patch's effective date (default today), Validate, the effective
 		// date against today and the project's year, the rules of the touched fields.
@@ -545,10 +556,8 @@ func (s *Store) stage(e Edit, b *batchState, now time.Time, today Date) (*staged
 		if len(fields) == 0 {
 			return nil, nil
 		}
-		if e.Allow != nil {
-			if err := e.Allow(before, &after); err != nil {
-				return nil, err
-			}
+		if err := mayEdit(e.Actor, before, &after); err != nil {
+			return nil, err
 		}
 		b.withWarning(&after, fields)
 		after.Version, after.UpdatedAt, after.UpdatedBy = before.Version+1, now, e.By
