@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Every bucket name, in one place.
@@ -76,3 +78,12 @@ func projectChangeKey(id string, rev uint64) []byte {
 func encode(v any) ([]byte, error) { return json.Marshal(v) }
 
 func decode(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// putJSON stores v, encoded, under key.
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := encode(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -49,10 +48,6 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
-
-// ErrWrongType is what a store type's UnmarshalJSON returns for a JSON value of the wrong
-// kind (a Date given a number): a decoder of requests reports it as a value of the wrong type.
-var ErrWrongType = errors.New("wrong type")
 
 // ParseDate checks that s is a real calendar date between 1990 and 2100.
 func ParseDate(s string) (Date, error) {

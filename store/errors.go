@@ -19,6 +19,9 @@ var (
 	ErrClosed = errors.New("store closed")
 	// ErrBadCredentials means a login's user name or password is wrong.
 	ErrBadCredentials = errors.New("wrong user name or password")
+	// ErrWrongType is what a store type's UnmarshalJSON returns for a JSON value of the wrong
+	// kind (a Date given a number): a decoder of requests reports a value of the wrong type.
+	ErrWrongType = errors.New("wrong type")
 )
 
 // ValidationError says which field of an input is wrong and why.
@@ -42,4 +45,23 @@ type VersionMismatchError struct {
 
 func (e *VersionMismatchError) Error() string {
 	return fmt.Sprintf("project %s is at version %d", e.Current.ID, e.Current.Version)
+}
+
+// wrapWrite marks a failed commit as ErrUnavailable unless it is one of ours.
+func wrapWrite(err error) error {
+	if err == nil || isDomainError(err) {
+		return err
+	}
+	return fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+}
+
+// isDomainError reports whether err is one of the refusals a caller is told as it is.
+func isDomainError(err error) bool {
+	for _, e := range []error{ErrNotFound, ErrConflict, ErrForbidden, ErrBadCredentials, ErrLastAdmin} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ve *ValidationError
+	return errors.As(err, &ve)
 }

@@ -10,32 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// revokeTokensOf deletes every token owned by username in tx and returns them. Their cached
-// secrets are forgotten before the transaction commits, so a revoked token fails at once.
-func (s *Store) revokeTokensOf(tx *bolt.Tx, username string) ([]Token, error) {
-	var owned []Token
-	err := tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
-		var t Token
-		if err := decode(v, &t); err != nil {
-			return err
-		}
-		if t.Owner == username {
-			owned = append(owned, t)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range owned {
-		s.forgetToken(t.ID)
-		if err := deleteTokenTx(tx, t.ID); err != nil {
-			return nil, err
-		}
-	}
-	return owned, nil
-}
-
 // Token is a display or api token. The secret is shown once, at creation; the store keeps
 // only its SHA-256 (a token has 256 random bits, so a fast hash is enough).
 //
@@ -180,6 +154,32 @@ func (s *Store) forgetToken(id string) {
 		}
 		return true
 	})
+}
+
+// revokeTokensOf deletes every token owned by username in tx and returns them. Their cached
+// secrets are forgotten before the transaction commits, so a revoked token fails at once.
+func (s *Store) revokeTokensOf(tx *bolt.Tx, username string) ([]Token, error) {
+	var owned []Token
+	err := tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
+		var t Token
+		if err := decode(v, &t); err != nil {
+			return err
+		}
+		if t.Owner == username {
+			owned = append(owned, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range owned {
+		s.forgetToken(t.ID)
+		if err := deleteTokenTx(tx, t.ID); err != nil {
+			return nil, err
+		}
+	}
+	return owned, nil
 }
 
 func deleteTokenTx(tx *bolt.Tx, id string) error {

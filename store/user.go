@@ -143,32 +143,6 @@ func (s *Store) AddUser(u User, password string) (User, error) {
 	return u, wrapWrite(err)
 }
 
-// wrapWrite marks a failed commit as ErrUnavailable unless it is one of ours.
-func wrapWrite(err error) error {
-	if err == nil || isDomainError(err) {
-		return err
-	}
-	return fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
-}
-
-func isDomainError(err error) bool {
-	for _, e := range []error{ErrNotFound, ErrConflict, ErrForbidden, ErrBadCredentials, ErrLastAdmin} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	var ve *ValidationError
-	return errors.As(err, &ve)
-}
-
-func putJSON(b *bolt.Bucket, key string, v any) error {
-	data, err := encode(v)
-	if err != nil {
-		return err
-	}
-	return b.Put([]byte(key), data)
-}
-
 func (s *Store) userRecord(tx *bolt.Tx, username string) (userRecord, error) {
 	username = NormalizeUsername(username)
 	var r userRecord
