@@ -3,14 +3,17 @@ package main
 // What the two bare baselines share: the few endpoints the load code uses, in the same shapes
 // as Projectboard, and the broadcast. An edit takes the next revision, encodes one message of
 // the size of a real change message and puts the same bytes into every connection's bounded
-// queue; one writer goroutine per connection sends them with its library's WriteMessage. They
-// keep nothing on disk. Each runs as its own process (`loadgen bare-server`, `loadgen
+// queue; one writer goroutine per connection sends them with its library's WriteMessage.
+// Unless loadgen runs with --sync=false, an edit is first made durable as ours makes it
+// (journal: the message and then the revision, each fdatasync'd, in the directory of ours'
+// database), so that the latency from the PATCH holds the same disk waits. Each runs as its own process (`loadgen bare-server`, `loadgen
 // gorilla-server`), so its memory and CPU are read from /proc exactly like the real server's.
 // Only the transport differs: fasthttp + fasthttp/websocket (bare.go) or net/http +
 // gorilla/websocket (gorilla.go).
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -22,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -82,6 +86,9 @@ type baseline struct {
 	// deflate: connections may negotiate permessage-deflate, and every message is then
 	// written as a prepared message, compressed once for all of them (as ours does).
 	deflate bool
+	// journal, if set, is where each edit is made durable before it is broadcast and
+	// answered, as ours commits (--sync).
+	journal *journal
 
 	mu       sync.Mutex
 	rev      uint64
@@ -110,12 +117,20 @@ func parseBaseline(name string, args []string) (*baseline, error) {
 	nProjects := f.Int("projects", 197, "projects to serve (with --payload: one for each change message)")
 	pprofAddr := f.String("pprof-addr", "", "serve /debug/pprof on this address")
 	deflate := f.Bool("deflate", false, "negotiate permessage-deflate and write prepared messages, each compressed once")
+	syncPath := f.String("sync", "", "commit each edit to this file before broadcasting it: its message appended and fdatasync'd, then the revision written at the file's head and fdatasync'd — bbolt's two fdatasyncs, as ours commits")
 	if err := f.Parse(args); err != nil {
 		return nil, err
 	}
 	s := &baseline{name: name, addr: *addr, pprofAddr: *pprofAddr, msgSize: *msgSize, snapSize: *snapSize,
 		deflate: *deflate, epoch: *epoch, rev: *rev, first: *rev + 1, projects: map[string]*bareProject{},
 		conns: map[*bareConn]struct{}{}, stopping: make(chan struct{})}
+	if *syncPath != "" {
+		j, err := openJournal(*syncPath)
+		if err != nil {
+			return nil, err
+		}
+		s.journal = j
+	}
 	var templates [][]byte
 	if *payloadFile != "" {
 		b, err := os.ReadFile(*payloadFile)
@@ -272,6 +287,16 @@ func (s *baseline) edit(id, ifMatch string, body []byte) response {
 	p.Version++
 	p.Progress = *patch.Progress
 	m := &bareMsg{data: s.changeMessage(s.rev, p)}
+	if s.journal != nil {
+		// Durable before anyone sees it, edits one at a time: as ours' writer commits.
+		if err := s.journal.commit(s.rev, m.data); err != nil {
+			s.rev--
+			p.Version--
+			s.mu.Unlock()
+			slog.Error(s.name+"-server: commit", "err", err)
+			return errorResponse(500, "internal")
+		}
+	}
 	s.changes = append(s.changes, bareChange{Rev: s.rev, ProjectID: id, msg: m})
 	for c := range s.conns {
 		select {
@@ -371,4 +396,36 @@ func (s *baseline) leave(bc *bareConn) {
 	s.mu.Lock()
 	delete(s.conns, bc)
 	s.mu.Unlock()
+}
+
+// journal is a baseline's stand-in for ours' database file: what an edit costs on disk.
+type journal struct {
+	f    *os.File
+	end  int64
+	head [8]byte
+}
+
+func openJournal(path string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &journal{f: f, end: int64(len(journal{}.head))}, nil
+}
+
+// commit appends msg and syncs, then writes rev at the head and syncs again: bbolt's two
+// fdatasyncs (the data pages, then the meta page).
+func (j *journal) commit(rev uint64, msg []byte) error {
+	if _, err := j.f.WriteAt(msg, j.end); err != nil {
+		return err
+	}
+	j.end += int64(len(msg))
+	if err := syscall.Fdatasync(int(j.f.Fd())); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint64(j.head[:], rev)
+	if _, err := j.f.WriteAt(j.head[:], 0); err != nil {
+		return err
+	}
+	return syscall.Fdatasync(int(j.f.Fd()))
 }

@@ -244,3 +244,26 @@ func stormSmoke(t *testing.T, rep *report) {
 		}
 	}
 }
+
+// TestJournalCommit: a baseline's commit leaves every message appended after the head, and
+// the last revision at the head.
+func TestJournalCommit(t *testing.T) {
+	path := t.TempDir() + "/j"
+	j, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rev, msg := range []string{"first", "second"} {
+		if err := j.commit(uint64(rev+1), []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\x00\x00\x00\x00\x00\x00\x00\x02firstsecond"
+	if string(b) != want {
+		t.Errorf("got %q, want %q", b, want)
+	}
+}

@@ -67,6 +67,7 @@ type options struct {
 	slow         float64
 	batch        bool
 	deflate      bool
+	sync         bool
 	perAddr      int
 	connectConc  int
 	wait         time.Duration
@@ -125,6 +126,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long to edit (rate)")
 	f.StringVar(&o.restart, "restart", "sigterm", "storm: sigterm (stop, then start anew) or sighup (ours only: upgrade in place, the new process takes over the socket)")
 	f.BoolVar(&o.deflate, "deflate", false, "clients offer permessage-deflate, as browsers do (the tool then inflates every message); the baselines then take it too and compress each message once (PreparedMessage), so that the payloads stay equal")
+	f.BoolVar(&o.sync, "sync", true, "the baselines commit each edit as ours does before broadcasting it: the message appended to a file beside ours' database and fdatasync'd, then the revision at its head and fdatasync'd (bbolt's two); false: they keep edits in memory only, and ours alone waits for the disk")
 	f.BoolVar(&o.batch, "batch", false, "clients ask for batch=1: the server may put what is queued for a client into one frame (a JSON array); the bare baseline ignores it")
 	f.Float64Var(&o.slow, "slow", 0, "percent of clients that stop reading; the scenario runs without them first, then with them")
 	f.IntVar(&o.perAddr, "per-addr", 1000, "clients per loopback source address (127.0.0.2 …)")

@@ -51,7 +51,8 @@ func newOurs(kind, bin, dir string, port int, pprofAddr string) *server {
 }
 
 // newBaseline is this binary's kind-server subcommand sending the messages of pl.
-func newBaseline(kind, dir string, port int, pl payload, deflate bool, pprofAddr string) (*server, error) {
+// With durable, it commits every edit to a file in dir before broadcasting it, as ours does.
+func newBaseline(kind, dir string, port int, pl payload, deflate, durable bool, pprofAddr string) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -68,6 +69,9 @@ func newBaseline(kind, dir string, port int, pl payload, deflate bool, pprofAddr
 	}
 	if deflate {
 		args = append(args, "--deflate")
+	}
+	if durable {
+		args = append(args, "--sync", filepath.Join(dir, kind+".journal"))
 	}
 	return &server{kind: kind, bin: self, addr: addr, logPath: filepath.Join(dir, kind+".log"),
 		args: args, env: harness.ChildEnv()}, nil

@@ -115,7 +115,7 @@ func (r *runner) setup(ctx context.Context) error {
 		}
 		r.srv = newOurs(r.kind, bin, dir, port, pprofAddr)
 	} else {
-		if r.srv, err = newBaseline(r.kind, dir, port, r.pl, r.o.deflate, pprofAddr); err != nil {
+		if r.srv, err = newBaseline(r.kind, dir, port, r.pl, r.o.deflate, r.o.sync, pprofAddr); err != nil {
 			return err
 		}
 	}
