@@ -141,6 +141,7 @@ type Hub struct {
 	// something was published since.
 	running   bool
 	pass      []*Subscriber
+	rotation  int // the place in list where the last pass began
 	next      int
 	busy      int
 	low       uint64
@@ -294,9 +295,18 @@ func (h *Hub) pinger() {
 	}
 }
 
-// startPassLocked begins a pass over every subscriber.
+// startPassLocked begins a pass over every subscriber, from the place after where the
+// previous pass began plus about 0.618 of the subscribers: a screen's place in the passes
+// wanders over all of them, so no screen is always the last written. (A pass writes in its
+// order: at 2,000 screens the last tenth read a change 45 ms after the first tenth, every
+// change the same screens, where a hub of a goroutine per screen has no fixed order.)
 func (h *Hub) startPassLocked() {
-	h.pass = append(h.pass[:0], h.list...)
+	if n := len(h.list); n > 0 {
+		h.rotation = (h.rotation + n*618/1000 + 1) % n
+	} else {
+		h.rotation = 0
+	}
+	h.pass = append(append(h.pass[:0], h.list[h.rotation:]...), h.list[:h.rotation]...)
 	h.next, h.busy, h.low = 0, 0, math.MaxUint64
 	h.passHead = h.base + uint64(len(h.log))
 	h.published = false

@@ -655,3 +655,53 @@ func TestHeldUpWriterHoldsUpOnlyItsChunk(t *testing.T) {
 		wantRevs(t, k, 1, 1)
 	}
 }
+
+// orderSink notes, in a log shared by several sinks, its id at every write.
+type orderSink struct {
+	*sink
+	id  int
+	mu  *sync.Mutex
+	log *[]int
+}
+
+func (k *orderSink) TryWrite(b []byte) (int, error) {
+	k.mu.Lock()
+	*k.log = append(*k.log, k.id)
+	k.mu.Unlock()
+	return k.sink.TryWrite(b)
+}
+
+func TestPassesBeginInDifferentPlaces(t *testing.T) {
+	h := New(Options{Writers: 1})
+	defer h.Close()
+	const n = 100
+	var mu sync.Mutex
+	var order []int
+	var sinks []*sink
+	for i := range n {
+		k := &orderSink{sink: newSink(), id: i, mu: &mu, log: &order}
+		if err := h.Subscribe(Meta{}, k, 0).Live(0); err != nil {
+			t.Fatal(err)
+		}
+		sinks = append(sinks, k.sink)
+	}
+	const passes = 10
+	firsts, lasts := map[int]bool{}, map[int]bool{}
+	for r := uint64(1); r <= passes; r++ {
+		h.Publish(msg(r))
+		for _, k := range sinks {
+			wantRevs(t, k, 1, r)
+		}
+		mu.Lock()
+		if len(order) != n {
+			t.Fatalf("pass %d: got %d writes, want %d", r, len(order), n)
+		}
+		firsts[order[0]], lasts[order[n-1]] = true, true
+		order = order[:0]
+		mu.Unlock()
+	}
+	// Every pass begins and ends with other screens.
+	if len(firsts) != passes || len(lasts) != passes {
+		t.Errorf("got %d different first and %d different last screens in %d passes, want %d of each", len(firsts), len(lasts), passes, passes)
+	}
+}
