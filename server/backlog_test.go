@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"projectboard/server/feedwire"
 	"projectboard/store"
 )
 
@@ -109,13 +109,7 @@ func readChanges(c *websocket.Conn, from, to uint64) error {
 		if err != nil {
 			return err
 		}
-		var msgs []wsMsg
-		if data[0] == '[' {
-			err = json.Unmarshal(data, &msgs)
-		} else {
-			msgs = make([]wsMsg, 1)
-			err = json.Unmarshal(data, &msgs[0])
-		}
+		msgs, err := feedwire.Decode(data)
 		if err != nil {
 			return err
 		}
