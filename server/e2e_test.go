@@ -405,3 +405,29 @@ func TestBatchedFrames(t *testing.T) {
 	}
 	t.Logf("200 changes in %d frames", frames)
 }
+
+// readChanges reads until revision to and fails on anything but changes from..to in order.
+func readChanges(c *websocket.Conn, from, to uint64) error {
+	want := from
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	for want <= to {
+		_ = c.SetReadDeadline(deadline)
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		msgs, err := feedwire.Decode(data)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.Type != "change" || m.Rev != want {
+				return fmt.Errorf("got %s rev %d, want change %d", m.Type, m.Rev, want)
+			}
+			want++
+		}
+	}
+	return nil
+}
