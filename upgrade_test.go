@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"projectboard/server/feedwire"
 )
 
 // TestUpgradeInPlace: SIGHUP starts the binary anew on the same socket and database while an
@@ -118,14 +120,11 @@ func TestUpgradeInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hello struct {
-		Type, Epoch string
-		Rev         uint64
-	}
+	var hello feedwire.Message
 	if err := ws.ReadJSON(&hello); err != nil || hello.Type != "hello" {
 		t.Fatalf("hello: %v %+v", err, hello)
 	}
-	var first struct{ Type string }
+	var first feedwire.Message
 	if err := ws.ReadJSON(&first); err != nil || first.Type != "snapshot" {
 		t.Fatalf("want a snapshot first: %v %+v", err, first)
 	}
@@ -134,10 +133,7 @@ func TestUpgradeInPlace(t *testing.T) {
 	closeCode := make(chan int, 1)
 	go func() {
 		for {
-			var m struct {
-				Type string
-				Rev  uint64
-			}
+			var m feedwire.Message
 			if err := ws.ReadJSON(&m); err != nil {
 				code := -1
 				if ce, ok := err.(*websocket.CloseError); ok {
@@ -146,7 +142,7 @@ func TestUpgradeInPlace(t *testing.T) {
 				closeCode <- code
 				return
 			}
-			if m.Type == "change" {
+			if m.Type == feedwire.TypeChange {
 				lastRev = m.Rev
 			}
 		}
@@ -220,18 +216,12 @@ func TestUpgradeInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws2.Close()
-	var hello2 struct {
-		Type, Epoch string
-		Rev         uint64
-	}
+	var hello2 feedwire.Message
 	if err := ws2.ReadJSON(&hello2); err != nil || hello2.Epoch != hello.Epoch {
 		t.Fatalf("hello after the upgrade: %v %+v (epoch was %s)", err, hello2, hello.Epoch)
 	}
 	for rev := lastRev; rev < hello2.Rev; {
-		var m struct {
-			Type string
-			Rev  uint64
-		}
+		var m feedwire.Message
 		if err := ws2.ReadJSON(&m); err != nil {
 			t.Fatal(err)
 		}

@@ -1,8 +1,8 @@
+//go:build unix
+
 package server
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -95,36 +95,4 @@ func TestFullSocketDrainsInOrder(t *testing.T) {
 	if st := l.srv.Hub().Stats(); st.Dropped != 0 || st.Subscribers != 3 {
 		t.Fatalf("hub stats %+v: want 3 screens, none dropped", st)
 	}
-}
-
-// readChanges reads until revision to and fails on anything but changes from..to in order.
-func readChanges(c *websocket.Conn, from, to uint64) error {
-	want := from
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	for want <= to {
-		_ = c.SetReadDeadline(deadline)
-		_, data, err := c.ReadMessage()
-		if err != nil {
-			return err
-		}
-		var msgs []wsMsg
-		if data[0] == '[' {
-			err = json.Unmarshal(data, &msgs)
-		} else {
-			msgs = make([]wsMsg, 1)
-			err = json.Unmarshal(data, &msgs[0])
-		}
-		if err != nil {
-			return err
-		}
-		for _, m := range msgs {
-			if m.Type != "change" || m.Rev != want {
-				return fmt.Errorf("got %s rev %d, want change %d", m.Type, m.Rev, want)
-			}
-			want++
-		}
-	}
-	return nil
 }

@@ -14,97 +14,39 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"projectboard/server/feedwire"
 	"projectboard/store"
 )
 
-// screen is a minimal client of the feed that keeps its own copy of the projects, as the
-// web UI's reducer does: a snapshot replaces, a change applies, a gap forces a resync.
-type screen struct {
-	epoch    string
-	rev      uint64
-	projects map[string]store.Project
-	summary  []byte // as JSON, kept by the summaries and deltas of the changes
-	resyncs  int
+// heldProject is the project a screen holds, decoded (the zero Project if it holds none).
+func heldProject(t *testing.T, s *feedwire.State, id string) store.Project {
+	t.Helper()
+	var p store.Project
+	if b, ok := s.Projects[id]; ok {
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("%s on the screen: %v: %s", id, err, b)
+		}
+	}
+	return p
 }
 
-func (s *screen) apply(m wsMsg) error {
-	switch m.Type {
-	case "hello":
-		if m.Epoch != s.epoch {
-			s.epoch, s.rev, s.projects = m.Epoch, 0, nil
+// readFrame reads one frame's messages.
+func readFrame(conn *websocket.Conn) ([]feedwire.Message, error) {
+	_, data, err := conn.ReadMessage()
+	if err != nil {
+		return nil, err
+	}
+	return feedwire.Decode(data)
+}
+
+// applyAll applies a frame's messages in order.
+func applyAll(s *feedwire.State, msgs []feedwire.Message) error {
+	for _, m := range msgs {
+		if err := s.Apply(m); err != nil {
+			return err
 		}
-	case "snapshot":
-		s.projects = map[string]store.Project{}
-		for _, p := range m.Projects {
-			s.projects[p.ID] = p
-		}
-		s.rev = m.Rev
-		s.summary, _ = json.Marshal(m.Summary)
-	case "change":
-		if m.Rev != s.rev+1 {
-			s.resyncs++
-			return fmt.Errorf("gap: have %d, got %d", s.rev, m.Rev)
-		}
-		switch {
-		case m.ProjectPatch != nil:
-			held, ok := s.projects[m.Change.ProjectID]
-			if !ok {
-				return fmt.Errorf("rev %d patches %s, which the screen does not hold", m.Rev, m.Change.ProjectID)
-			}
-			p, err := applyProjectPatch(held, *m.Change, m.ProjectPatch)
-			if err != nil {
-				return fmt.Errorf("rev %d: %w", m.Rev, err)
-			}
-			s.projects[p.ID] = p
-		case m.Project != nil:
-			s.projects[m.Project.ID] = *m.Project
-		case m.Change.ProjectID != "":
-			delete(s.projects, m.Change.ProjectID)
-		}
-		switch {
-		case m.SummaryDelta != nil:
-			sum, err := store.ApplySummaryDelta(s.summary, m.SummaryDelta)
-			if err != nil {
-				s.resyncs++
-				return err
-			}
-			s.summary = sum
-		case m.Summary != nil:
-			s.summary, _ = json.Marshal(m.Summary)
-		}
-		s.rev = m.Rev
 	}
 	return nil
-}
-
-// applyProjectPatch is a change's projectPatch applied to the project a screen holds: the
-// change's at and by become its updatedAt and updatedBy, then the patch's members replace the
-// project's. Refused unless the patch's version is the held one's next (or the same, for a
-// change that left the project as it was).
-func applyProjectPatch(held store.Project, c store.Change, patch json.RawMessage) (store.Project, error) {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &members); err != nil {
-		return held, err
-	}
-	var v struct {
-		Version uint64 `json:"version"`
-	}
-	if err := json.Unmarshal(patch, &v); err != nil || (v.Version != held.Version+1 && v.Version != held.Version) {
-		return held, fmt.Errorf("patch of version %d on %s at version %d", v.Version, held.ID, held.Version)
-	}
-	var all map[string]json.RawMessage
-	b, _ := json.Marshal(held)
-	if err := json.Unmarshal(b, &all); err != nil {
-		return held, err
-	}
-	all["updatedAt"], all["updatedBy"] = mustMarshal(c.At), mustMarshal(c.By)
-	for k, m := range members {
-		all[k] = m
-	}
-	b, _ = json.Marshal(all)
-	var p store.Project
-	err := json.Unmarshal(b, &p)
-	return p, err
 }
 
 // TestScreensConverge drops and reconnects screens at random while editors keep editing;
@@ -128,18 +70,18 @@ func TestScreensConverge(t *testing.T) {
 			}
 		}(w)
 	}
-	states := make([]*screen, screens)
+	states := make([]*feedwire.State, screens)
 	var wg sync.WaitGroup
 	for i := range states {
-		states[i] = &screen{}
+		states[i] = &feedwire.State{}
 		wg.Add(1)
-		go func(s *screen, seed int64) {
+		go func(s *feedwire.State, seed int64) {
 			defer wg.Done()
 			rng := rand.New(rand.NewSource(seed))
 			for round := 0; round < 6; round++ {
 				q := "token=" + l.f.display
-				if s.projects != nil {
-					q += fmt.Sprintf("&since=%d&epoch=%s", s.rev, s.epoch)
+				if s.Held() {
+					q += fmt.Sprintf("&since=%d&epoch=%s", s.Rev, s.Epoch)
 				}
 				d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 				conn, _, err := d.Dial("ws://"+l.addr+"/ws?"+q, http.Header{"Origin": {"http://" + l.addr}})
@@ -151,12 +93,12 @@ func TestScreensConverge(t *testing.T) {
 				until := time.Now().Add(time.Duration(20+rng.Intn(80)) * time.Millisecond)
 				for time.Now().Before(until) {
 					_ = conn.SetReadDeadline(until)
-					var m wsMsg
-					if err := conn.ReadJSON(&m); err != nil {
+					msgs, err := readFrame(conn)
+					if err != nil {
 						break
 					}
-					if err := s.apply(m); err != nil {
-						s.projects = nil // resync on the next connection
+					if err := applyAll(s, msgs); err != nil {
+						s.Reset() // resync on the next connection
 						break
 					}
 				}
@@ -173,29 +115,29 @@ func TestScreensConverge(t *testing.T) {
 	rev := l.st.Rev()
 	for i, s := range states {
 		q := "token=" + l.f.display
-		if s.projects != nil {
-			q += fmt.Sprintf("&since=%d&epoch=%s", s.rev, s.epoch)
+		if s.Held() {
+			q += fmt.Sprintf("&since=%d&epoch=%s", s.Rev, s.Epoch)
 		}
 		c, _, err := l.dial(t, q, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for s.rev != rev || s.projects == nil {
-			if err := s.apply(c.next()); err != nil {
+		for s.Rev != rev || !s.Held() {
+			if err := s.Apply(c.next()); err != nil {
 				t.Fatalf("screen %d: %v", i, err)
 			}
 		}
 		for _, p := range want {
-			if !reflect.DeepEqual(s.projects[p.ID], p) {
+			if !reflect.DeepEqual(heldProject(t, s, p.ID), p) {
 				t.Fatalf("screen %d: %s differs from the database", i, p.ID)
 			}
 		}
 		sum, _ := json.Marshal(l.st.Summary(store.SummaryFilter{}))
-		if !jsonSame(t, s.summary, sum) {
-			t.Fatalf("screen %d: summary\n%s\ndiffers from the database's\n%s", i, s.summary, sum)
+		if !jsonSame(t, s.Summary, sum) {
+			t.Fatalf("screen %d: summary\n%s\ndiffers from the database's\n%s", i, s.Summary, sum)
 		}
-		if len(s.projects) != len(want) {
-			t.Fatalf("screen %d has %d projects, want %d", i, len(s.projects), len(want))
+		if len(s.Projects) != len(want) {
+			t.Fatalf("screen %d has %d projects, want %d", i, len(s.Projects), len(want))
 		}
 	}
 	t.Logf("%d screens converged on rev %d", screens, rev)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"projectboard/server/feedwire"
 	"projectboard/store"
 )
 
@@ -90,23 +91,8 @@ func (l *live) patch(t *testing.T, id string, version uint64, body string) store
 	return p
 }
 
-type wsMsg struct {
-	Type     string          `json:"type"`
-	Epoch    string          `json:"epoch"`
-	Rev      uint64          `json:"rev"`
-	Build    string          `json:"build"`
-	Projects []store.Project `json:"projects"`
-	Change   *store.Change   `json:"change"`
-	Project  *store.Project  `json:"project"`
-	Summary  *store.Summary  `json:"summary"`
-	// A change of an existing project carries the members that moved and the summary's cells
-	// that moved (docs/api.md).
-	ProjectPatch json.RawMessage `json:"projectPatch"`
-	SummaryDelta json.RawMessage `json:"summaryDelta"`
-}
-
 // patched is a change message's projectPatch decoded (its members, the rest zero).
-func (m wsMsg) patched(t *testing.T) store.Project {
+func patched(t *testing.T, m feedwire.Message) store.Project {
 	t.Helper()
 	var p store.Project
 	if err := json.Unmarshal(m.ProjectPatch, &p); err != nil {
@@ -116,7 +102,7 @@ func (m wsMsg) patched(t *testing.T) store.Project {
 }
 
 // deltaRev is the revision a change message's summaryDelta brings the summary to (0: none).
-func (m wsMsg) deltaRev() uint64 {
+func deltaRev(m feedwire.Message) uint64 {
 	var d struct {
 		Rev uint64 `json:"rev"`
 	}
@@ -155,14 +141,18 @@ func (l *live) mustDial(t *testing.T, query string) *client {
 	return c
 }
 
-func (c *client) next() wsMsg {
+// next reads the next frame, which must hold one message.
+func (c *client) next() feedwire.Message {
 	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var m wsMsg
-	if err := c.conn.ReadJSON(&m); err != nil {
+	msgs, err := readFrame(c.conn)
+	if err != nil {
 		c.t.Fatalf("read: %v", err)
 	}
-	return m
+	if len(msgs) != 1 {
+		c.t.Fatalf("read: a frame of %d messages, want one", len(msgs))
+	}
+	return msgs[0]
 }
 
 // closeCode reads until the connection closes and returns the close code.
@@ -199,7 +189,7 @@ func TestLiveFeedOrderResumeRestart(t *testing.T) {
 		version = l.patch(t, "P1", version, fmt.Sprintf(`{"progress":%d}`, i*10)).Version
 		m := a.next()
 		t.Logf("edit %d reached the screen %v after the PATCH was sent", i, time.Since(start))
-		if m.Type != "change" || m.Rev != uint64(3+i) || m.patched(t).Progress != i*10 || m.deltaRev() != m.Rev {
+		if m.Type != "change" || m.Rev != uint64(3+i) || patched(t, m).Progress != i*10 || deltaRev(m) != m.Rev {
 			t.Fatalf("edit %d: got %+v", i, m)
 		}
 	}
@@ -235,7 +225,7 @@ func TestLiveFeedOrderResumeRestart(t *testing.T) {
 	if m := d.next(); m.Type != "hello" || m.Rev != 9 {
 		t.Fatalf("after restart: got %+v", m)
 	}
-	if m := d.next(); m.Type != "change" || m.Rev != 9 || m.Change.ProjectID != "P2" || m.patched(t).Progress != 55 {
+	if m := d.next(); m.Type != "change" || m.Rev != 9 || m.Change.ProjectID != "P2" || patched(t, m).Progress != 55 {
 		t.Fatalf("after restart: got %+v", m)
 	}
 }
@@ -396,18 +386,12 @@ func TestBatchedFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		frames++
-		var msgs []wsMsg
 		if data[0] == '[' {
 			arrays++
-			if err := json.Unmarshal(data, &msgs); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			var m wsMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
-			msgs = []wsMsg{m}
+		}
+		msgs, err := feedwire.Decode(data)
+		if err != nil {
+			t.Fatal(err)
 		}
 		for _, m := range msgs {
 			if m.Type != "change" || m.Rev != want {
@@ -420,4 +404,30 @@ func TestBatchedFrames(t *testing.T) {
 		t.Fatalf("200 changes came in %d frames, %d of them batches", frames, arrays)
 	}
 	t.Logf("200 changes in %d frames", frames)
+}
+
+// readChanges reads until revision to and fails on anything but changes from..to in order.
+func readChanges(c *websocket.Conn, from, to uint64) error {
+	want := from
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	for want <= to {
+		_ = c.SetReadDeadline(deadline)
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		msgs, err := feedwire.Decode(data)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.Type != "change" || m.Rev != want {
+				return fmt.Errorf("got %s rev %d, want change %d", m.Type, m.Rev, want)
+			}
+			want++
+		}
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"projectboard/server/feedwire"
 	"projectboard/server/hub"
 	"projectboard/store"
 )
@@ -33,41 +34,13 @@ type feed struct {
 
 func newFeed(st *store.Store, h *hub.Hub) *feed { return &feed{store: st, hub: h} }
 
-type helloMsg struct {
-	Type  string `json:"type"`
-	Epoch string `json:"epoch"`
-	Rev   uint64 `json:"rev"`
-	Build string `json:"build"`
-}
-
-// changeMsg is a change as the feed sends it (docs/api.md, "The live feed"): a new project
-// whole (project), a changed one as the members that moved (projectPatch), a deleted one or
-// none as "project": null; the last change of a commit carries the summary's cells that moved
-// (summaryDelta) or, when a delta cannot say it (the first commit, a new year, a replay's
-// end), the whole summary.
-type changeMsg struct {
-	Type         string          `json:"type"`
-	Rev          uint64          `json:"rev"`
-	Change       store.Change    `json:"change"`
-	Project      json.RawMessage `json:"project,omitempty"`
-	ProjectPatch json.RawMessage `json:"projectPatch,omitempty"`
-	Summary      *store.Summary  `json:"summary,omitempty"`
-	SummaryDelta json.RawMessage `json:"summaryDelta,omitempty"`
-}
-
-type snapshotMsg struct {
-	Type     string          `json:"type"`
-	Rev      uint64          `json:"rev"`
-	Projects []store.Project `json:"projects"`
-	Summary  *store.Summary  `json:"summary"`
-}
-
 // encodeChange returns a change message.
 func encodeChange(e store.Event) []byte { return appendChange(nil, e) }
 
-// appendChange appends the change message to dst. The change and the project the commit
-// already encoded are spliced in as they are (the writer publishes before it answers, so
-// encoding them again would hold up every editor); a replay's events are encoded here.
+// appendChange appends the change message (feedwire.Change, its members in that order) to
+// dst. The change and the project the commit already encoded are spliced in as they are (the
+// writer publishes before it answers, so encoding them again would hold up every editor); a
+// replay's events are encoded here.
 func appendChange(dst []byte, e store.Event) []byte {
 	change, project := e.ChangeJSON, e.ProjectJSON
 	if change == nil {
@@ -134,7 +107,7 @@ func (f *feed) helloBytes(epoch string, rev uint64, build string) []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hello == nil || f.helloRev != rev {
-		b, err := json.Marshal(helloMsg{Type: "hello", Epoch: epoch, Rev: rev, Build: build})
+		b, err := json.Marshal(feedwire.Hello{Type: feedwire.TypeHello, Epoch: epoch, Rev: rev, Build: build})
 		if err != nil {
 			panic(err) // plain values
 		}
@@ -153,7 +126,7 @@ func (f *feed) snapshotBytes() ([]byte, uint64) {
 		return f.snapshot, rev
 	}
 	projects, sum, rev := f.store.Snapshot()
-	b, err := json.Marshal(snapshotMsg{Type: "snapshot", Rev: rev, Projects: projects, Summary: sum})
+	b, err := json.Marshal(feedwire.Snapshot{Type: feedwire.TypeSnapshot, Rev: rev, Projects: projects, Summary: sum})
 	if err != nil {
 		panic(err)
 	}

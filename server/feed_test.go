@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"projectboard/server/feedwire"
 	"projectboard/store"
 )
 
@@ -51,9 +52,14 @@ func TestPreEncodedBytesMatchEncoding(t *testing.T) {
 		if !bytes.Equal(spliced, encoded) {
 			t.Errorf("rev %d spliced:\n got %s\nwant %s", e.Change.Rev, spliced, encoded)
 		}
-		var m changeMsg
+		var m feedwire.Change
 		if err := json.Unmarshal(spliced, &m); err != nil {
 			t.Fatalf("rev %d: %v: %s", e.Change.Rev, err, spliced)
+		}
+		// The splicing writes what marshalling the wire type would (the same JSON; a
+		// change's field values decode as maps, whose keys marshal sorted).
+		if b, _ := json.Marshal(m); !jsonSame(t, b, spliced) {
+			t.Errorf("rev %d: feedwire.Change encodes\n%s\nthe feed sent\n%s", e.Change.Rev, b, spliced)
 		}
 	}
 	for i, r := range results[:2] {
@@ -125,11 +131,11 @@ func TestChangeMessageSize(t *testing.T) {
 func TestPatchesAndDeltasRebuildTheState(t *testing.T) {
 	st := openBundled(t)
 	all, sum, rev := st.Snapshot()
-	s := &screen{projects: map[string]store.Project{}, rev: rev}
-	for _, p := range all {
-		s.projects[p.ID] = p
+	snap, _ := json.Marshal(feedwire.Snapshot{Type: feedwire.TypeSnapshot, Rev: rev, Projects: all, Summary: sum})
+	s := &feedwire.State{}
+	if err := applyAll(s, mustDecode(t, snap)); err != nil {
+		t.Fatal(err)
 	}
-	s.summary, _ = json.Marshal(sum)
 	var msgs [][]byte
 	st.SetCommitHook(func(evs []store.Event) {
 		for _, e := range evs {
@@ -139,28 +145,24 @@ func TestPatchesAndDeltasRebuildTheState(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		for _, b := range msgs {
-			var m wsMsg
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatalf("%s: %v: %s", what, err, b)
-			}
-			if err := s.apply(m); err != nil {
+			if err := applyAll(s, mustDecode(t, b)); err != nil {
 				t.Fatalf("%s: %v: %s", what, err, b)
 			}
 		}
 		msgs = nil
 		want, rev := st.Projects()
-		if s.rev != rev || len(s.projects) != len(want) {
-			t.Fatalf("%s: screen at rev %d with %d projects, database at %d with %d", what, s.rev, len(s.projects), rev, len(want))
+		if s.Rev != rev || len(s.Projects) != len(want) {
+			t.Fatalf("%s: screen at rev %d with %d projects, database at %d with %d", what, s.Rev, len(s.Projects), rev, len(want))
 		}
 		for _, p := range want {
-			if got := s.projects[p.ID]; !reflect.DeepEqual(got, p) {
+			if got := heldProject(t, s, p.ID); !reflect.DeepEqual(got, p) {
 				g, _ := json.Marshal(got)
 				w, _ := json.Marshal(p)
 				t.Fatalf("%s: %s on the screen\n%s\nin the database\n%s", what, p.ID, g, w)
 			}
 		}
-		if w, _ := json.Marshal(st.Summary(store.SummaryFilter{})); !jsonSame(t, s.summary, w) {
-			t.Fatalf("%s: summary on the screen\n%s\nin the database\n%s", what, s.summary, w)
+		if w, _ := json.Marshal(st.Summary(store.SummaryFilter{})); !jsonSame(t, s.Summary, w) {
+			t.Fatalf("%s: summary on the screen\n%s\nin the database\n%s", what, s.Summary, w)
 		}
 	}
 	apply := func(what string, e store.Edit) {
@@ -245,4 +247,14 @@ func openBundled(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// mustDecode decodes a frame of the feed.
+func mustDecode(t *testing.T, frame []byte) []feedwire.Message {
+	t.Helper()
+	msgs, err := feedwire.Decode(frame)
+	if err != nil {
+		t.Fatalf("%v: %.200s", err, frame)
+	}
+	return msgs
 }

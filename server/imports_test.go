@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -17,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"projectboard/server/feedwire"
 	"projectboard/store"
 )
 
@@ -164,8 +164,8 @@ func TestImportOfficeXLSX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var batch []wsMsg
-	if err := json.Unmarshal(frame, &batch); err != nil || len(batch) != 3 || batch[2].Rev != rev0+3 {
+	batch, err := feedwire.Decode(frame)
+	if err != nil || len(batch) != 3 || batch[2].Rev != rev0+3 {
 		t.Fatalf("one frame with the import's 3 changes: got %d messages (%v): %.200s", len(batch), err, frame)
 	}
 	// Applied once: the dry run is gone.

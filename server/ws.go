@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -166,11 +165,12 @@ const closeUnsupportedData = 1003
 // socket is a screen's connection as the hub writes to it: directly on the TCP connection
 // under the websocket, in frames the hub built. The websocket library reads, and writes only
 // the handshake and, on its own, the close frame for a client that broke the protocol (1009
-// for a frame over the read limit), after which the connection ends.
+// for a frame over the read limit), after which the connection ends. The hub's shard
+// goroutines call TryWrite; a writer the hub starts for a full socket calls Write.
 type socket struct {
 	conn    *fws.Conn
 	nc      net.Conn
-	raw     syscall.RawConn // nil if nc has no descriptor: then every write waits
+	raw     rawSink // writes without waiting (rawsink_unix.go; the fallback in rawsink_other.go)
 	aborted atomic.Bool
 }
 
@@ -179,33 +179,11 @@ func newSocket(conn *fws.Conn) *socket {
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		nc = u.UnsafeConn() // fasthttp's wrapper of a hijacked connection, for reading
 	}
-	k := &socket{conn: conn, nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			k.raw = rc
-		}
-	}
-	return k
+	return &socket{conn: conn, nc: nc, raw: newRawSink(nc)}
 }
 
-// TryWrite makes one write(2) of b on the non-blocking socket.
-func (k *socket) TryWrite(b []byte) (int, error) {
-	if k.raw == nil {
-		return 0, nil
-	}
-	var n int
-	var werr error
-	if err := k.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // never wait: a full socket is the hub's to handle
-	}); err != nil {
-		return 0, err
-	}
-	if werr == syscall.EAGAIN || werr == syscall.EINTR {
-		return 0, nil
-	}
-	return n, werr
-}
+// TryWrite makes one write of b on the non-blocking socket, without waiting.
+func (k *socket) TryWrite(b []byte) (int, error) { return k.raw.tryWrite(b) }
 
 var errAborted = errors.New("socket writes aborted")
 

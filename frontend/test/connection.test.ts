@@ -154,6 +154,18 @@ describe('LiveConnection', () => {
     expect(x.last().url).toBe('ws://x/ws?token=T')
   })
 
+  it('resyncs on a change before any snapshot, without passing it on', () => {
+    const x = harness()
+    x.conn.start()
+    x.last().open()
+    x.last().send({ type: 'hello', epoch: 'E1', rev: 5, build: 'b1' })
+    const first = x.last()
+    x.last().send({ type: 'change', rev: 6, change: change(6, 'a'), project: project('a') })
+    expect(x.received.map((m) => m.type)).toEqual(['hello'])
+    expect(first.closed).not.toBeNull()
+    expect(x.last().url).toBe('ws://x/ws?token=T')
+  })
+
   it('applies a batched frame in order, and drops the rest of a frame after a gap', () => {
     const x = harness()
     x.conn.start()

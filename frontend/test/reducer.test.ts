@@ -94,23 +94,13 @@ describe('applyMessage', () => {
     expect(r.state.projects.size).toBe(2)
   })
 
-  it('ignores a stale duplicate', () => {
+  it('applies what it is given: the sequence is for the connection to check', () => {
     const s1 = loaded(10)
-    const r = applyMessage(s1, { type: 'change', rev: 10, change: change(10, 'a'), project: project('a', { name: 'old' }) })
-    expect(r.outcome.kind).toBe('ignored')
-    expect(r.state).toBe(s1)
-  })
-
-  it('asks for a resync on a gap', () => {
-    const s1 = loaded(10)
-    const r = applyMessage(s1, { type: 'change', rev: 12, change: change(12, 'a'), project: project('a') })
-    expect(r.outcome).toEqual({ kind: 'resync', reason: 'gap' })
-    expect(r.state).toBe(s1)
-  })
-
-  it('asks for a resync when a change comes before any snapshot', () => {
-    const r = applyMessage(emptyState(), { type: 'change', rev: 1, change: change(1, 'a'), project: project('a') })
-    expect(r.outcome).toEqual({ kind: 'resync', reason: 'not_loaded' })
+    // The connection passes on only the next revision; the reducer takes the change's.
+    const r = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), project: project('a', { name: 'new' }) })
+    expect(r.outcome.kind).toBe('applied')
+    expect(r.state.rev).toBe(11)
+    expect(r.state.projects.get('a')?.name).toBe('new')
   })
 
   it('caps the ticker', () => {
@@ -154,11 +144,11 @@ describe('applyMessage', () => {
     expect(applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: { version: held.version } }).outcome.kind).toBe('applied')
     for (const bad of [held.version + 2, held.version - 1]) {
       const m = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), projectPatch: { version: bad } })
-      expect(m.outcome).toEqual({ kind: 'resync', reason: 'mismatch' })
+      expect(m.outcome).toEqual({ kind: 'mismatch' })
       expect(m.state).toBe(s1)
     }
     const unknown = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'zz'), projectPatch: { version: 2 } })
-    expect(unknown.outcome).toEqual({ kind: 'resync', reason: 'mismatch' })
+    expect(unknown.outcome).toEqual({ kind: 'mismatch' })
   })
 
   it('applies a summary delta on its own revision only', () => {
@@ -170,7 +160,7 @@ describe('applyMessage', () => {
     expect(r.state.summary?.warnings).toEqual({ ...s1.summary!.warnings, red: 3 })
     expect(s1.summary?.rev).toBe(10)
     const wrong = applyMessage(s1, { type: 'change', rev: 11, change: change(11, 'a'), project: project('a'), summaryDelta: { ...delta, from: 9 } })
-    expect(wrong.outcome).toEqual({ kind: 'resync', reason: 'mismatch' })
+    expect(wrong.outcome).toEqual({ kind: 'mismatch' })
     expect(wrong.state).toBe(s1)
   })
 })

@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
 
-	"projectboard/store"
+	"projectboard/scripts/internal/feedclient"
+	"projectboard/server/feedwire"
 )
 
 // shownChange is a change message a screen was shown, as canonical JSON (decoded into the
@@ -70,17 +69,6 @@ func (s *subscriber) run(ctx context.Context) {
 	}
 }
 
-type wsMessage struct {
-	Type     string          `json:"type"`
-	Epoch    string          `json:"epoch"`
-	Rev      uint64          `json:"rev"`
-	Projects []store.Project `json:"projects"`
-	Change   *store.Change   `json:"change"`
-	Project  *store.Project  `json:"project"`
-	// ProjectPatch is a changed project's members that moved (docs/api.md).
-	ProjectPatch json.RawMessage `json:"projectPatch"`
-}
-
 // session is one connection: dial, read until it ends, checking the order of revisions.
 func (s *subscriber) session(ctx context.Context) {
 	s.mu.Lock()
@@ -93,13 +81,9 @@ func (s *subscriber) session(ctx context.Context) {
 		s.mu.Unlock()
 	}()
 
-	q := url.Values{"token": {s.token}}
-	if resumeFrom > 0 {
-		q.Set("since", strconv.FormatUint(resumeFrom, 10))
-		q.Set("epoch", s.epoch)
-	}
-	d := websocket.Dialer{HandshakeTimeout: 2 * time.Second}
-	conn, res, err := d.DialContext(ctx, "ws://"+s.addr+"/ws?"+q.Encode(), http.Header{"Origin": {"http://" + s.addr}})
+	client := feedclient.New(s.addr, s.token)
+	client.Dialer = &websocket.Dialer{HandshakeTimeout: 2 * time.Second}
+	conn, res, err := client.Dial(ctx, resumeFrom, s.epoch)
 	if err != nil {
 		if res != nil && (res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden) {
 			s.findings.add(fmt.Sprintf("screen: websocket handshake refused with %d", res.StatusCode))
@@ -108,7 +92,7 @@ func (s *subscriber) session(ctx context.Context) {
 	}
 	defer conn.Close()
 	s.mu.Lock()
-	s.conn = conn
+	s.conn = conn.WS
 	s.conns++
 	s.mu.Unlock()
 	if ctx.Err() != nil {
@@ -118,25 +102,25 @@ func (s *subscriber) session(ctx context.Context) {
 	var next uint64 // the revision the next change must carry; 0 until hello and catch-up start
 	sawHello := false
 	for {
-		_, data, err := conn.ReadMessage()
+		msgs, err := conn.Read()
+		var de *feedclient.DecodeError
+		if errors.As(err, &de) {
+			s.findings.add(fmt.Sprintf("screen: %v", err))
+			return
+		}
 		if err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) && ce.Code == 4001 {
+			if feedclient.CloseCode(err) == 4001 {
 				s.findings.add("screen: closed with 4001 (token revoked) though nothing revoked it")
 			}
 			return
 		}
-		var m wsMessage
-		if err := json.Unmarshal(data, &m); err != nil {
-			s.findings.add(fmt.Sprintf("screen: undecodable message %.200s: %v", data, err))
-			return
-		}
+		m := msgs[0] // without batch=1, one message a frame
 		s.mu.Lock()
 		switch {
-		case m.Type == "reload":
-		case !sawHello && m.Type != "hello":
+		case m.Type == feedwire.TypeReload:
+		case !sawHello && m.Type != feedwire.TypeHello:
 			s.findings.add(fmt.Sprintf("screen: first message is %q, want hello", m.Type))
-		case m.Type == "hello":
+		case m.Type == feedwire.TypeHello:
 			sawHello = true
 			if m.Epoch != s.epoch {
 				s.findings.add(fmt.Sprintf("screen: hello has epoch %s, the database's is %s", m.Epoch, s.epoch))
@@ -148,13 +132,13 @@ func (s *subscriber) session(ctx context.Context) {
 				next = resumeFrom + 1
 			}
 			s.live = true
-		case m.Type == "snapshot":
+		case m.Type == feedwire.TypeSnapshot:
 			if m.Rev < s.last {
 				s.findings.add(fmt.Sprintf("screen: snapshot at rev %d after being shown rev %d", m.Rev, s.last))
 			}
 			s.recordSnapshot(m)
 			next, s.last = m.Rev+1, m.Rev
-		case m.Type == "change":
+		case m.Type == feedwire.TypeChange:
 			if next == 0 {
 				s.findings.add(fmt.Sprintf("screen: change %d before any snapshot in a connection without since", m.Rev))
 			} else if m.Rev != next {
@@ -170,29 +154,36 @@ func (s *subscriber) session(ctx context.Context) {
 }
 
 // recordChange keeps a change message; s.mu is held.
-func (s *subscriber) recordChange(m wsMessage) {
+func (s *subscriber) recordChange(m feedwire.Message) {
 	if m.Change == nil || m.Change.Rev != m.Rev {
 		s.findings.add(fmt.Sprintf("screen: change message rev %d carries change %+v", m.Rev, m.Change))
 		return
 	}
+	project, err := m.DecodeProject()
+	if err != nil {
+		s.findings.add(fmt.Sprintf("screen: %v", err))
+		return
+	}
 	c, _ := json.Marshal(m.Change)
-	p, _ := json.Marshal(m.Project)
+	p, _ := json.Marshal(project)
 	sc := shownChange{change: c, project: p}
 	if m.ProjectPatch != nil {
 		sc.project, sc.patch = m.ProjectPatch, true
 	}
-	if old, ok := s.shown.changes[m.Rev]; ok && (!bytes.Equal(old.change, c) || !bytes.Equal(old.project, p)) {
-		s.findings.add(fmt.Sprintf("screen: rev %d shown twice with different content:\n    %s %s\n    %s %s", m.Rev, old.change, old.project, c, p))
+	if old, ok := s.shown.changes[m.Rev]; ok && (!bytes.Equal(old.change, c) || !bytes.Equal(old.project, sc.project)) {
+		s.findings.add(fmt.Sprintf("screen: rev %d shown twice with different content:\n    %s %s\n    %s %s", m.Rev, old.change, old.project, c, sc.project))
 	}
 	s.shown.changes[m.Rev] = sc
 }
 
 // recordSnapshot keeps a snapshot; s.mu is held.
-func (s *subscriber) recordSnapshot(m wsMessage) {
-	if m.Projects == nil {
-		m.Projects = []store.Project{}
+func (s *subscriber) recordSnapshot(m feedwire.Message) {
+	projects, err := m.DecodeProjects()
+	if err != nil {
+		s.findings.add(fmt.Sprintf("screen: %v", err))
+		return
 	}
-	b, _ := json.Marshal(m.Projects)
+	b, _ := json.Marshal(projects)
 	if old, ok := s.shown.snapshots[m.Rev]; ok && !bytes.Equal(old, b) {
 		s.findings.add(fmt.Sprintf("screen: two different snapshots at rev %d", m.Rev))
 	}

@@ -190,8 +190,11 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	fl.start(screenCtx)
 	stuck := make([]*stuckScreen, cfg.stuck)
 	for i := range stuck {
-		conn, _, err := fl.dialer.DialContext(ctx, fl.wsURL+"?token="+display, fl.header)
-		stuck[i] = &stuckScreen{conn: conn, dialErr: err}
+		conn, _, err := fl.client.Dial(ctx, 0, "")
+		stuck[i] = &stuckScreen{dialErr: err}
+		if err == nil {
+			stuck[i].conn = conn.WS
+		}
 	}
 	defer func() {
 		for _, s := range stuck {

@@ -80,12 +80,12 @@ func (r *report) checkScreens(f *fleet, want map[string]json.RawMessage, rev uin
 			r.screenFaults = append(r.screenFaults, fmt.Sprintf("screen %d: %s", s.id, msg))
 		}
 		switch {
-		case s.projects == nil:
+		case !s.state.Held():
 			r.screenFaults = append(r.screenFaults, fmt.Sprintf("screen %d: no state at the end", s.id))
-		case s.rev != rev:
-			r.screenFaults = append(r.screenFaults, fmt.Sprintf("screen %d: at rev %d, the database at %d", s.id, s.rev, rev))
+		case s.state.Rev != rev:
+			r.screenFaults = append(r.screenFaults, fmt.Sprintf("screen %d: at rev %d, the database at %d", s.id, s.state.Rev, rev))
 		default:
-			diffs := compareState(s.projects, want, decoded)
+			diffs := compareState(s.state.Projects, want, decoded)
 			for i, d := range diffs {
 				if i == 3 {
 					r.screenFaults = append(r.screenFaults, fmt.Sprintf("screen %d: … %d more", s.id, len(diffs)-3))

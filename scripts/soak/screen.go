@@ -1,102 +1,35 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"projectboard/scripts/internal/feedclient"
+	"projectboard/server/feedwire"
 )
 
 // screenReadTimeout is how long a screen waits for any frame. The server pings every 25 s,
 // so a quiet minute means the connection is dead.
 const screenReadTimeout = 90 * time.Second
 
-// wsMsg is the part of a feed message a screen needs. Projects stay the server's JSON, so
-// the final check compares exactly what was sent.
-type wsMsg struct {
-	Type   string `json:"type"`
-	Epoch  string `json:"epoch"`
-	Rev    uint64 `json:"rev"`
-	Change struct {
-		ProjectID string          `json:"projectId"`
-		At        json.RawMessage `json:"at"`
-		By        json.RawMessage `json:"by"`
-	} `json:"change"`
-	Project  json.RawMessage   `json:"project"`
-	Projects []json.RawMessage `json:"projects"`
-	// ProjectPatch is a changed project's members that moved (docs/api.md).
-	ProjectPatch json.RawMessage `json:"projectPatch"`
-}
-
-var summaryKey = []byte(`,"summary":`)
-
-// decodeMsg decodes one feed message. The summary a change or snapshot carries is most of
-// its bytes and screens here do not use it, so it is cut off before decoding: it is the last
-// key of the server's encoding, and the sequence `,"summary":` cannot occur inside a JSON
-// string (its quote would be escaped). If the cut message does not decode, the whole is.
-// With 300 screens on two shared cores, this halves the client's share of the CPU.
-func decodeMsg(data []byte) (wsMsg, error) {
-	var m wsMsg
-	if i := bytes.LastIndex(data, summaryKey); i > 0 {
-		c := data[i]
-		data[i] = '}' // in place: the caller owns data
-		err := json.Unmarshal(data[:i+1], &m)
-		data[i] = c
-		if err == nil {
-			return m, nil
-		}
-		m = wsMsg{}
-	}
-	err := json.Unmarshal(data, &m)
-	return m, err
-}
-
-// patchProject puts a patch's members over the project's, as the web UI's reducer does: on
-// the project's version before the patch's (or the same, for a change that left it as it was).
-func patchProject(held, at, by, patch json.RawMessage) (json.RawMessage, error) {
-	var p, h map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &p); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(held, &h); err != nil {
-		return nil, err
-	}
-	var pv, hv uint64
-	if json.Unmarshal(p["version"], &pv) != nil || json.Unmarshal(h["version"], &hv) != nil || (pv != hv+1 && pv != hv) {
-		return nil, fmt.Errorf("%w: a patch of version %s on version %s", errGap, p["version"], h["version"])
-	}
-	// Who and when are the change's unless the patch says otherwise.
-	h["updatedAt"], h["updatedBy"] = at, by
-	for k, v := range p {
-		h[k] = v
-	}
-	return json.Marshal(h)
-}
-
-// errGap is a change whose revision is not the next one: the screen must resync.
-var errGap = errors.New("revision gap")
-
-// screen is one wall screen that keeps its own state, as the web UI does: a snapshot
-// replaces, a change applies, a gap forces a resync without since.
+// screen is one wall screen that keeps its own state, as the web UI does (feedwire.State: a
+// snapshot replaces, a change applies, a gap forces a resync without since). It keeps no
+// summary: screens here decode without it.
 type screen struct {
 	id int
 
 	mu       sync.Mutex
 	conn     *websocket.Conn
 	dropping bool // soak itself cut the current connection
-	epoch    string
-	rev      uint64
-	projects map[string]json.RawMessage // nil until the first snapshot, and after a gap
+	state    feedwire.State
 
 	connects, snapshots, replays    int // connections; snapshots and resumed catch-ups received
 	gaps, drops4008, cut, unplanned int // why connections ended
@@ -104,63 +37,30 @@ type screen struct {
 	faults                          []string // protocol errors: each fails the run
 }
 
+func newScreen(id int) *screen { return &screen{id: id, state: feedwire.State{IgnoreSummary: true}} }
+
 // apply runs one message against the state; the caller holds s.mu.
-func (s *screen) apply(m wsMsg) error {
-	switch m.Type {
-	case "hello":
-		if m.Epoch != s.epoch {
-			s.epoch, s.rev, s.projects = m.Epoch, 0, nil
-		}
-	case "snapshot":
-		projects := make(map[string]json.RawMessage, len(m.Projects))
-		for _, p := range m.Projects {
-			var h projectHead
-			if err := json.Unmarshal(p, &h); err != nil || h.ID == "" {
-				return fmt.Errorf("snapshot project without an id: %.100s", p)
-			}
-			projects[h.ID] = p
-		}
-		s.projects, s.rev = projects, m.Rev
+func (s *screen) apply(m feedwire.Message) error {
+	if err := s.state.Apply(m); err != nil {
+		return err
+	}
+	if m.Type == feedwire.TypeSnapshot {
 		s.snapshots++
-	case "change":
-		if s.projects == nil {
-			return fmt.Errorf("change %d before any snapshot", m.Rev)
-		}
-		if m.Rev != s.rev+1 {
-			return fmt.Errorf("%w: have %d, got %d", errGap, s.rev, m.Rev)
-		}
-		switch {
-		case len(m.ProjectPatch) > 0:
-			held, ok := s.projects[m.Change.ProjectID]
-			if !ok {
-				return fmt.Errorf("change %d patches %s, which the screen does not hold", m.Rev, m.Change.ProjectID)
-			}
-			p, err := patchProject(held, m.Change.At, m.Change.By, m.ProjectPatch)
-			if err != nil {
-				return fmt.Errorf("change %d: %w", m.Rev, err)
-			}
-			s.projects[m.Change.ProjectID] = p
-		case len(m.Project) == 0 || string(m.Project) == "null":
-			delete(s.projects, m.Change.ProjectID)
-		default:
-			s.projects[m.Change.ProjectID] = m.Project
-		}
-		s.rev = m.Rev
-	case "reload":
-	default:
-		return fmt.Errorf("unknown message type %q", m.Type)
 	}
 	return nil
 }
 
+// resync says whether err means the screen must resync: a revision gap, or a patch of
+// another version than the screen holds.
+func resync(err error) bool {
+	return errors.Is(err, feedwire.ErrGap) || errors.Is(err, feedwire.ErrMismatch)
+}
+
 // fleet is the screens and what they share.
 type fleet struct {
-	wsURL  string // ws://127.0.0.1:PORT/ws
-	token  string
-	header http.Header
-	dialer *websocket.Dialer
+	client *feedclient.Client
 	// deflater offers permessage-deflate, as browsers do: every other screen uses it.
-	deflater *websocket.Dialer
+	deflater *feedclient.Client
 
 	screens []*screen
 	closing atomic.Bool
@@ -168,12 +68,14 @@ type fleet struct {
 }
 
 func newFleet(addr, token string, n int) *fleet {
-	f := &fleet{wsURL: "ws://" + addr + "/ws", token: token,
-		header:   http.Header{"Origin": {"http://" + addr}},
-		dialer:   &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 1 << 10},
-		deflater: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 1 << 10, EnableCompression: true}}
+	f := &fleet{client: feedclient.New(addr, token), deflater: feedclient.New(addr, token)}
+	f.client.Dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 1 << 10}
+	f.deflater.Dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 1 << 10, EnableCompression: true}
+	// The summary is most of a snapshot's bytes and screens here do not use it: with 300
+	// screens on two shared cores, decoding without it halves the client's share of the CPU.
+	f.client.WithoutSummary, f.deflater.WithoutSummary = true, true
 	for i := range n {
-		f.screens = append(f.screens, &screen{id: i})
+		f.screens = append(f.screens, newScreen(i))
 	}
 	return f
 }
@@ -198,18 +100,18 @@ func (f *fleet) start(ctx context.Context) {
 func (f *fleet) run(ctx context.Context, s *screen) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		q := url.Values{"token": {f.token}}
 		s.mu.Lock()
-		if s.projects != nil {
-			q.Set("since", strconv.FormatUint(s.rev, 10))
-			q.Set("epoch", s.epoch)
-		}
+		resuming := s.state.Held()
+		since, epoch := s.state.Rev, s.state.Epoch
 		s.mu.Unlock()
-		d := f.dialer
+		c := f.client
 		if s.id%2 == 1 {
-			d = f.deflater
+			c = f.deflater
 		}
-		conn, res, err := d.DialContext(ctx, f.wsURL+"?"+q.Encode(), f.header)
+		if !resuming {
+			since = 0
+		}
+		conn, res, err := c.Dial(ctx, since, epoch)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -226,14 +128,14 @@ func (f *fleet) run(ctx context.Context, s *screen) {
 		}
 		backoff = 50 * time.Millisecond
 		s.mu.Lock()
-		s.conn, s.dropping = conn, false
+		s.conn, s.dropping = conn.WS, false
 		s.connects++
-		if q.Has("since") {
+		if resuming {
 			s.replays++
 		}
 		s.mu.Unlock()
 		stop := context.AfterFunc(ctx, func() {
-			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+			_ = conn.WS.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
 				time.Now().Add(time.Second))
 			conn.Close()
 		})
@@ -246,9 +148,9 @@ func (f *fleet) run(ctx context.Context, s *screen) {
 		var ce *websocket.CloseError
 		switch {
 		case ctx.Err() != nil:
-		case errors.Is(err, errGap):
+		case resync(err):
 			s.gaps++
-			s.projects = nil // resync: reconnect without since
+			s.state.Reset() // resync: reconnect without since
 		case errors.As(err, &ce) && ce.Code == 4008:
 			s.drops4008++
 		case errors.As(err, &ce) && ce.Code == 4001:
@@ -268,23 +170,25 @@ func (f *fleet) run(ctx context.Context, s *screen) {
 }
 
 // read applies messages until the connection ends or breaks the protocol.
-func (f *fleet) read(s *screen, conn *websocket.Conn) error {
-	conn.SetPingHandler(func(data string) error {
-		_ = conn.SetReadDeadline(time.Now().Add(screenReadTimeout))
-		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
+func (f *fleet) read(s *screen, conn *feedclient.Conn) error {
+	ws := conn.WS
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(screenReadTimeout))
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
 	})
 	first := true
 	for {
-		_ = conn.SetReadDeadline(time.Now().Add(screenReadTimeout))
-		_, data, err := conn.ReadMessage()
+		_ = ws.SetReadDeadline(time.Now().Add(screenReadTimeout))
+		msgs, err := conn.Read()
+		var de *feedclient.DecodeError
+		if errors.As(err, &de) {
+			s.fault(err.Error())
+			return err
+		}
 		if err != nil {
 			return err
 		}
-		m, err := decodeMsg(data)
-		if err != nil {
-			s.fault(fmt.Sprintf("undecodable message %.200s: %v", data, err))
-			return err
-		}
+		m := msgs[0] // without batch=1, one message a frame
 		if first && m.Type != "hello" {
 			s.fault(fmt.Sprintf("first message is %q, want hello", m.Type))
 		}
@@ -293,7 +197,7 @@ func (f *fleet) read(s *screen, conn *websocket.Conn) error {
 		err = s.apply(m)
 		s.mu.Unlock()
 		if err != nil {
-			if !errors.Is(err, errGap) {
+			if !resync(err) {
 				s.fault(err.Error())
 			}
 			return err
@@ -330,7 +234,7 @@ func (f *fleet) ready(rev uint64) int {
 	n := 0
 	for _, s := range f.screens {
 		s.mu.Lock()
-		if s.projects != nil && s.rev >= rev {
+		if s.state.Held() && s.state.Rev >= rev {
 			n++
 		}
 		s.mu.Unlock()

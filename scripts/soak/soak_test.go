@@ -2,81 +2,35 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
+
+	"projectboard/server/feedwire"
 )
 
-func TestDecodeMsgCutsSummary(t *testing.T) {
-	tests := []struct {
-		name, in string
-		typ      string
-		rev      uint64
-		project  string
-		projects int
-	}{
-		{"change", `{"type":"change","rev":5,"change":{"projectId":"P1","fields":{"note":{"from":"a","to":",\"summary\":"}}},"project":{"id":"P1","note":",\"summary\":"},"summary":{"rev":5,"byStage":[{"key":"x"}]}}`,
-			"change", 5, `{"id":"P1","note":",\"summary\":"}`, 0},
-		{"change without summary", `{"type":"change","rev":6,"change":{"projectId":"P1"},"project":null}`, "change", 6, "null", 0},
-		{"snapshot", `{"type":"snapshot","rev":7,"projects":[{"id":"A"},{"id":"B"}],"summary":{"rev":7}}`, "snapshot", 7, "", 2},
-		{"hello", `{"type":"hello","epoch":"e","rev":3,"build":"b"}`, "hello", 3, "", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data := []byte(tt.in)
-			m, err := decodeMsg(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Type != tt.typ || m.Rev != tt.rev || string(m.Project) != tt.project || len(m.Projects) != tt.projects {
-				t.Errorf("got %s %d %s %d projects, want %s %d %s %d", m.Type, m.Rev, m.Project, len(m.Projects),
-					tt.typ, tt.rev, tt.project, tt.projects)
-			}
-			if string(data) != tt.in {
-				t.Errorf("decodeMsg changed its input: %s", data)
-			}
-		})
-	}
-	if _, err := decodeMsg([]byte(`{"type":`)); err == nil {
-		t.Error("a truncated message decoded")
-	}
-}
-
+// TestScreenApply: a screen counts its snapshots and leaves the summary out (the feed's
+// state itself is tested in server/feedwire).
 func TestScreenApply(t *testing.T) {
-	s := &screen{}
-	steps := []struct {
-		msg     string
-		wantErr error
-		rev     uint64
-	}{
-		{`{"type":"hello","epoch":"E","rev":2}`, nil, 0},
-		{`{"type":"snapshot","rev":2,"projects":[{"id":"A","version":1},{"id":"B","version":1}]}`, nil, 2},
-		{`{"type":"change","rev":3,"change":{"projectId":"A"},"project":{"id":"A","version":2}}`, nil, 3},
-		{`{"type":"change","rev":4,"change":{"projectId":"B"},"project":null}`, nil, 4},
-		{`{"type":"change","rev":6,"change":{"projectId":"A"},"project":{"id":"A","version":3}}`, errGap, 4},
-	}
-	for _, st := range steps {
-		m, err := decodeMsg([]byte(st.msg))
+	s := newScreen(0)
+	for _, msg := range []string{
+		`{"type":"hello","epoch":"E","rev":2}`,
+		`{"type":"snapshot","rev":2,"projects":[{"id":"A","version":1}],"summary":{"rev":2}}`,
+		`{"type":"change","rev":3,"change":{"projectId":"A"},"projectPatch":{"version":2},"summaryDelta":{"rev":3}}`,
+	} {
+		m, err := feedwire.DecodeWithoutSummary([]byte(msg))
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.apply(m)
-		if !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
-			t.Fatalf("%s: got error %v, want %v", st.msg, err, st.wantErr)
-		}
-		if s.rev != st.rev {
-			t.Fatalf("%s: got rev %d, want %d", st.msg, s.rev, st.rev)
+		if err := s.apply(m); err != nil {
+			t.Fatalf("%s: %v", msg, err)
 		}
 	}
-	if got := string(s.projects["A"]); got != `{"id":"A","version":2}` {
-		t.Errorf("got A = %s", got)
+	if s.snapshots != 1 || s.state.Rev != 3 || s.state.Summary != nil {
+		t.Errorf("got %d snapshots, rev %d, summary %s; want 1, 3 and none", s.snapshots, s.state.Rev, s.state.Summary)
 	}
-	if _, ok := s.projects["B"]; ok {
-		t.Error("deleted B is still there")
-	}
-	// A new epoch throws the state away.
-	if err := s.apply(wsMsg{Type: "hello", Epoch: "F"}); err != nil || s.projects != nil || s.rev != 0 {
-		t.Errorf("after a new epoch: err %v, rev %d, %d projects", err, s.rev, len(s.projects))
+	gap, _ := feedwire.DecodeWithoutSummary([]byte(`{"type":"change","rev":5,"change":{"projectId":"A"},"project":null}`))
+	if err := s.apply(gap); !resync(err) {
+		t.Errorf("a gap: got %v, want a resync", err)
 	}
 }
 

@@ -15,13 +15,15 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/fasthttp/websocket"
+
+	"projectboard/scripts/internal/feedclient"
+	"projectboard/server/feedwire"
 )
 
 func main() {
@@ -37,7 +39,8 @@ func main() {
 
 // run prints the feed at url to out until the connection ends, and returns why it ended.
 func run(url string, out io.Writer) error {
-	conn, res, err := websocket.DefaultDialer.Dial(url, nil)
+	client := &feedclient.Client{URL: url, Dialer: websocket.DefaultDialer}
+	conn, res, err := client.Dial(context.Background(), 0, "")
 	if err != nil {
 		if res != nil {
 			return fmt.Errorf("%v (the server answered %s)", err, res.Status)
@@ -46,57 +49,44 @@ func run(url string, out io.Writer) error {
 	}
 	defer conn.Close()
 	for {
-		_, data, err := conn.ReadMessage()
+		msgs, err := conn.Read()
 		if err != nil {
 			return err
 		}
-		lines, err := describe(data)
-		if err != nil {
-			return err
-		}
-		for _, line := range lines {
+		for _, line := range lines(msgs) {
 			fmt.Fprintln(out, line)
 		}
 	}
 }
 
-// message is the part of a feed message (docs/api.md) that is printed.
-type message struct {
-	Type     string            `json:"type"`
-	Rev      uint64            `json:"rev"`
-	Projects []json.RawMessage `json:"projects"`
-	Change   struct {
-		ProjectID string `json:"projectId"`
-	} `json:"change"`
-}
-
 // describe gives one line per message in a frame: a frame holds one message, or with
 // ?batch=1 a JSON array of them.
 func describe(frame []byte) ([]string, error) {
-	var msgs []message
-	if bytes.HasPrefix(bytes.TrimSpace(frame), []byte("[")) {
-		if err := json.Unmarshal(frame, &msgs); err != nil {
-			return nil, fmt.Errorf("a frame that is not a list of messages: %w", err)
-		}
-	} else {
-		var m message
-		if err := json.Unmarshal(frame, &m); err != nil {
-			return nil, fmt.Errorf("a frame that is not a message: %w", err)
-		}
-		msgs = []message{m}
+	msgs, err := feedwire.Decode(frame)
+	if err != nil {
+		return nil, fmt.Errorf("a frame that is not a message or a list of them: %w", err)
 	}
+	return lines(msgs), nil
+}
+
+// lines gives one line per message.
+func lines(msgs []feedwire.Message) []string {
 	lines := make([]string, len(msgs))
 	for i, m := range msgs {
 		switch m.Type {
-		case "snapshot":
+		case feedwire.TypeSnapshot:
 			lines[i] = fmt.Sprintf("snapshot rev=%d projects=%d", m.Rev, len(m.Projects))
-		case "change":
-			lines[i] = fmt.Sprintf("change rev=%d project=%s", m.Rev, m.Change.ProjectID)
-		case "reload":
+		case feedwire.TypeChange:
+			id := ""
+			if m.Change != nil {
+				id = m.Change.ProjectID
+			}
+			lines[i] = fmt.Sprintf("change rev=%d project=%s", m.Rev, id)
+		case feedwire.TypeReload:
 			lines[i] = "reload"
 		default:
 			lines[i] = fmt.Sprintf("%s rev=%d", m.Type, m.Rev)
 		}
 	}
-	return lines, nil
+	return lines
 }

@@ -1,6 +1,8 @@
 // One live connection to /ws: sequencing (resume, gap → resync), reconnect with full-jitter
 // backoff, a watchdog for silent sockets, build-change reload. Framework-free so that the
 // unit tests can drive it with fake sockets and a fake clock.
+// Sequencing lives here alone: the revision held, the epoch, stale duplicates, gaps and a
+// change before any snapshot. The reducer applies what this passes on, in order.
 import {
   CLOSE_FELL_BEHIND,
   CLOSE_GOING_AWAY,

@@ -62,7 +62,8 @@ function flush(): void {
     const r = applyMessage(s, msg)
     s = r.state
     if (r.outcome.kind === 'applied') changed = true
-    if (r.outcome.kind === 'resync') {
+    if (r.outcome.kind === 'mismatch') {
+      // The change does not fit what the board holds: start over from a snapshot.
       conn?.resync()
       break
     }

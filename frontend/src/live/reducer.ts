@@ -1,5 +1,9 @@
 // The pure heart of the live state: every message of the feed goes through applyMessage.
 // No I/O, no Vue: the connection and the stores call it, the unit tests drive it.
+// It only applies. Sequencing — revisions in order, stale duplicates, gaps, a new epoch, a
+// change before any snapshot — is the connection's alone (connection.ts): it passes on only
+// the messages that follow what the board holds. The reducer reports only what it alone can
+// see: a change that does not fit the state it is given (a mismatch).
 import type { Change, ChangeMessage, Project, ServerMessage, Summary } from '../api/types'
 import { applySummaryDelta } from './summaryDelta'
 
@@ -20,8 +24,9 @@ export interface BoardState {
 
 export type Outcome =
   | { kind: 'applied' }
-  | { kind: 'ignored' } // a stale duplicate, or nothing to do
-  | { kind: 'resync'; reason: 'gap' | 'not_loaded' | 'mismatch' } // reconnect without since
+  // A patch of a project at another version, or a summary delta from another revision, than
+  // the state holds: the state is left as it was; reconnect without since.
+  | { kind: 'mismatch' }
   | { kind: 'reload' } // the server asked the page to reload
   | { kind: 'hello'; epoch: string; rev: number; build: string }
 
@@ -36,7 +41,10 @@ export function emptyState(): BoardState {
   return { epoch: '', rev: 0, loaded: false, snapshotRev: 0, projects: new Map(), summary: null, ticker: [] }
 }
 
-/** Apply one server message. Never mutates `state`. */
+/**
+ * Apply one server message, in the order the connection passes them on (it has checked the
+ * sequence). Never mutates `state`.
+ */
 export function applyMessage(state: BoardState, msg: ServerMessage, tickerLimit = TICKER_LIMIT): Result {
   switch (msg.type) {
     case 'hello':
@@ -61,10 +69,7 @@ export function applyMessage(state: BoardState, msg: ServerMessage, tickerLimit 
 
 export function applyChange(state: BoardState, msg: ChangeMessage, tickerLimit = TICKER_LIMIT): Result {
   const { rev, change } = msg
-  if (!state.loaded) return { state, outcome: { kind: 'resync', reason: 'not_loaded' } }
-  if (rev <= state.rev) return { state, outcome: { kind: 'ignored' } }
-  if (rev !== state.rev + 1) return { state, outcome: { kind: 'resync', reason: 'gap' } }
-  const mismatch: Result = { state, outcome: { kind: 'resync', reason: 'mismatch' } }
+  const mismatch: Result = { state, outcome: { kind: 'mismatch' } }
   // A month or settings change concerns no project (projectId "", project null): it moves the
   // revision, the summary and the ticker, and must not delete anything.
   let projects = state.projects

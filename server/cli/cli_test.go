@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -51,6 +51,12 @@ func TestFlagsFallBackToEnvironment(t *testing.T) {
 		t.Fatalf("got %q, want /x/y.db", *db)
 	}
 }
+
+// version is the version the tests run the command line with.
+const version = "test"
+
+// run runs the command line as main does.
+func run(args []string, log *slog.Logger) error { return Run(args, version, log) }
 
 // quietLog discards the log of the commands under test.
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
