@@ -37,7 +37,6 @@ type Options struct {
 
 // Cluster is a running cluster. Its methods may be called from several goroutines.
 type Cluster struct {
-	tb      testing.TB
 	dir     string
 	members []*Member
 	closing sync.WaitGroup // members being closed in the background by Stop
@@ -56,37 +55,50 @@ type Member struct {
 	etcd *embed.Etcd // nil while stopped
 }
 
-// New starts a cluster, waits until every member serves clients and a leader is known, and
-// stops it when the test ends.
+// New starts a cluster in the test's temp directory (Start) and closes it when the test ends.
 func New(tb testing.TB, opt Options) *Cluster {
 	tb.Helper()
+	c, err := Start(tb.TempDir(), opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(c.Close)
+	return c
+}
+
+// Start starts a cluster with its data under dir and waits until every member serves
+// clients and a leader is known. Close stops it. Benchmarks that share one cluster across
+// their runs start it in TestMain.
+func Start(dir string, opt Options) (*Cluster, error) {
 	n := opt.Members
 	if n == 0 {
 		n = 3
 	}
-	c := &Cluster{tb: tb, dir: tb.TempDir()}
-	tb.Cleanup(c.close)
+	c := &Cluster{dir: dir}
 
 	var initial []string
 	for i := 0; i < n; i++ {
-		m := &Member{
-			Name:      fmt.Sprintf("m%d", i),
-			ClientURL: "http://" + freeAddr(tb),
-			PeerURL:   "http://" + freeAddr(tb),
+		m := &Member{Name: fmt.Sprintf("m%d", i)}
+		cu, err := freeURL()
+		if err != nil {
+			return nil, err
 		}
+		pu, err := freeURL()
+		if err != nil {
+			return nil, err
+		}
+		m.ClientURL, m.PeerURL = cu.String(), pu.String()
 		m.LogFile = filepath.Join(c.dir, m.Name+".log")
 		c.members = append(c.members, m)
 		initial = append(initial, m.Name+"="+m.PeerURL)
-	}
-	for _, m := range c.members {
+
 		cfg := embed.NewConfig()
 		cfg.Name = m.Name
 		cfg.Dir = filepath.Join(c.dir, m.Name)
-		cfg.ListenClientUrls = []url.URL{mustURL(tb, m.ClientURL)}
+		cfg.ListenClientUrls = []url.URL{cu}
 		cfg.AdvertiseClientUrls = cfg.ListenClientUrls
-		cfg.ListenPeerUrls = []url.URL{mustURL(tb, m.PeerURL)}
+		cfg.ListenPeerUrls = []url.URL{pu}
 		cfg.AdvertisePeerUrls = cfg.ListenPeerUrls
-		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "projectboard-test"
 		cfg.ClusterState = embed.ClusterStateFlagNew
 		cfg.Logger = "zap"
@@ -95,10 +107,13 @@ func New(tb testing.TB, opt Options) *Cluster {
 			cfg.LogLevel = "warn"
 		}
 		cfg.LogOutputs = []string{m.LogFile}
-		if opt.Configure != nil {
-			opt.Configure(cfg)
-		}
 		m.cfg = cfg
+	}
+	for _, m := range c.members {
+		m.cfg.InitialCluster = strings.Join(initial, ",")
+		if opt.Configure != nil {
+			opt.Configure(m.cfg)
+		}
 	}
 	// The members of a new cluster wait for each other before they are ready: start them all,
 	// then wait.
@@ -114,13 +129,15 @@ func New(tb testing.TB, opt Options) *Cluster {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			tb.Fatalf("etcd member %s: %v (log %s)", c.members[i].Name, err, c.members[i].LogFile)
+			c.Close()
+			return nil, fmt.Errorf("etcd member %s: %w (log %s)", c.members[i].Name, err, c.members[i].LogFile)
 		}
 	}
 	if _, err := c.WaitLeader(30 * time.Second); err != nil {
-		tb.Fatal(err)
+		c.Close()
+		return nil, err
 	}
-	return c
+	return c, nil
 }
 
 // start starts m with its configuration and waits until it serves clients.
@@ -227,26 +244,32 @@ func (c *Cluster) Restart(m *Member) error {
 	return c.start(m)
 }
 
-// Client returns a client of the given endpoints (all running members when none are given),
-// closed when the test ends.
-func (c *Cluster) Client(endpoints ...string) *clientv3.Client {
-	c.tb.Helper()
+// NewClient returns a client of the given endpoints, all running members when none are given.
+func (c *Cluster) NewClient(endpoints ...string) (*clientv3.Client, error) {
 	if len(endpoints) == 0 {
 		endpoints = c.Endpoints()
 	}
-	cli, err := clientv3.New(clientv3.Config{
+	return clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 	})
+}
+
+// Client is NewClient for a test: it fails the test on error and closes the client when the
+// test ends.
+func (c *Cluster) Client(tb testing.TB, endpoints ...string) *clientv3.Client {
+	tb.Helper()
+	cli, err := c.NewClient(endpoints...)
 	if err != nil {
-		c.tb.Fatalf("etcd client: %v", err)
+		tb.Fatalf("etcd client: %v", err)
 	}
-	c.tb.Cleanup(func() { cli.Close() })
+	tb.Cleanup(func() { cli.Close() })
 	return cli
 }
 
-func (c *Cluster) close() {
+// Close stops every member and waits until they are closed.
+func (c *Cluster) Close() {
 	c.mu.Lock()
 	running := []*embed.Etcd{}
 	for _, m := range c.members {
@@ -268,22 +291,12 @@ func (c *Cluster) close() {
 	c.closing.Wait()
 }
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
+// freeURL returns an http URL on 127.0.0.1 with a port that was free a moment ago.
+func freeURL() (url.URL, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatal(err)
+		return url.URL{}, err
 	}
 	defer l.Close()
-	return l.Addr().String()
-}
-
-func mustURL(tb testing.TB, s string) url.URL {
-	tb.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return *u
+	return url.URL{Scheme: "http", Host: l.Addr().String()}, nil
 }

@@ -10,8 +10,8 @@ import (
 func TestWriteOnOneMemberReadOnAnother(t *testing.T) {
 	c := New(t, Options{})
 	ms := c.Members()
-	w := c.Client(ms[0].ClientURL)
-	r := c.Client(ms[2].ClientURL)
+	w := c.Client(t, ms[0].ClientURL)
+	r := c.Client(t, ms[2].ClientURL)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -51,7 +51,7 @@ func TestLeaderStopped(t *testing.T) {
 				others = append(others, m.ClientURL)
 			}
 		}
-		cli := c.Client(others...)
+		cli := c.Client(t, others...)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if _, err := cli.Put(ctx, "/pb/test", "before"); err != nil {
 			t.Fatal(err)
