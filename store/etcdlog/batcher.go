@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,12 @@ type Batcher struct {
 	reqs    chan *request
 	done    chan struct{}
 	wg      sync.WaitGroup
+
+	txns, entries atomic.Int64 // committed
 }
+
+// Stats returns how many transactions the Batcher committed and how many entries they held.
+func (b *Batcher) Stats() (txns, entries int64) { return b.txns.Load(), b.entries.Load() }
 
 type request struct {
 	ctx   context.Context
@@ -127,6 +133,8 @@ func (b *Batcher) run() {
 		switch {
 		case err == nil:
 			head = a.Last
+			b.txns.Add(1)
+			b.entries.Add(int64(len(batch)))
 		case errors.As(err, &ce):
 			head = ce.Head
 		default:
