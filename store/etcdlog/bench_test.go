@@ -183,3 +183,70 @@ func BenchmarkAppendThreeInstances(b *testing.B) {
 	b.ReportMetric(float64(entries)/float64(txns), "entries/txn")
 	b.ReportMetric(float64(conflicts.Load())/float64(b.N), "conflicts/write")
 }
+
+// BenchmarkUnorderedThreeInstances measures the write side of the third shape in
+// docs/scale-out.md: no counter and no compare — each of three instances (one per member)
+// puts each batch it gathered as one key of its own, and the followers would number the
+// entries in etcd's revision order. Nothing conflicts; what it costs (validation in the
+// apply) is not measured here.
+func BenchmarkUnorderedThreeInstances(b *testing.B) {
+	c := sharedCluster(b)
+	prefix := newPrefix()
+	type req struct {
+		value []byte
+		done  chan error
+	}
+	var queues []chan req
+	var wg sync.WaitGroup
+	for inst, m := range c.Members() {
+		cli, err := c.NewClient(m.ClientURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cli.Close() })
+		q := make(chan req, 1024)
+		queues = append(queues, q)
+		wg.Add(1)
+		go func() { // one group-commit loop, as the Batcher's but with a plain Put
+			defer wg.Done()
+			var seq int
+			for first := range q {
+				batch := []req{first}
+			drain:
+				for len(batch) < MaxOps-1 {
+					select {
+					case r, ok := <-q:
+						if !ok {
+							break drain
+						}
+						batch = append(batch, r)
+					default:
+						break drain
+					}
+				}
+				var buf []byte
+				for _, r := range batch {
+					buf = append(buf, r.value...)
+				}
+				seq++
+				_, err := cli.Txn(context.Background()).Then(
+					clientv3.OpPut(fmt.Sprintf("%sin/%d/%020d", prefix, inst, seq), string(buf))).Commit()
+				for _, r := range batch {
+					r.done <- err
+				}
+			}
+		}()
+	}
+	b.Cleanup(func() {
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	})
+	b.ResetTimer()
+	benchConcurrent(b, 64, func(ctx context.Context, i int64) error {
+		r := req{value: changeValue, done: make(chan error, 1)}
+		queues[i%int64(len(queues))] <- r
+		return <-r.done
+	})
+}
