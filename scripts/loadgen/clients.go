@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"projectboard/server/feedwire"
 )
 
 // fleet is N websocket clients, each one connection and one reader goroutine, reading into a
@@ -271,9 +273,9 @@ func (c *client) read() {
 			c.readBatch(head[:n], r, now)
 			continue
 		}
-		typ, rev := parseHead(head[:n])
+		typ, rev := feedwire.Head(head[:n])
 		switch typ {
-		case "change":
+		case feedwire.TypeChange:
 			var rest int64
 			if c.idx == 0 && c.f.keeping() {
 				b := readRest(head[:n], r)
@@ -292,14 +294,11 @@ func (c *client) read() {
 			if rec := c.f.rec.Load(); rec != nil {
 				rec.deliver(rev, c.idx, now)
 			}
-		case "hello":
+		case feedwire.TypeHello:
 			var buf bytes.Buffer
 			buf.Write(head[:n])
 			_, _ = io.Copy(&buf, io.LimitReader(r, 64<<10))
-			var h struct {
-				Epoch string `json:"epoch"`
-				Rev   uint64 `json:"rev"`
-			}
+			var h feedwire.Hello
 			if err := json.Unmarshal(buf.Bytes(), &h); err != nil {
 				e := fmt.Errorf("bad hello: %w", err)
 				c.dead.Store(&e)
@@ -322,7 +321,7 @@ func (c *client) read() {
 			if prev == nil {
 				c.lastRev.Store(h.Rev)
 			}
-		case "snapshot":
+		case feedwire.TypeSnapshot:
 			var rest int64
 			if c.idx == 0 && c.f.keeping() {
 				b := readRest(head[:n], r)
@@ -362,8 +361,6 @@ func readRest(head []byte, r io.Reader) []byte {
 // frameBufs holds the buffers batched frames are read into; only frames being read hold one.
 var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-var changeHead = []byte(`{"type":"change","rev":`)
-
 // readBatch records every change of a batched frame, which the server writes as
 // [{"type":"change","rev":N,…},{"type":"change","rev":N+1,…}].
 func (c *client) readBatch(head []byte, r io.Reader, now time.Time) {
@@ -373,26 +370,19 @@ func (c *client) readBatch(head []byte, r io.Reader, now time.Time) {
 	buf.Write(head)
 	_, _ = io.Copy(buf, r)
 	b := buf.Bytes()
-	if c.idx == 0 {
-		// The array's brackets and commas aside, its messages' sizes.
-		c.f.changeBytes.Add(int64(len(b) - 2 - bytes.Count(b, []byte(`,{"type":"change","rev":`))))
-		c.f.changeCount.Add(int64(bytes.Count(b, changeHead)))
-	}
-	for {
-		i := bytes.Index(b, changeHead)
-		if i < 0 {
-			return
-		}
-		b = b[i+len(changeHead):]
-		var rev uint64
-		for len(b) > 0 && b[0] >= '0' && b[0] <= '9' {
-			rev = rev*10 + uint64(b[0]-'0')
-			b = b[1:]
-		}
+	rec := c.f.rec.Load()
+	var n int64
+	for rev, rest, ok := feedwire.NextChange(b); ok; rev, rest, ok = feedwire.NextChange(rest) {
+		n++
 		c.lastRev.Store(rev)
-		if rec := c.f.rec.Load(); rec != nil {
+		if rec != nil {
 			rec.deliver(rev, c.idx, now)
 		}
+	}
+	if c.idx == 0 && n > 0 {
+		// The array's brackets and commas aside, its messages' sizes.
+		c.f.changeBytes.Add(int64(len(b)) - 2 - (n - 1))
+		c.f.changeCount.Add(n)
 	}
 }
 
@@ -480,44 +470,6 @@ func (f *fleet) deadCount() (int, error) {
 		}
 	}
 	return n, first
-}
-
-// parseHead reads the type and rev from the start of a message, which the servers write as
-// {"type":"…","rev":N,…} (hello puts epoch before rev; its rev is read from the JSON).
-func parseHead(b []byte) (typ string, rev uint64) {
-	const pre = `{"type":"`
-	if !bytes.HasPrefix(b, []byte(pre)) {
-		return "", 0
-	}
-	b = b[len(pre):]
-	end := bytes.IndexByte(b, '"')
-	if end < 0 {
-		return "", 0
-	}
-	switch string(b[:end]) { // no allocation: the compiler matches constants
-	case "change":
-		typ = "change"
-	case "snapshot":
-		typ = "snapshot"
-	case "hello":
-		return "hello", 0
-	case "reload":
-		return "reload", 0
-	default:
-		return "other", 0
-	}
-	b = b[end:]
-	i := bytes.Index(b, []byte(`"rev":`))
-	if i < 0 {
-		return typ, 0
-	}
-	for _, ch := range b[i+6:] {
-		if ch < '0' || ch > '9' {
-			break
-		}
-		rev = rev*10 + uint64(ch-'0')
-	}
-	return typ, rev
 }
 
 // recorder holds, for one phase, when each client read each revision.

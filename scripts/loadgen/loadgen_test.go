@@ -28,29 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestParseHead(t *testing.T) {
-	tests := []struct {
-		in  string
-		typ string
-		rev uint64
-	}{
-		{`{"type":"change","rev":1234,"change":{"rev":1234}}`, "change", 1234},
-		{`{"type":"snapshot","rev":7,"projects":[]}`, "snapshot", 7},
-		{`{"type":"hello","epoch":"e","rev":3,"build":"b"}`, "hello", 0},
-		{`{"type":"reload"}`, "reload", 0},
-		{`{"type":"change","rev":18446744073709551615,`, "change", 18446744073709551615},
-		{`{"type":"chan`, "", 0},
-		{`not json`, "", 0},
-		{``, "", 0},
-	}
-	for _, tt := range tests {
-		typ, rev := parseHead([]byte(tt.in))
-		if typ != tt.typ || rev != tt.rev {
-			t.Errorf("parseHead(%q) = %q, %d; want %q, %d", tt.in, typ, rev, tt.typ, tt.rev)
-		}
-	}
-}
-
 func TestParseTargets(t *testing.T) {
 	tests := []struct {
 		in   string
