@@ -27,6 +27,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"projectboard/server/feedwire"
+	"projectboard/store"
 )
 
 const (
@@ -99,6 +102,8 @@ type baseline struct {
 	conns    map[*bareConn]struct{}
 	snapRev  uint64
 	snapshot *bareMsg
+	helloRev uint64
+	hello    *bareMsg // encoded once a revision, as ours does
 
 	wg       sync.WaitGroup // connections being served
 	stopping chan struct{}
@@ -313,18 +318,26 @@ func (s *baseline) edit(id, ifMatch string, body []byte) response {
 	return res
 }
 
-// changeMessage is ours' message for the project with this revision written in, or one of the
-// shape of a real change message padded to msgSize bytes.
+// changeMessage is ours' message for the project with this revision written in, or a
+// feedwire.Change of an edit of its progress, with the project's note padded so that the
+// message is msgSize bytes.
 func (s *baseline) changeMessage(rev uint64, p *bareProject) []byte {
 	if p.template != nil {
 		return withRev(p.template, rev)
 	}
-	id := p.ID
-	r := strconv.FormatUint(rev, 10)
-	head := `{"type":"change","rev":` + r + `,"change":{"rev":` + r + `,"projectId":"` + id +
-		`","kind":"update","fields":{"progress":{"from":0,"to":1}}},"project":{"id":"` + id + `","note":"`
-	tail := `"}}`
-	return padded(head, tail, s.msgSize)
+	project, _ := json.Marshal(struct {
+		ID   string `json:"id"`
+		Note string `json:"note"`
+	}{ID: p.ID})
+	b, err := json.Marshal(feedwire.Change{Type: feedwire.TypeChange, Rev: rev, Project: project,
+		Change: store.Change{Rev: rev, ProjectID: p.ID, Kind: store.ChangeUpdate,
+			Fields: map[string]store.FieldChange{"progress": {From: 0, To: 1}}}})
+	if err != nil {
+		panic(err) // the values are plain: marshalling cannot fail
+	}
+	// The project is the last member: the message ends with its note's closing quote, `"}}`.
+	tail := len(b) - len(`"}}`)
+	return padded(string(b[:tail]), string(b[tail:]), s.msgSize)
 }
 
 func padded(head, tail string, size int) []byte {
@@ -371,8 +384,14 @@ func (s *baseline) join(sinceText, epoch string) (bc *bareConn, first []*bareMsg
 	}
 	s.conns[bc] = struct{}{}
 	rev := s.rev
-	first = append(first, &bareMsg{data: []byte(`{"type":"hello","epoch":"` + s.epoch + `","rev":` +
-		strconv.FormatUint(rev, 10) + `,"build":"` + s.name + `"}`)})
+	if s.hello == nil || s.helloRev != rev {
+		b, err := json.Marshal(feedwire.Hello{Type: feedwire.TypeHello, Epoch: s.epoch, Rev: rev, Build: s.name})
+		if err != nil {
+			panic(err) // strings and a number: marshalling cannot fail
+		}
+		s.hello, s.helloRev = &bareMsg{data: b}, rev
+	}
+	first = append(first, s.hello)
 	if resume && since <= rev && since+1 >= s.first {
 		for _, c := range s.changes {
 			if c.Rev > since {

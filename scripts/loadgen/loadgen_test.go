@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"projectboard/scripts/internal/harness"
+	"projectboard/server/feedwire"
 )
 
 // TestMain lets the test binary stand in for the loadgen binary when the runner starts a
@@ -242,5 +243,40 @@ func TestJournalCommit(t *testing.T) {
 	want := "\x00\x00\x00\x00\x00\x00\x00\x02firstsecond"
 	if string(b) != want {
 		t.Errorf("got %q, want %q", b, want)
+	}
+}
+
+// A baseline without ours' payload sends a hello and change messages that decode as the
+// feed's, each change of the size asked for.
+func TestBaselineMessages(t *testing.T) {
+	s, err := parseBaseline("bare", []string{"--msg-size", "900", "--rev", "41", "--epoch", "E1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first, ok := s.join("", "")
+	if !ok || len(first) != 2 {
+		t.Fatalf("join: got %d messages, ok %v", len(first), ok)
+	}
+	msgs, err := feedwire.Decode(first[0].data)
+	if err != nil || msgs[0].Type != feedwire.TypeHello || msgs[0].Epoch != "E1" || msgs[0].Rev != 41 || msgs[0].Build != "bare" {
+		t.Errorf("hello: got %s, %v", first[0].data, err)
+	}
+	b := s.changeMessage(42, s.projects[s.order[0]])
+	if len(b) != 900 {
+		t.Errorf("change message: got %d bytes, want 900", len(b))
+	}
+	msgs, err = feedwire.Decode(b)
+	if err != nil {
+		t.Fatalf("change message: %v: %.200s", err, b)
+	}
+	m := msgs[0]
+	if m.Type != feedwire.TypeChange || m.Rev != 42 || m.Change == nil || m.Change.Rev != 42 || m.Change.ProjectID != s.order[0] {
+		t.Errorf("change message: got %+v", m)
+	}
+	if p, err := m.DecodeProject(); err != nil || p == nil || p.ID != s.order[0] {
+		t.Errorf("change message's project: got %v, %v", p, err)
+	}
+	if typ, rev := feedwire.Head(b); typ != feedwire.TypeChange || rev != 42 {
+		t.Errorf("Head: got %q, %d", typ, rev)
 	}
 }
