@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"projectboard/server/feedwire"
 	"projectboard/server/hub"
 	"projectboard/store"
 )
@@ -168,7 +170,11 @@ func (s *Server) handleTokenDelete(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleScreensReload(c *fiber.Ctx) error {
-	s.hub.Publish(&hub.Message{Data: []byte(`{"type":"reload"}`)})
+	msg, err := json.Marshal(feedwire.Reload{Type: feedwire.TypeReload})
+	if err != nil {
+		return err // a constant string: marshalling cannot fail
+	}
+	s.hub.Publish(&hub.Message{Data: msg})
 	s.audit(c, store.AuditEvent{Type: store.AuditScreensReload, Detail: fmt.Sprintf("%d screens", s.hub.Len())})
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"screens": s.hub.Len()})
 }
