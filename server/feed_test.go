@@ -61,6 +61,10 @@ func TestPreEncodedBytesMatchEncoding(t *testing.T) {
 		if b, _ := json.Marshal(m); !jsonSame(t, b, spliced) {
 			t.Errorf("rev %d: feedwire.Change encodes\n%s\nthe feed sent\n%s", e.Change.Rev, b, spliced)
 		}
+		// The load tool reads only a message's head: type and rev first, as spliced.
+		if typ, rev := feedwire.Head(spliced); typ != feedwire.TypeChange || rev != e.Change.Rev {
+			t.Errorf("rev %d: feedwire.Head reads %q %d from %s", e.Change.Rev, typ, rev, spliced)
+		}
 	}
 	for i, r := range results[:2] {
 		want, _ := json.Marshal(r.Project)
