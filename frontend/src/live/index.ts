@@ -83,7 +83,11 @@ function maybeSeedTicker(): void {
   seeded = true
   api.changes(Math.max(0, s.rev - 20), 20).then(
     (changes) => (board.value = seedTicker(board.value, changes)),
-    () => undefined,
+    () => {
+      // Asked again with the next change or snapshot (a server in the middle of an upgrade in
+      // place answers reads of its file with 503 for a second or two).
+      seeded = false
+    },
   )
 }
 
