@@ -236,10 +236,14 @@ func TestProcsNoOrphans(t *testing.T) {
 		t.Skip("starts two clusters of processes")
 	}
 	bin := memberBinary(t)
+	if err := adoptOrphans(); err != nil {
+		t.Fatal(err)
+	}
 	for _, mode := range []string{"fail", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run", "^TestProcsHelper$", "-test.v")
-			cmd.Env = append(os.Environ(), "ETCDTEST_HELPER="+mode, "ETCDTEST_MEMBER_BINARY="+bin)
+			// TMPDIR: a killed helper cannot remove its temp directory; this test's does.
+			cmd.Env = append(os.Environ(), "ETCDTEST_HELPER="+mode, "ETCDTEST_MEMBER_BINARY="+bin, "TMPDIR="+t.TempDir())
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -271,11 +275,12 @@ func TestProcsNoOrphans(t *testing.T) {
 				}
 			}()
 			cmd.Wait()
-			deadline := time.Now().Add(5 * time.Second) // killed: the kernel signals, init reaps
+			deadline := time.Now().Add(5 * time.Second) // killed: the kernel signals, we reap
 			for _, pid := range pids {
 				for alive(pid) && time.Now().Before(deadline) {
 					time.Sleep(20 * time.Millisecond)
 				}
+				reap(pid) // a zombie (not alive) once it is adopted and killed
 				if alive(pid) {
 					t.Errorf("member process %d outlived its test (%s)", pid, mode)
 				}
