@@ -99,9 +99,11 @@ func TestProcsLeaderKilled(t *testing.T) {
 		rev         int64
 	}
 	var (
-		mu   sync.Mutex
-		acks []write // successful writes, in order
+		mu     sync.Mutex
+		acks   []write // successful writes, in order
+		failed int
 	)
+	const writeTimeout = 100 * time.Millisecond
 	stop := make(chan struct{})
 	writerDone := make(chan struct{})
 	go func() {
@@ -113,14 +115,19 @@ func TestProcsLeaderKilled(t *testing.T) {
 			default:
 			}
 			begun := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			// The timeout is the measurement's resolution: a write begun while there is no
+			// leader waits for it, and the first write to succeed is one begun after the
+			// election. Writes here take tens of milliseconds.
+			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 			resp, err := cli.Put(ctx, "/pb/proc", strconv.Itoa(n))
 			cancel()
+			mu.Lock()
 			if err == nil {
-				mu.Lock()
 				acks = append(acks, write{begun, time.Now(), n, resp.Header.Revision})
-				mu.Unlock()
+			} else {
+				failed++
 			}
+			mu.Unlock()
 		}
 	}()
 	defer func() { // stops the writer when the test fails too
@@ -194,6 +201,17 @@ func TestProcsLeaderKilled(t *testing.T) {
 		}
 		catchUp := time.Since(restarted)
 		catchUps = append(catchUps, catchUp)
+		// And linearizably, now that it is back: through it alone, the key holds the write
+		// acknowledged before the restart or a later one.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := own.Get(ctx, "/pb/proc")
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: linearizable read on restarted %s: %v", round, c.Procs()[leader].Name, err)
+		}
+		if n, _ := strconv.Atoi(string(got.Kvs[0].Value)); n < want.n {
+			t.Fatalf("round %d: restarted %s serves write %d, want at least %d", round, c.Procs()[leader].Name, n, want.n)
+		}
 		own.Close()
 		t.Logf("round %d: killed leader %s; first write after %v; restarted and caught up to revision %d after %v",
 			round, c.Procs()[leader].Name, pause.Round(time.Millisecond), want.rev, catchUp.Round(time.Millisecond))
@@ -214,8 +232,8 @@ func TestProcsLeaderKilled(t *testing.T) {
 	if n, _ := strconv.Atoi(string(got.Kvs[0].Value)); n < last.n {
 		t.Fatalf("key holds write %d, want at least the last acknowledged %d", n, last.n)
 	}
-	t.Logf("median of %d kills: first write after %v, restarted member caught up after %v; %d writes acknowledged; load %s → %s",
-		rounds, median(pauses).Round(time.Millisecond), median(catchUps).Round(time.Millisecond), len(acks), load, loadavg())
+	t.Logf("median of %d kills: first write after %v, restarted member caught up after %v; %d writes acknowledged, %d failed (%v timeout); load %s → %s",
+		rounds, median(pauses).Round(time.Millisecond), median(catchUps).Round(time.Millisecond), len(acks), failed, writeTimeout, load, loadavg())
 
 	for i := range c.Procs() {
 		pids = append(pids, c.Pid(i)) // the restarted ones
