@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,8 +261,35 @@ func (c *ProcCluster) Kill(i int) {
 	<-exited
 }
 
-// Restart starts killed member i again on its data directory and ports, joining the
-// existing cluster, and waits until it serves clients (it may still be catching up).
+// Terminate stops member i cleanly: SIGTERM, on which etcdmember closes the member
+// (handing leadership over if it leads) and exits 0. After timeout it is SIGKILLed. It
+// returns the process's exit error, nil for a clean exit.
+func (c *ProcCluster) Terminate(i int, timeout time.Duration) error {
+	p := c.procs[i]
+	c.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.cmd = nil
+	c.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("etcd member %s still running %v after SIGTERM, killed", p.Name, timeout)
+	}
+	if !cmd.ProcessState.Success() {
+		return fmt.Errorf("etcd member %s: %v after SIGTERM (see %s)", p.Name, cmd.ProcessState, p.OutFile)
+	}
+	return nil
+}
+
+// Restart starts killed (or terminated) member i again on its data directory and ports,
+// joining the existing cluster, and waits until it serves clients (it may still be catching
+// up).
 func (c *ProcCluster) Restart(i int) error {
 	return c.start(i, "existing")
 }

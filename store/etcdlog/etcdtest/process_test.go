@@ -52,6 +52,8 @@ func memberBinary(t *testing.T) string {
 	return member.bin
 }
 
+// TestProcsWriteOnOneReadOnAnother writes through one member and reads through another,
+// then stops the first with SIGTERM and restarts it.
 func TestProcsWriteOnOneReadOnAnother(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds etcdmember and starts three processes")
@@ -73,6 +75,21 @@ func TestProcsWriteOnOneReadOnAnother(t *testing.T) {
 	}
 	if len(got.Kvs) != 1 || string(got.Kvs[0].Value) != "written on m0" || got.Kvs[0].ModRevision != put.Header.Revision {
 		t.Fatalf("got %v on m2, want the value written on m0 at revision %d", got.Kvs, put.Header.Revision)
+	}
+
+	// SIGTERM: the member closes and exits 0; on restart it has the write.
+	if err := c.Terminate(0, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	got, err = w.Get(ctx, "/pb/test", clientv3.WithSerializable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Kvs) != 1 || got.Kvs[0].ModRevision != put.Header.Revision {
+		t.Fatalf("got %v on m0 after its restart, want the write at revision %d", got.Kvs, put.Header.Revision)
 	}
 }
 
