@@ -4,9 +4,13 @@
 // deployment runs, so that tests of the log of record meet elections, compaction and watches
 // as they are.
 //
-// It lives beside the etcd code (not under scripts/internal) so that tests of store/etcdlog,
-// of the server and of the scripts can all import it; only test binaries link it, and with it
-// etcd's server.
+// ProcCluster is the same with every member a process of its own (the etcdmember command,
+// built by BuildMember), for crash tests: Kill is a SIGKILL, which an in-process member
+// cannot suffer (Cluster.Stop halts its raft; the test's process goes on).
+//
+// The package lives beside the etcd code (not under scripts/internal) so that tests of
+// store/etcdlog, of the server and of the scripts can all import it; only test binaries and
+// the crash tools link it, and with it etcd's server.
 package etcdtest
 
 import (
