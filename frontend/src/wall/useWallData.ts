@@ -293,7 +293,9 @@ export function useWallData(
       tickerRev = c.rev
       const held = lookup(c.projectId)
       const item = tickerItemOf(c, held)
-      if (item) {
+      // The history fetched after the first picture may already hold it: it can come back
+      // after a change was committed and before this copy took that change in.
+      if (item && !ring.some((i) => i.rev === item.rev)) {
         ring.push(item)
         ringChanged = true
       }
@@ -301,6 +303,8 @@ export function useWallData(
       if (c.kind === 'problem' || c.kind === 'delete') problemsDirty = true
       if (c.kind === 'settings') fetchRules()
     }
+    // In revision order, whichever way each came (the history may have brought later ones).
+    if (ringChanged) ring.sort((a, b) => a.rev - b.rev)
     if (ring.length > TICKER_KEEP) ring = ring.slice(-TICKER_KEEP)
     if (extrasTimer === null) extrasTimer = later(startExtras, EXTRAS_AFTER_MS)
     maybeFetchProblems()
