@@ -250,8 +250,21 @@ func (c *Cluster) Restart(m *Member) error {
 
 // NewClient returns a client of the given endpoints, all running members when none are given.
 func (c *Cluster) NewClient(endpoints ...string) (*clientv3.Client, error) {
+	return dial(endpoints, c.Endpoints)
+}
+
+// Client is NewClient for a test: it fails the test on error and closes the client when the
+// test ends.
+func (c *Cluster) Client(tb testing.TB, endpoints ...string) *clientv3.Client {
+	tb.Helper()
+	return clientFor(tb, c.NewClient, endpoints)
+}
+
+// dial is a quiet client of endpoints, or of all running members (running) when none are given:
+// the same for members in this process and members of their own.
+func dial(endpoints []string, running func() []string) (*clientv3.Client, error) {
 	if len(endpoints) == 0 {
-		endpoints = c.Endpoints()
+		endpoints = running()
 	}
 	return clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
@@ -260,11 +273,11 @@ func (c *Cluster) NewClient(endpoints ...string) (*clientv3.Client, error) {
 	})
 }
 
-// Client is NewClient for a test: it fails the test on error and closes the client when the
-// test ends.
-func (c *Cluster) Client(tb testing.TB, endpoints ...string) *clientv3.Client {
+// clientFor is a client made by newClient for a test: it fails the test on error and closes the
+// client when the test ends.
+func clientFor(tb testing.TB, newClient func(...string) (*clientv3.Client, error), endpoints []string) *clientv3.Client {
 	tb.Helper()
-	cli, err := c.NewClient(endpoints...)
+	cli, err := newClient(endpoints...)
 	if err != nil {
 		tb.Fatalf("etcd client: %v", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // BuildMember builds the etcdmember command (scripts/etcdmember) into dir and returns the
@@ -339,26 +338,14 @@ func (c *ProcCluster) WaitLeader(timeout time.Duration) (int, error) {
 
 // NewClient returns a client of the given endpoints, all running members when none are given.
 func (c *ProcCluster) NewClient(endpoints ...string) (*clientv3.Client, error) {
-	if len(endpoints) == 0 {
-		endpoints = c.Endpoints()
-	}
-	return clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 5 * time.Second,
-		Logger:      zap.NewNop(),
-	})
+	return dial(endpoints, c.Endpoints)
 }
 
 // Client is NewClient for a test: it fails the test on error and closes the client when the
 // test ends.
 func (c *ProcCluster) Client(tb testing.TB, endpoints ...string) *clientv3.Client {
 	tb.Helper()
-	cli, err := c.NewClient(endpoints...)
-	if err != nil {
-		tb.Fatalf("etcd client: %v", err)
-	}
-	tb.Cleanup(func() { cli.Close() })
-	return cli
+	return clientFor(tb, c.NewClient, endpoints)
 }
 
 // Close SIGKILLs every running member and reaps it. A test that wants a clean shutdown
