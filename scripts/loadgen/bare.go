@@ -113,6 +113,15 @@ func (s *baseline) serveFastHTTP(conn *websocket.Conn, since, epoch string) {
 		}
 		return conn.WriteMessage(websocket.TextMessage, m.data)
 	}
+	bc.pump(first, readerDone, write, func(code int) {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
+	})
+}
+
+// pump is a baseline connection's writer, the same for both libraries: the catch-up, then each
+// broadcast message, until a write fails, the reader ends, or the connection is dropped (then
+// closed with its code).
+func (bc *bareConn) pump(first []*bareMsg, readerDone <-chan struct{}, write func(*bareMsg) error, closeWith func(code int)) {
 	for _, m := range first {
 		if write(m) != nil {
 			return
@@ -125,7 +134,7 @@ func (s *baseline) serveFastHTTP(conn *websocket.Conn, since, epoch string) {
 				return
 			}
 		case <-bc.done:
-			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(bc.code, ""), time.Now().Add(time.Second))
+			closeWith(bc.code)
 			return
 		case <-readerDone:
 			return

@@ -108,24 +108,9 @@ func (s *baseline) serveGorilla(conn *websocket.Conn, since, epoch string) {
 			}
 			return conn.WriteMessage(websocket.TextMessage, m.data)
 		}
-		for _, m := range first {
-			if write(m) != nil {
-				return
-			}
-		}
-		for {
-			select {
-			case m := <-bc.c:
-				if write(m) != nil {
-					return
-				}
-			case <-bc.done:
-				_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(bc.code, ""), time.Now().Add(time.Second))
-				return
-			case <-readerDone:
-				return
-			}
-		}
+		bc.pump(first, readerDone, write, func(code int) {
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
+		})
 	}()
 	conn.SetReadLimit(bareReadLimit)
 	for {
