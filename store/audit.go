@@ -91,11 +91,10 @@ func (s *Store) Audit(events ...AuditEvent) ([]AuditEvent, error) {
 		ev.Detail = clip(ev.Detail, auditDetailMax)
 		out[i] = ev
 	}
-	err := released(s.file.Load().Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAudit)
-		b.FillPercent = 0.95 // appended at the end only
+	err := s.batchUpdate(func(tx *wtx) error {
+		tx.Bucket(bucketAudit).FillPercent = 0.95 // appended at the end only
 		for i := range out {
-			seq, err := b.NextSequence()
+			seq, err := tx.nextSequence(bucketAudit)
 			if err != nil {
 				return err
 			}
@@ -104,12 +103,12 @@ func (s *Store) Audit(events ...AuditEvent) ([]AuditEvent, error) {
 			if err != nil {
 				return err
 			}
-			if err := b.Put(u64(seq), data); err != nil {
+			if err := tx.put(bucketAudit, u64(seq), data); err != nil {
 				return err
 			}
 		}
 		return nil
-	}))
+	})
 	return out, wrapWrite(err)
 }
 

@@ -63,7 +63,7 @@ func rawEdit(db *bolt.DB, p *Project, i int) error {
 	if err := encodeStaged(batch); err != nil {
 		return err
 	}
-	return db.Update(func(tx *bolt.Tx) error { return writeStaged(tx, batch, uint64(i+1)) })
+	return db.Update(func(tx *bolt.Tx) error { return writeStaged(&wtx{Tx: tx}, batch, uint64(i+1)) })
 }
 
 // BenchmarkRawUpdate is the baseline: one bbolt Update per edit writing the same keys and

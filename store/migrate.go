@@ -87,7 +87,7 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		for _, id := range orphans {
-			if err := deleteTokenTx(tx, id); err != nil {
+			if err := deleteTokenTx(&wtx{Tx: tx}, id); err != nil {
 				return err
 			}
 		}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 	"unicode"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Each domain rule: a change that breaks it is refused with a 422-style *ValidationError
@@ -153,7 +151,8 @@ func TestDomainRulesSpareUntouchedFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What an older binary wrote: the projects as they are, rules or not.
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(w *wtx) error {
+		tx := w.Tx
 		for _, p := range legacy {
 			p.Version = 1
 			if err := putJSON(tx.Bucket(bucketProjects), p.ID, p); err != nil {

@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 	if bigPath != "" {
 		os.RemoveAll(filepath.Dir(bigPath))
 	}
+	stopSharedEtcd()
 	os.Exit(code)
 }
 

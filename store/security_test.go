@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 func TestCheckText(t *testing.T) {
@@ -57,7 +55,8 @@ func TestMigrationGivesTokensOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := map[string]string{}
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(w *wtx) error {
+		tx := w.Tx
 		for _, tok := range []Token{
 			{ID: "kept", Name: "script", Kind: "api", Role: RoleEditor, CreatedBy: "li"},
 			{ID: "orphan", Name: "old", Kind: "api", Role: RoleAdmin, CreatedBy: "gone"},

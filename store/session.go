@@ -38,8 +38,8 @@ func (s *Store) CreateSession(username string) (string, error) {
 	username = NormalizeUsername(username)
 	id := randomToken("")
 	now := s.opt.Now().UTC()
-	err := s.update(func(tx *bolt.Tx) error {
-		if _, err := s.userRecord(tx, username); err != nil {
+	err := s.update(func(tx *wtx) error {
+		if _, err := s.userRecord(tx.Tx, username); err != nil {
 			return err
 		}
 		// Sessions that were never presented again would stay forever: each login sweeps
@@ -49,7 +49,7 @@ func (s *Store) CreateSession(username string) (string, error) {
 		}); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bucketSessions), SessionKey(id), Session{Username: username, CreatedAt: now, LastSeen: now})
+		return tx.putJSON(bucketSessions, SessionKey(id), Session{Username: username, CreatedAt: now, LastSeen: now})
 	})
 	return id, wrapWrite(err)
 }
@@ -89,23 +89,23 @@ func (s *Store) SessionUser(id string) (User, Session, error) {
 	}
 	if now.Sub(sess.LastSeen) > sessionTouchEvery {
 		sess.LastSeen = now
-		_ = s.update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketSessions), key, sess) })
+		_ = s.update(func(tx *wtx) error { return tx.putJSON(bucketSessions, key, sess) })
 	}
 	return r.User, sess, nil
 }
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(id string) error {
-	return wrapWrite(s.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSessions).Delete([]byte(SessionKey(id)))
+	return wrapWrite(s.update(func(tx *wtx) error {
+		return tx.del(bucketSessions, []byte(SessionKey(id)))
 	}))
 }
 
-func deleteSessionsOf(tx *bolt.Tx, username string) error {
+func deleteSessionsOf(tx *wtx, username string) error {
 	return deleteSessionsWhere(tx, func(sess Session) bool { return sess.Username == username })
 }
 
-func deleteSessionsWhere(tx *bolt.Tx, match func(Session) bool) error {
+func deleteSessionsWhere(tx *wtx, match func(Session) bool) error {
 	b := tx.Bucket(bucketSessions)
 	var keys [][]byte
 	err := b.ForEach(func(k, v []byte) error {
@@ -119,7 +119,7 @@ func deleteSessionsWhere(tx *bolt.Tx, match func(Session) bool) error {
 		return nil
 	})
 	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
+		if err := tx.del(bucketSessions, k); err != nil {
 			return err
 		}
 	}

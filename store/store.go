@@ -15,6 +15,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"projectboard/store/etcdlog"
 )
 
 // Options configure Open. The zero value means the documented defaults.
@@ -31,6 +33,12 @@ type Options struct {
 	PasswordParams *PasswordParams
 	// SessionIdle and SessionMax bound a session's life (defaults 7 and 30 days).
 	SessionIdle, SessionMax time.Duration
+	// Log, when set, runs the store on a cluster: the log in etcd is the record, the file a
+	// view of it (replica.go). Nil: a single node, the file is the record.
+	Log *etcdlog.Log
+	// EtcdTimeout bounds how long a write on a cluster keeps trying (no leader, a member
+	// gone) before it is refused as unavailable (default 5 s).
+	EtcdTimeout time.Duration
 }
 
 // ErrLocked means another process, usually a running server, holds the database file.
@@ -69,8 +77,11 @@ type Store struct {
 	dummyOnce sync.Once
 	dummy     string
 
-	tokenMu    sync.Mutex // orders caching a token against revoking it
-	tokenCache sync.Map   // sha256(secret) → Token
+	tokenMu    sync.Mutex    // orders caching a token against revoking it
+	tokenCache sync.Map      // sha256(secret) → Token
+	tokenGen   atomic.Uint64 // moves when another instance's entry changed tokens (replica.go)
+
+	rep *replica // nil on a single node
 
 	passwordChecks atomic.Int64 // Authenticate calls, each one argon2id hash
 }
@@ -104,6 +115,12 @@ func Open(path string, opt Options) (*Store, error) {
 	if opt.SessionMax == 0 {
 		opt.SessionMax = 30 * 24 * time.Hour
 	}
+	if opt.EtcdTimeout == 0 {
+		opt.EtcdTimeout = 5 * time.Second
+	}
+	if opt.Log != nil && opt.ReadOnly {
+		return nil, errors.New("a store on a cluster cannot be opened read-only")
+	}
 	if !opt.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, err
@@ -127,6 +144,12 @@ func Open(path string, opt Options) (*Store, error) {
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if opt.Log != nil {
+		if err := s.startReplica(opt.Log); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if opt.ReadOnly {
 		close(s.stopped)
@@ -157,8 +180,22 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 	return released(s.file.Load().View(fn))
 }
 
-func (s *Store) update(fn func(*bolt.Tx) error) error {
-	return released(s.file.Load().Update(fn))
+// update runs fn in a write transaction: on a single node bbolt's, on a cluster one whose
+// writes go through the log (replica.go).
+func (s *Store) update(fn func(*wtx) error) error {
+	if s.rep != nil {
+		return s.rep.update(fn)
+	}
+	return released(s.file.Load().Update(func(tx *bolt.Tx) error { return fn(&wtx{Tx: tx}) }))
+}
+
+// batchUpdate is update through bbolt's Batch on a single node: concurrent callers share a
+// transaction, and fn may run more than once.
+func (s *Store) batchUpdate(fn func(*wtx) error) error {
+	if s.rep != nil {
+		return s.rep.update(fn)
+	}
+	return released(s.file.Load().Batch(func(tx *bolt.Tx) error { return fn(&wtx{Tx: tx}) }))
 }
 
 func released(err error) error {
@@ -230,6 +267,9 @@ func decodeProjects(values [][]byte) ([]*Project, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.stopped
+	if s.rep != nil {
+		s.rep.stop()
+	}
 	s.commitMu.Lock() // a caller may be committing on its own goroutine
 	defer s.commitMu.Unlock()
 	return s.file.Load().Close() // a no-op on a released file

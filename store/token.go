@@ -53,9 +53,9 @@ func (s *Store) CreateToken(t Token) (Token, string, error) {
 	t.CreatedAt = s.opt.Now().UTC()
 	secret := randomToken("pb_")
 	sum := sha256.Sum256([]byte(secret))
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *wtx) error {
 		if t.Owner != "" {
-			owner, err := s.userRecord(tx, t.Owner)
+			owner, err := s.userRecord(tx.Tx, t.Owner)
 			if err != nil {
 				return invalid("owner", "is not an account")
 			}
@@ -63,10 +63,10 @@ func (s *Store) CreateToken(t Token) (Token, string, error) {
 				return invalid("role", "may not exceed the owner's role (%s)", owner.Role)
 			}
 		}
-		if err := putJSON(tx.Bucket(bucketTokens), t.ID, t); err != nil {
+		if err := tx.putJSON(bucketTokens, t.ID, t); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTokenHashes).Put(sum[:], []byte(t.ID))
+		return tx.put(bucketTokenHashes, sum[:], []byte(t.ID))
 	})
 	return t, secret, wrapWrite(err)
 }
@@ -100,10 +100,16 @@ func (s *Store) TokenBySecret(secret string) (Token, error) {
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()
 	// Cache only what is still stored: a revocation may have committed since the read.
+	gen := s.tokenGen.Load()
 	still := false
 	_ = s.view(func(tx *bolt.Tx) error { still = tx.Bucket(bucketTokenHashes).Get(sum[:]) != nil; return nil })
 	if still {
 		s.tokenCache.Store(sum, t)
+		// Another instance's revocation is applied without tokenMu: it moves tokenGen, then
+		// clears the cache. If it moved since the check, this entry may be stale.
+		if s.tokenGen.Load() != gen {
+			s.tokenCache.Delete(sum)
+		}
 	}
 	return t, nil
 }
@@ -130,7 +136,7 @@ func (s *Store) DeleteToken(id string) (Token, error) {
 	var t Token
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *wtx) error {
 		v := tx.Bucket(bucketTokens).Get([]byte(id))
 		if v == nil {
 			return fmt.Errorf("token %q: %w", id, ErrNotFound)
@@ -158,7 +164,7 @@ func (s *Store) forgetToken(id string) {
 
 // revokeTokensOf deletes every token owned by username in tx and returns them. Their cached
 // secrets are forgotten before the transaction commits, so a revoked token fails at once.
-func (s *Store) revokeTokensOf(tx *bolt.Tx, username string) ([]Token, error) {
+func (s *Store) revokeTokensOf(tx *wtx, username string) ([]Token, error) {
 	var owned []Token
 	err := tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
 		var t Token
@@ -182,7 +188,7 @@ func (s *Store) revokeTokensOf(tx *bolt.Tx, username string) ([]Token, error) {
 	return owned, nil
 }
 
-func deleteTokenTx(tx *bolt.Tx, id string) error {
+func deleteTokenTx(tx *wtx, id string) error {
 	hashes := tx.Bucket(bucketTokenHashes)
 	var keys [][]byte
 	_ = hashes.ForEach(func(k, v []byte) error {
@@ -192,9 +198,9 @@ func deleteTokenTx(tx *bolt.Tx, id string) error {
 		return nil
 	})
 	for _, k := range keys {
-		if err := hashes.Delete(k); err != nil {
+		if err := tx.del(bucketTokenHashes, k); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(bucketTokens).Delete([]byte(id))
+	return tx.del(bucketTokens, []byte(id))
 }

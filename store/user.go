@@ -133,12 +133,11 @@ func (s *Store) AddUser(u User, password string) (User, error) {
 		return User{}, err
 	}
 	u.CreatedAt = s.opt.Now().UTC()
-	err = s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsers)
-		if b.Get([]byte(u.Username)) != nil {
+	err = s.update(func(tx *wtx) error {
+		if tx.Bucket(bucketUsers).Get([]byte(u.Username)) != nil {
 			return fmt.Errorf("user %q: %w", u.Username, ErrConflict)
 		}
-		return putJSON(b, u.Username, userRecord{User: u, PasswordHash: hash})
+		return tx.putJSON(bucketUsers, u.Username, userRecord{User: u, PasswordHash: hash})
 	})
 	return u, wrapWrite(err)
 }
@@ -204,8 +203,8 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, []Token, error
 	var revoked []Token
 	s.tokenMu.Lock() // see forgetToken
 	defer s.tokenMu.Unlock()
-	err := s.update(func(tx *bolt.Tx) error {
-		r, err := s.userRecord(tx, username)
+	err := s.update(func(tx *wtx) error {
+		r, err := s.userRecord(tx.Tx, username)
 		if err != nil {
 			return err
 		}
@@ -223,7 +222,7 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, []Token, error
 			return err
 		}
 		if before == RoleAdmin && r.Role != RoleAdmin {
-			if err := checkNotLastAdmin(tx, username); err != nil {
+			if err := checkNotLastAdmin(tx.Tx, username); err != nil {
 				return err
 			}
 		}
@@ -240,7 +239,7 @@ func (s *Store) UpdateUser(username string, up UserUpdate) (User, []Token, error
 			}
 		}
 		out = r.User
-		return putJSON(tx.Bucket(bucketUsers), username, r)
+		return tx.putJSON(bucketUsers, username, r)
 	})
 	if err != nil {
 		return User{}, nil, wrapWrite(err)
@@ -255,13 +254,13 @@ func (s *Store) DeleteUser(username string) ([]Token, error) {
 	var revoked []Token
 	s.tokenMu.Lock() // see forgetToken
 	defer s.tokenMu.Unlock()
-	err := s.update(func(tx *bolt.Tx) error {
-		r, err := s.userRecord(tx, username)
+	err := s.update(func(tx *wtx) error {
+		r, err := s.userRecord(tx.Tx, username)
 		if err != nil {
 			return err
 		}
 		if r.Role == RoleAdmin {
-			if err := checkNotLastAdmin(tx, username); err != nil {
+			if err := checkNotLastAdmin(tx.Tx, username); err != nil {
 				return err
 			}
 		}
@@ -271,7 +270,7 @@ func (s *Store) DeleteUser(username string) ([]Token, error) {
 		if revoked, err = s.revokeTokensOf(tx, username); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketUsers).Delete([]byte(username))
+		return tx.del(bucketUsers, []byte(username))
 	})
 	if err != nil {
 		return nil, wrapWrite(err)

@@ -220,8 +220,8 @@ func (s *Store) SetWebhooks(w WebhookSettings, ifMatch uint64, by string) (Webho
 	var stale *StaleError
 	errStale := errors.New("stale")
 	now := s.opt.Now().UTC()
-	err := s.update(func(tx *bolt.Tx) error {
-		cur, err := webhooksIn(tx)
+	err := s.update(func(tx *wtx) error {
+		cur, err := webhooksIn(tx.Tx)
 		if err != nil {
 			return err
 		}
@@ -231,7 +231,7 @@ func (s *Store) SetWebhooks(w WebhookSettings, ifMatch uint64, by string) (Webho
 		}
 		w.Version = cur.Version + 1
 		w.UpdatedAt, w.UpdatedBy = &now, by
-		return putJSON(tx.Bucket(bucketSettings), string(keyWebhooks), w)
+		return tx.putJSON(bucketSettings, string(keyWebhooks), w)
 	})
 	if errors.Is(err, errStale) {
 		return WebhookSettings{}, stale
@@ -278,10 +278,9 @@ const MaxDeliveries = 1000
 func (s *Store) AppendDelivery(ds ...Delivery) ([]Delivery, error) {
 	now := s.opt.Now().UTC()
 	out := slices.Clone(ds)
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDeliveries)
+	err := s.update(func(tx *wtx) error {
 		for i := range out {
-			seq, err := b.NextSequence()
+			seq, err := tx.nextSequence(bucketDeliveries)
 			if err != nil {
 				return err
 			}
@@ -289,7 +288,7 @@ func (s *Store) AppendDelivery(ds ...Delivery) ([]Delivery, error) {
 			if out[i].CreatedAt.IsZero() {
 				out[i].CreatedAt = now
 			}
-			if err := putDelivery(b, &out[i]); err != nil {
+			if err := putDelivery(tx, &out[i]); err != nil {
 				return err
 			}
 		}
@@ -302,9 +301,13 @@ func (s *Store) AppendDelivery(ds ...Delivery) ([]Delivery, error) {
 		}
 		// Keys sort by sequence: drop from the front while below the newest MaxDeliveries.
 		keep := u64(last - MaxDeliveries + 1)
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil && string(k) < string(keep); k, _ = c.First() {
-			if err := c.Delete(); err != nil {
+		var drop [][]byte
+		c := tx.Bucket(bucketDeliveries).Cursor()
+		for k, _ := c.First(); k != nil && string(k) < string(keep); k, _ = c.Next() {
+			drop = append(drop, append([]byte(nil), k...))
+		}
+		for _, k := range drop {
+			if err := tx.del(bucketDeliveries, k); err != nil {
 				return err
 			}
 		}
@@ -316,22 +319,21 @@ func (s *Store) AppendDelivery(ds ...Delivery) ([]Delivery, error) {
 	return out, nil
 }
 
-func putDelivery(b *bolt.Bucket, d *Delivery) error {
+func putDelivery(tx *wtx, d *Delivery) error {
 	data, err := encode(d)
 	if err != nil {
 		return err
 	}
-	return b.Put(u64(d.Seq), data)
+	return tx.put(bucketDeliveries, u64(d.Seq), data)
 }
 
 // UpdateDelivery stores a delivery's new state; ErrNotFound when it has left the log.
 func (s *Store) UpdateDelivery(d Delivery) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDeliveries)
-		if b.Get(u64(d.Seq)) == nil {
+	err := s.update(func(tx *wtx) error {
+		if tx.Bucket(bucketDeliveries).Get(u64(d.Seq)) == nil {
 			return fmt.Errorf("delivery %d: %w", d.Seq, ErrNotFound)
 		}
-		return putDelivery(b, &d)
+		return putDelivery(tx, &d)
 	})
 	return wrapWrite(err)
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Edit is one change a caller asks the writer to commit.
@@ -288,6 +286,10 @@ func encodeStaged(batch []staged) error {
 // commit stages a batch against the current state, writes what passed in one transaction,
 // makes it visible, publishes it and answers every caller, in that order.
 func (s *Store) commit(batch []*writeReq) {
+	if s.rep != nil {
+		s.commitReplicated(batch)
+		return
+	}
 	now := s.opt.Now().UTC()
 	ok, rev, edits := s.stageBatch(batch, now)
 	s.hookMu.Lock()
@@ -298,7 +300,7 @@ func (s *Store) commit(batch []*writeReq) {
 		s.chain(ok)
 		err := encodeStaged(ok)
 		if err == nil {
-			err = s.update(func(tx *bolt.Tx) error { return writeStaged(tx, ok, rev) })
+			err = s.update(func(tx *wtx) error { return writeStaged(tx, ok, rev) })
 		}
 		if observe != nil {
 			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})
@@ -471,8 +473,24 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 	if !made {
 		delta = nil
 	}
+	fillResults(ok)
 	events := make([]Event, 0, len(ok))
 	for i, st := range ok {
+		ev := Event{Change: st.change, Project: st.after, ChangeJSON: st.changeJSON, ProjectJSON: st.projectJSON}
+		if i == len(ok)-1 {
+			ev.Summary, ev.SummaryDelta = sum, delta
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+// fillResults sets each committed edit's Result.
+func fillResults(ok []staged) {
+	for _, st := range ok {
+		if st.req == nil {
+			continue
+		}
 		ch := st.change
 		res := Result{Change: &ch, Report: st.report, Problem: st.problem, Month: st.month, Rules: st.rules, changes: st.changes}
 		if st.after != nil {
@@ -480,16 +498,8 @@ func (s *Store) makeVisible(ok []staged, rev uint64, now time.Time) []Event {
 		} else if st.before != nil {
 			res.Project = *st.before
 		}
-		if st.req != nil {
-			st.req.res[st.i] = res
-		}
-		ev := Event{Change: ch, Project: st.after, ChangeJSON: st.changeJSON, ProjectJSON: st.projectJSON}
-		if i == len(ok)-1 {
-			ev.Summary, ev.SummaryDelta = sum, delta
-		}
-		events = append(events, ev)
+		st.req.res[st.i] = res
 	}
-	return events
 }
 
 // stage checks an edit against the batch's current state and works out its change; a nil
@@ -568,40 +578,40 @@ func (s *Store) stage(e Edit, b *batchState, now time.Time, today Date) (*staged
 }
 
 // writeStaged writes a batch's projects, log entries and index keys, and the last revision.
-func writeStaged(tx *bolt.Tx, batch []staged, rev uint64) error {
-	projects := tx.Bucket(bucketProjects)
-	changes := tx.Bucket(bucketChanges)
-	// The log only ever appends at the end: full pages waste nothing (the default of half
-	// full suits random inserts). FillPercent lives on the bucket handle, so it is set in
-	// every transaction.
-	changes.FillPercent = 0.95
-	last := tx.Bucket(bucketProjectLast)
+func writeStaged(tx *wtx, batch []staged, rev uint64) error {
+	if tx.Tx != nil {
+		// The log only ever appends at the end: full pages waste nothing (the default of half
+		// full suits random inserts). FillPercent lives on the bucket handle, so it is set in
+		// every transaction.
+		tx.Bucket(bucketChanges).FillPercent = 0.95
+	}
 	for _, st := range batch {
 		for _, v := range st.puts {
-			if err := tx.Bucket(v.bucket).Put(v.key, v.value); err != nil {
+			if err := tx.put(v.bucket, v.key, v.value); err != nil {
 				return err
 			}
 		}
+		revKey := u64(st.change.Rev)
 		if st.noProject {
-			if err := changes.Put(u64(st.change.Rev), st.logJSON); err != nil {
+			if err := tx.put(bucketChanges, revKey, st.logJSON); err != nil {
 				return err
 			}
 			continue
 		}
 		id := []byte(st.change.ProjectID)
 		if st.after == nil {
-			if err := projects.Delete(id); err != nil {
+			if err := tx.del(bucketProjects, id); err != nil {
 				return err
 			}
-		} else if err := projects.Put(id, st.projectJSON); err != nil {
+		} else if err := tx.put(bucketProjects, id, st.projectJSON); err != nil {
 			return err
 		}
-		if err := changes.Put(u64(st.change.Rev), st.logJSON); err != nil {
+		if err := tx.put(bucketChanges, revKey, st.logJSON); err != nil {
 			return err
 		}
-		if err := last.Put(id, u64(st.change.Rev)); err != nil {
+		if err := tx.put(bucketProjectLast, id, revKey); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keyRev, u64(rev))
+	return tx.put(bucketMeta, keyRev, u64(rev))
 }

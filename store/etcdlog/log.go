@@ -199,3 +199,36 @@ func (l *Log) Prune(ctx context.Context, floor uint64) error {
 	).Commit()
 	return err
 }
+
+// Client is the etcd client the log uses.
+func (l *Log) Client() *clientv3.Client { return l.cli }
+
+// Prefix is the log's key prefix.
+func (l *Log) Prefix() string { return l.prefix }
+
+// Read returns the entries from up to to, inclusive, in order, or ErrCompacted when one of
+// them was pruned. A writer that lost a race reads what won with it.
+func (l *Log) Read(ctx context.Context, from, to uint64) ([]Entry, error) {
+	var out []Entry
+	for next := from; next <= to; {
+		resp, err := l.cli.Get(ctx, l.key(next), clientv3.WithRange(l.key(to+1)), clientv3.WithLimit(listPage))
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, fmt.Errorf("%w: %d wanted, none kept up to %d", ErrCompacted, next, to)
+		}
+		for _, kv := range resp.Kvs {
+			rev, err := l.revOf(kv.Key)
+			if err != nil {
+				return nil, err
+			}
+			if rev != next {
+				return nil, fmt.Errorf("%w: %d wanted, %d found", ErrCompacted, next, rev)
+			}
+			out = append(out, Entry{Rev: rev, Value: kv.Value})
+			next++
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,692 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"projectboard/store/etcdlog"
+)
+
+// A store on a cluster (Options.Log set): etcd holds the log of record, and this file is a
+// view of it that every instance keeps for itself (docs/scale-out.md).
+//
+// Every write — an edit batch of the writer, and every update (accounts, sessions, tokens,
+// webhooks, audit) — is staged against the view as on a single node, but recorded instead of
+// committed: its puts and deletes (wtx) become one entry, appended to the log only if the log
+// still ends where the view does (etcdlog's compared head). Then the writer applies its own
+// entry to the view at once and answers. Entries appended by other instances reach the view
+// through the follower (etcdlog.Follow). Both apply through applyEntries, under commitMu, so
+// the view holds the log's entries in order, each once, and the in-memory state is made from
+// what the entries wrote — the same on every instance, revisions included.
+//
+// A writer whose append lost the race reads the entries that won, applies them, and stages
+// again: an If-Match that held against the old view may now fail, exactly as if the other
+// instance's edit had come first on one node. A writer that did not hear whether its append
+// committed (the leader went away) tries again with the same expected head: if the first try
+// did commit, the retry loses the race to it, and the writer finds its own entry (by its id)
+// among the ones it reads.
+
+// Local keys of the meta bucket: where this file stands in the log. They are never part of
+// an entry or a base.
+var (
+	keyReplBase    = []byte("etcd_base")    // the base the file was made from (etcdlog.Base.ID)
+	keyReplApplied = []byte("etcd_applied") // the last entry applied, 8 bytes BE
+)
+
+// maxEntryBytes is the most bytes of ops one entry holds: a batch larger than that spans
+// several entries, appended in one transaction when they fit (etcdlog.Log.MaxBytes).
+const maxEntryBytes = 900 << 10
+
+type replica struct {
+	s       *Store
+	log     *etcdlog.Log
+	base    etcdlog.Base
+	timeout time.Duration
+	// applied is the last entry applied to the view; only the holder of commitMu touches it.
+	applied uint64
+	// appliedPub is applied for everyone else (metrics, tests).
+	appliedPub atomic.Uint64
+	cancel     context.CancelFunc
+	done       chan struct{}
+}
+
+// errRestage means the log moved on under a write: it must be staged again.
+var errRestage = errors.New("the log moved on: stage again")
+
+// errRollback ends a recording transaction without committing it.
+var errRollback = errors.New("recorded")
+
+// Applied is the last entry of the cluster's log this instance has applied (0 on a single
+// node).
+func (s *Store) Applied() uint64 {
+	if s.rep == nil {
+		return 0
+	}
+	return s.rep.appliedPub.Load()
+}
+
+// Clustered reports whether the store runs on a cluster's log.
+func (s *Store) Clustered() bool { return s.rep != nil }
+
+// baseMeta is what a base records beside its chunks.
+type baseMeta struct {
+	Schema int    `json:"schema"`
+	Epoch  string `json:"epoch"`
+}
+
+// startReplica joins the log: it makes the cluster from this file when the log has no base,
+// loads the base when the file belongs to another one, applies the entries up to the head
+// and starts the follower. Open calls it before anyone can write.
+func (s *Store) startReplica(l *etcdlog.Log) error {
+	r := &replica{s: s, log: l, timeout: s.opt.EtcdTimeout, done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*r.timeout)
+	defer cancel()
+	base, err := l.GetBase(ctx)
+	if errors.Is(err, etcdlog.ErrNoBase) {
+		base, err = s.createBase(ctx, l)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	var meta baseMeta
+	if err := json.Unmarshal(base.Meta, &meta); err != nil || meta.Schema != SchemaVersion {
+		return fmt.Errorf("cluster: its base has schema %d, this binary needs %d (%v)", meta.Schema, SchemaVersion, err)
+	}
+	var local []byte
+	_ = s.view(func(tx *bolt.Tx) error {
+		local = bytes.Clone(tx.Bucket(bucketMeta).Get(keyReplBase))
+		r.applied = btou(tx.Bucket(bucketMeta).Get(keyReplApplied))
+		return nil
+	})
+	if string(local) != base.ID {
+		if err := s.loadBase(ctx, l, base); err != nil {
+			return fmt.Errorf("cluster: loading its base: %w", err)
+		}
+		r.applied = base.Entry
+	}
+	r.base = base
+	r.appliedPub.Store(r.applied)
+	s.rep = r
+	// Serve nothing older than the log was when we started.
+	head, err := l.Head(ctx)
+	if err == nil && head > r.applied {
+		var entries []etcdlog.Entry
+		if entries, err = l.Read(ctx, r.applied+1, head); err == nil {
+			s.commitMu.Lock()
+			_, err = r.applyEntries(entries, nil)
+			s.commitMu.Unlock()
+		}
+	}
+	if err != nil {
+		s.rep = nil
+		return fmt.Errorf("cluster: catching up: %w", err)
+	}
+	fctx, stop := context.WithCancel(context.Background())
+	r.cancel = stop
+	go r.follow(fctx)
+	return nil
+}
+
+// createBase offers this file as the cluster's base; if another instance was first, its
+// base is the one.
+func (s *Store) createBase(ctx context.Context, l *etcdlog.Log) (etcdlog.Base, error) {
+	var chunks [][]byte
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		chunks, err = baseChunks(tx)
+		return err
+	})
+	if err != nil {
+		return etcdlog.Base{}, err
+	}
+	meta, _ := json.Marshal(baseMeta{Schema: SchemaVersion, Epoch: s.epoch})
+	b := etcdlog.Base{ID: randomHex(8), Meta: meta}
+	won, err := l.CreateBase(ctx, b, chunks)
+	if err != nil {
+		return etcdlog.Base{}, err
+	}
+	if !won {
+		return l.GetBase(ctx)
+	}
+	// This file is the base: it stands at entry 0 of the new log.
+	err = s.file.Load().Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if err := m.Put(keyReplBase, []byte(b.ID)); err != nil {
+			return err
+		}
+		return m.Put(keyReplApplied, u64(0))
+	})
+	if err != nil {
+		return etcdlog.Base{}, err
+	}
+	return l.GetBase(ctx)
+}
+
+// baseChunks records every bucket of the file but this file's place in the log, as entries'
+// ops in chunks of at most maxEntryBytes.
+func baseChunks(tx *bolt.Tx) ([][]byte, error) {
+	var chunks [][]byte
+	var ops []op
+	size := 0
+	flush := func() {
+		if len(ops) > 0 {
+			chunks = append(chunks, encodeEntry([16]byte{}, ops))
+		}
+		ops, size = nil, 0
+	}
+	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		bucket := bytes.Clone(name)
+		// Every bucket, empty or not, is made by its sequence's op.
+		ops = append(ops, op{kind: opSeq, bucket: bucket, seq: b.Sequence()})
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return fmt.Errorf("bucket %s: nested buckets are not replicated", name)
+			}
+			if bytes.Equal(bucket, bucketMeta) && (bytes.Equal(k, keyReplBase) || bytes.Equal(k, keyReplApplied)) {
+				return nil
+			}
+			n := len(bucket) + len(k) + len(v) + 16
+			if size+n > maxEntryBytes {
+				flush()
+			}
+			ops = append(ops, op{kind: opPut, bucket: bucket, key: bytes.Clone(k), value: bytes.Clone(v)})
+			size += n
+			return nil
+		})
+	})
+	flush()
+	return chunks, err
+}
+
+// loadBase replaces the file's contents by the base's, then the in-memory state by the file's.
+func (s *Store) loadBase(ctx context.Context, l *etcdlog.Log, b etcdlog.Base) error {
+	chunks, err := l.ReadBase(ctx, b)
+	if err != nil {
+		return err
+	}
+	err = s.file.Load().Update(func(tx *bolt.Tx) error {
+		var names [][]byte
+		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			names = append(names, bytes.Clone(name))
+			return nil
+		})
+		for _, n := range names {
+			if err := tx.DeleteBucket(n); err != nil {
+				return err
+			}
+		}
+		for i, c := range chunks {
+			_, ops, err := decodeEntry(c)
+			if err != nil {
+				return fmt.Errorf("chunk %d: %w", i, err)
+			}
+			if err := applyOps(tx, ops); err != nil {
+				return err
+			}
+		}
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := m.Put(keyReplBase, []byte(b.ID)); err != nil {
+			return err
+		}
+		if err := m.Put(keyReplApplied, u64(b.Entry)); err != nil {
+			return err
+		}
+		if schemaOf(tx) != SchemaVersion {
+			return fmt.Errorf("the base has schema %d, this binary needs %d", schemaOf(tx), SchemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.projects, s.lastRev, s.agg, s.cycle = map[string]*Project{}, map[string]uint64{}, newAggregate(), newCycleState()
+	s.mu.Unlock()
+	return s.load()
+}
+
+// follow applies what other instances append, until Close. A failure (etcd unreachable for
+// long, the file full) is logged and the follower starts again from the view's position.
+func (r *replica) follow(ctx context.Context) {
+	defer close(r.done)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		r.s.commitMu.Lock()
+		from := r.applied
+		r.s.commitMu.Unlock()
+		err := r.log.Follow(ctx, from, func(entries []etcdlog.Entry) error {
+			r.s.commitMu.Lock()
+			defer r.s.commitMu.Unlock()
+			_, err := r.applyEntries(entries, nil)
+			if err == nil {
+				wait = 100 * time.Millisecond
+			}
+			return err
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		log.Printf("cluster: following the log from entry %d: %v (again in %v)", from, err, wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// stopReplica stops the follower; Close calls it once the writer has stopped.
+func (r *replica) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// applyEntries applies the entries after the view's position to the file and the in-memory
+// state, in one bbolt transaction, publishes their changes and advances the position. It
+// reports whether one of them carries the id mine (nil: none). The caller holds commitMu.
+func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, error) {
+	var ops []op
+	found := false
+	last := r.applied
+	for _, e := range entries {
+		if e.Rev <= last {
+			continue // applied already (the writer applies its own entries at once)
+		}
+		if e.Rev != last+1 {
+			return false, fmt.Errorf("entry %d after %d: a hole", e.Rev, last)
+		}
+		id, eops, err := decodeEntry(e.Value)
+		if err != nil {
+			return false, fmt.Errorf("entry %d: %w", e.Rev, err)
+		}
+		if mine != nil && id == *mine {
+			found = true
+		}
+		ops = append(ops, eops...)
+		last = e.Rev
+	}
+	if last == r.applied {
+		return false, nil
+	}
+	s := r.s
+	ch, err := s.decodeOps(ops)
+	if err != nil {
+		return false, err
+	}
+	t0 := time.Now()
+	err = released(s.file.Load().Update(func(tx *bolt.Tx) error {
+		if err := applyOps(tx, ops); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyReplApplied, u64(last))
+	}))
+	if err != nil {
+		return false, err
+	}
+	r.applied = last
+	r.appliedPub.Store(last)
+	events := s.applyDecoded(ch)
+	s.hookMu.Lock()
+	hook, observe := s.hook, s.observe
+	s.hookMu.Unlock()
+	if observe != nil && mine == nil && len(events) > 0 {
+		observe(CommitStats{Edits: len(events), Duration: time.Since(t0)})
+	}
+	if hook != nil && len(events) > 0 {
+		hook(events)
+	}
+	return found, nil
+}
+
+// decoded is what a run of entries changes in memory, decoded before the file is written so
+// that a value that does not decode changes nothing.
+type decoded struct {
+	ops      []op
+	projects []*Project // parallel to ops: the project a put of the projects bucket stores
+	changes  []logEntry
+	reports  []*Report
+	problems []*Problem
+	months   []*MonthState
+	snaps    map[string][]byte // snapshot key → its value, for the months closed here
+	rules    *WarningRules
+	tokens   bool
+}
+
+func (s *Store) decodeOps(ops []op) (*decoded, error) {
+	d := &decoded{ops: ops, projects: make([]*Project, len(ops)), snaps: map[string][]byte{}}
+	for i, o := range ops {
+		if o.kind != opPut {
+			if o.kind == opDel && (bytes.Equal(o.bucket, bucketTokens) || bytes.Equal(o.bucket, bucketTokenHashes)) {
+				d.tokens = true
+			}
+			continue
+		}
+		var err error
+		switch string(o.bucket) {
+		case string(bucketProjects):
+			p := &Project{}
+			err = decode(o.value, p)
+			d.projects[i] = p
+		case string(bucketChanges):
+			var e logEntry
+			err = decode(o.value, &e)
+			d.changes = append(d.changes, e)
+		case string(bucketReports):
+			rep := &Report{}
+			err = decode(o.value, rep)
+			d.reports = append(d.reports, rep)
+		case string(bucketProblems):
+			p := &Problem{}
+			err = decode(o.value, p)
+			d.problems = append(d.problems, p)
+		case string(bucketMonths):
+			m := &MonthState{}
+			err = decode(o.value, m)
+			d.months = append(d.months, m)
+		case string(bucketSnapshots):
+			d.snaps[string(o.key)] = o.value
+		case string(bucketSettings):
+			if bytes.Equal(o.key, keyWarningRules) {
+				d.rules = &WarningRules{}
+				err = decode(o.value, d.rules)
+			}
+		case string(bucketTokens), string(bucketTokenHashes):
+			d.tokens = true
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s key %q: %w", o.bucket, o.key, err)
+		}
+	}
+	return d, nil
+}
+
+// applyDecoded makes what the entries wrote visible, all at once with the summary of their
+// last revision (as makeVisible does for a single node's commit), and returns their events.
+func (s *Store) applyDecoded(d *decoded) []Event {
+	now := s.opt.Now()
+	s.mu.Lock()
+	for i, o := range d.ops {
+		switch string(o.bucket) {
+		case string(bucketProjects):
+			id := string(o.key)
+			s.agg.add(s.projects[id], -1)
+			if p := d.projects[i]; p != nil {
+				s.projects[id] = p
+				s.agg.add(p, 1)
+			} else {
+				delete(s.projects, id)
+			}
+		case string(bucketProjectLast):
+			if o.kind == opPut {
+				s.lastRev[string(o.key)] = btou(o.value)
+			}
+		case string(bucketMeta):
+			if o.kind == opPut && bytes.Equal(o.key, keyRev) {
+				s.rev = btou(o.value)
+			} else if o.kind == opPut && bytes.Equal(o.key, keyEpoch) {
+				s.epoch = string(o.value)
+			}
+		}
+	}
+	for _, r := range d.reports {
+		s.cycle.putReport(r)
+	}
+	for _, p := range d.problems {
+		s.cycle.putProblem(p)
+	}
+	for _, m := range d.months {
+		s.cycle.months[m.Month] = m
+		delete(s.cycle.closed, m.Month)
+		if m.Status != MonthClosed {
+			continue
+		}
+		v := d.snaps[string(snapshotKey(m.Month, m.Snapshot))]
+		var view MonthView
+		if v == nil || decode(v, &view) != nil {
+			// Written by an earlier entry than the month's: read it from the file.
+			if sv, err := s.snapshotView(m.Month, m.Snapshot); err == nil {
+				view = *sv
+			}
+		}
+		s.cycle.closed[m.Month] = closedOf(&view)
+	}
+	if d.rules != nil {
+		s.cycle.rules = *d.rules
+	}
+	prev, sum := s.summary, s.summary
+	for _, e := range d.changes {
+		s.rev = max(s.rev, e.Rev) // a write split over entries sets meta's rev in its last
+	}
+	if len(d.changes) > 0 {
+		s.summary = s.liveSummary(s.rev, now)
+		sum = s.summary
+	}
+	s.mu.Unlock()
+	if d.tokens {
+		s.tokenGen.Add(1)
+		s.tokenCache.Clear()
+	}
+	if len(d.changes) == 0 {
+		return nil
+	}
+	delta, made := AppendSummaryDelta(nil, prev, sum)
+	if !made {
+		delta = nil
+	}
+	events := make([]Event, len(d.changes))
+	for i, e := range d.changes {
+		events[i] = Event{Change: e.Change, Project: e.After}
+	}
+	events[len(events)-1].Summary, events[len(events)-1].SummaryDelta = sum, delta
+	return events
+}
+
+// commit appends values (one write's entries) to the log after the view's position and
+// applies them; it tries again on errors that may pass (no leader, a member gone) until
+// deadline. errRestage: other entries came first, and are applied now. The caller holds
+// commitMu.
+func (r *replica) commit(values [][]byte, id [16]byte, deadline time.Time) error {
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		expected := r.applied
+		_, err := r.log.Append(ctx, expected, values)
+		if err == nil {
+			entries := make([]etcdlog.Entry, len(values))
+			for i, v := range values {
+				entries[i] = etcdlog.Entry{Rev: expected + 1 + uint64(i), Value: v}
+			}
+			_, err = r.applyEntries(entries, nil)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("committed to the cluster, not yet applied here: %w", err)
+			}
+			return nil
+		}
+		var conflict *etcdlog.ConflictError
+		if errors.As(err, &conflict) {
+			var entries []etcdlog.Entry
+			mine := false
+			entries, err = r.log.Read(ctx, expected+1, conflict.Head)
+			if err == nil {
+				mine, err = r.applyEntries(entries, &id)
+			}
+			cancel()
+			switch {
+			case err != nil:
+				return err
+			case mine: // an earlier try committed after all
+				return nil
+			default:
+				return errRestage
+			}
+		}
+		cancel()
+		if errors.Is(err, etcdlog.ErrTooLarge) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// entryID is a fresh id for one write's entries.
+func entryID() [16]byte {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	return id
+}
+
+// entries encodes ops as entries of at most maxEntryBytes each.
+func splitEntries(id [16]byte, ops []op) [][]byte {
+	var out [][]byte
+	start, size := 0, 0
+	for i, o := range ops {
+		n := len(o.bucket) + len(o.key) + len(o.value) + 16
+		if size+n > maxEntryBytes && i > start {
+			out = append(out, encodeEntry(id, ops[start:i]))
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(out, encodeEntry(id, ops[start:]))
+}
+
+// update runs fn against the view in a transaction that records its writes and is then
+// rolled back; the writes go to the log (commit) and come back to the view from there.
+func (r *replica) update(fn func(*wtx) error) error {
+	s := r.s
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	deadline := time.Now().Add(r.timeout)
+	synced := false
+	for {
+		var ops []op
+		err := released(s.file.Load().Update(func(tx *bolt.Tx) error {
+			if err := fn(&wtx{Tx: tx, ops: &ops}); err != nil {
+				return err
+			}
+			return errRollback
+		}))
+		if !errors.Is(err, errRollback) {
+			if !synced && err != nil { // refused: perhaps by a view behind the log
+				synced = true
+				if caughtUp, cerr := r.catchUp(deadline); cerr == nil && caughtUp {
+					continue
+				}
+			}
+			return err
+		}
+		if len(ops) == 0 {
+			return nil
+		}
+		id := entryID()
+		err = r.commit(splitEntries(id, ops), id, deadline)
+		if !errors.Is(err, errRestage) {
+			return err
+		}
+	}
+}
+
+// commitReplicated is commit on a cluster: stage, record, append, apply, answer; staged
+// again whenever another instance's entries came first.
+func (s *Store) commitReplicated(batch []*writeReq) {
+	r := s.rep
+	deadline := time.Now().Add(r.timeout)
+	s.hookMu.Lock()
+	observe := s.observe
+	s.hookMu.Unlock()
+	synced := false
+	for {
+		now := s.opt.Now().UTC()
+		ok, rev, edits := s.stageBatch(batch, now)
+		// A refusal may come from a view behind the log (an edit made a moment ago on
+		// another instance, If-Match naming its version): catch up once and stage again.
+		// What passed needs no such check: the append's compare catches a stale view.
+		if !synced && refusedAny(batch) {
+			synced = true
+			if caughtUp, err := r.catchUp(deadline); err == nil && caughtUp {
+				resetBatch(batch)
+				continue
+			}
+		}
+		if len(ok) == 0 {
+			break
+		}
+		t0 := time.Now()
+		s.chain(ok)
+		err := encodeStaged(ok)
+		var ops []op
+		if err == nil {
+			err = writeStaged(&wtx{ops: &ops}, ok, rev)
+		}
+		if err == nil {
+			id := entryID()
+			err = r.commit(splitEntries(id, ops), id, deadline)
+		}
+		if errors.Is(err, errRestage) {
+			resetBatch(batch)
+			continue
+		}
+		if observe != nil {
+			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})
+		}
+		if err != nil {
+			for _, st := range ok {
+				if st.req != nil {
+					st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+				}
+			}
+			break
+		}
+		fillResults(ok)
+		break
+	}
+	for _, req := range batch {
+		close(req.done)
+	}
+}
+
+// catchUp reads the log's head and applies what the view lacks; it reports whether there
+// was anything. The caller holds commitMu.
+func (r *replica) catchUp(deadline time.Time) (bool, error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	head, err := r.log.Head(ctx)
+	if err != nil || head <= r.applied {
+		return false, err
+	}
+	entries, err := r.log.Read(ctx, r.applied+1, head)
+	if err != nil {
+		return false, err
+	}
+	_, err = r.applyEntries(entries, nil)
+	return err == nil, err
+}
+
+func refusedAny(batch []*writeReq) bool {
+	for _, req := range batch {
+		for _, err := range req.errs {
+			if err != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func resetBatch(batch []*writeReq) {
+	for _, req := range batch {
+		clear(req.res)
+		clear(req.errs)
+	}
+}
