@@ -203,7 +203,10 @@ func (c *ProcCluster) start(i int, state string) error {
 		}
 		<-exited
 		c.forget(p, cmd)
-		return fmt.Errorf("etcd member %s exited before ready: %v (see %s and %s)", p.Name, cmd.ProcessState, p.OutFile, p.LogFile)
+		// The files go with the test's directory: say what they hold (a port taken by
+		// another process between freeURL and the start is the usual reason).
+		return fmt.Errorf("etcd member %s exited before ready: %v\nstderr: %s\nlog: %s", p.Name, cmd.ProcessState,
+			tail(p.OutFile, 600), tail(p.LogFile, 600))
 	case <-time.After(60 * time.Second):
 		c.Kill(i)
 		return fmt.Errorf("etcd member %s not ready after 60 s (see %s and %s)", p.Name, p.OutFile, p.LogFile)
@@ -354,4 +357,13 @@ func (c *ProcCluster) Close() {
 	for i := range c.procs {
 		c.Kill(i)
 	}
+}
+
+// tail is the last n bytes of a file, for an error message.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b[max(0, len(b)-n):])
 }
