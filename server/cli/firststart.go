@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,6 +27,10 @@ func seedIfEmpty(st *store.Store, name string, log *slog.Logger) error {
 		return fmt.Errorf("data set %s: %w", name, err)
 	}
 	if err := st.Seed(projects, "system", "导入数据集 "+name); err != nil {
+		if st.Clustered() && !st.Empty() {
+			log.Info("another instance of the cluster loaded the bundled data first", "dataset", name)
+			return nil
+		}
 		return fmt.Errorf("data set %s: %w", name, err)
 	}
 	log.Info("loaded bundled data", "dataset", name, "projects", len(projects))
@@ -120,6 +125,10 @@ func firstStart(st *store.Store, baseURL string, log *slog.Logger) error {
 		password, generated = randomPassword(), true
 	}
 	if _, err := st.AddUser(store.User{Username: name, DisplayName: "管理员", Role: store.RoleAdmin}, password); err != nil {
+		if st.Clustered() && errors.Is(err, store.ErrConflict) {
+			log.Info("another instance of the cluster created the admin account first: its log shows the first login", "username", name)
+			return nil
+		}
 		if !generated {
 			return fmt.Errorf("create the admin account %s with PROJECTBOARD_ADMIN_PASSWORD: %w", name, err)
 		}

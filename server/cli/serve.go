@@ -38,6 +38,8 @@ type Config struct {
 	// Clock, when set, is the instant the server's clock starts at (--clock); it runs on in
 	// real time from there.
 	Clock time.Time
+	// Etcd, when it has endpoints, runs this process as one instance of a cluster.
+	Etcd EtcdConfig
 }
 
 // serve runs the server until a signal stops it or a new process (SIGHUP) takes over, in
@@ -57,7 +59,16 @@ func serve(args []string, version string, log *slog.Logger) error {
 		return err
 	}
 	defer upg.Stop()
-	st, err := store.Open(cfg.DB, store.Options{Now: now})
+	opts := store.Options{Now: now}
+	if len(cfg.Etcd.Endpoints) > 0 {
+		l, cli, err := dialEtcd(cfg.Etcd, log)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		opts.Log, opts.EtcdTimeout = l, cfg.Etcd.Timeout
+	}
+	st, err := store.Open(cfg.DB, opts)
 	if err != nil {
 		return err
 	}
@@ -109,6 +120,8 @@ func serveConfig(args []string) (Config, error) {
 	f.str(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics without login on this address (e.g. 127.0.0.1:9090)")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "also serve Go's profiler, /debug/pprof, on --metrics-addr (no login: keep that address on loopback)")
 	f.str(&cfg.PIDFile, "pid-file", "", "write the serving process's PID here (it changes with each SIGHUP upgrade)")
+	var endpoints string
+	etcdFlags(f, &cfg.Etcd, &endpoints)
 	var clock string
 	f.str(&clock, "clock", "", "run the board as if it were this RFC 3339 instant, e.g. 2022-11-08T10:00:00+08:00; the clock "+
 		"runs on in real time from there (for demos and tests: months, deadlines and warnings follow it; every start begins at it again)")
@@ -127,6 +140,7 @@ func serveConfig(args []string) (Config, error) {
 	}
 	cfg.DB = *db
 	cfg.AllowedOrigins, cfg.TrustedProxies = splitList(origins), splitList(proxies)
+	cfg.Etcd.Endpoints = splitList(endpoints)
 	return cfg, nil
 }
 
