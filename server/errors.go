@@ -114,7 +114,7 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, store.ErrBadCredentials):
 		return errorf(fiber.StatusUnauthorized, "bad_credentials", "", "wrong user name or password")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database is unavailable for a moment (a restart or a full disk); nothing was changed, try again")
+		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database is unavailable for a moment (a restart, a full disk, or the cluster choosing a leader); try again (with If-Match a retry cannot apply an edit twice)")
 	case errors.As(err, &fe):
 		// These come from Fiber and fasthttp themselves: a request that could not be parsed,
 		// timed out, or was too large. Their messages can quote the request — its headers,

@@ -122,7 +122,15 @@ func New(st *store.Store, cfg Config) *Server {
 	s.feed = newFeed(st, s.hub)
 	s.metrics = newMetrics(s.hub, st)
 	s.notifier = newNotifier(st, cfg)
-	st.SetCommitHook(func(ev []store.Event) { s.feed.publish(ev); s.notifier.Handle(ev) })
+	st.SetCommitHook(func(ev []store.Event) {
+		s.feed.publish(ev)
+		// On a cluster every instance publishes every change, and the one that committed it
+		// sends its reminders: the clock's re-evaluation runs on every instance, but only one
+		// instance's commit of a warning's move wins the log (the others find it made).
+		if local := localEvents(ev); len(local) > 0 {
+			s.notifier.Handle(local)
+		}
+	})
 	st.SetCommitObserver(s.metrics.observeCommit)
 	s.app = fiber.New(fiber.Config{
 		Immutable:      true, // Fiber reuses request buffers; we keep strings past the handler
@@ -203,4 +211,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := <-shut
 	s.notifier.Close() // after the last request: what it has not sent stays pending for the next start
 	return err
+}
+
+// localEvents is the events of changes this instance committed (all of them on a single
+// node), in order.
+func localEvents(ev []store.Event) []store.Event {
+	n := 0
+	for i := range ev {
+		if !ev[i].Remote {
+			n++
+		}
+	}
+	if n == len(ev) {
+		return ev
+	}
+	out := make([]store.Event, 0, n)
+	for i := range ev {
+		if !ev[i].Remote {
+			out = append(out, ev[i])
+		}
+	}
+	return out
 }

@@ -230,6 +230,14 @@ func (k *socket) writeClose(frame []byte) {
 // returns the last revision sent.
 func (s *Server) catchUp(r resume, sock *socket, deflate bool) (uint64, error) {
 	write := sock.writeText
+	if r.ok && r.epoch == s.store.Epoch() && s.store.Clustered() {
+		// A screen that comes from another instance of the cluster may have been shown a
+		// revision this one has not applied yet (they trail each other by milliseconds): wait
+		// for it rather than send a snapshot.
+		for deadline := time.Now().Add(3 * time.Second); s.store.Rev() < r.since && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	// The replay runs up to the current summary's revision, and its last change carries that
 	// summary whole: the live changes after it carry deltas from it. (Anything committed
 	// meanwhile is queued on the subscription, which exists already.)

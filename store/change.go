@@ -85,4 +85,8 @@ type Event struct {
 	// ChangeJSON and ProjectJSON are Change and Project as the commit encoded them (nil when
 	// not at hand, e.g. in a replay), so the live feed need not encode them again.
 	ChangeJSON, ProjectJSON []byte
+	// Remote marks a change another instance of the cluster committed: this one only applied
+	// it. Work a change sets off outside the board (reminders) is done once, by the instance
+	// that committed it.
+	Remote bool
 }

@@ -293,10 +293,12 @@ func (r *replica) stop() {
 }
 
 // applyEntries applies the entries after the view's position to the file and the in-memory
-// state, in one bbolt transaction, publishes their changes and advances the position. It
-// reports whether one of them carries the id mine (nil: none). The caller holds commitMu.
+// state, in one bbolt transaction, publishes their changes and advances the position. mine
+// names this instance's own entries (nil: none of them are); it reports whether one of the
+// entries carries that id. The caller holds commitMu.
 func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, error) {
-	var ops []op
+	s := r.s
+	d := &decoded{snaps: map[string][]byte{}}
 	found := false
 	last := r.applied
 	for _, e := range entries {
@@ -306,27 +308,23 @@ func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, e
 		if e.Rev != last+1 {
 			return false, fmt.Errorf("entry %d after %d: a hole", e.Rev, last)
 		}
-		id, eops, err := decodeEntry(e.Value)
+		id, ops, err := decodeEntry(e.Value)
 		if err != nil {
 			return false, fmt.Errorf("entry %d: %w", e.Rev, err)
 		}
-		if mine != nil && id == *mine {
-			found = true
+		own := mine != nil && id == *mine
+		found = found || own
+		if err := d.add(ops, !own); err != nil {
+			return false, fmt.Errorf("entry %d: %w", e.Rev, err)
 		}
-		ops = append(ops, eops...)
 		last = e.Rev
 	}
 	if last == r.applied {
 		return false, nil
 	}
-	s := r.s
-	ch, err := s.decodeOps(ops)
-	if err != nil {
-		return false, err
-	}
 	t0 := time.Now()
-	err = released(s.file.Load().Update(func(tx *bolt.Tx) error {
-		if err := applyOps(tx, ops); err != nil {
+	err := released(s.file.Load().Update(func(tx *bolt.Tx) error {
+		if err := applyOps(tx, d.ops); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyReplApplied, u64(last))
@@ -336,7 +334,7 @@ func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, e
 	}
 	r.applied = last
 	r.appliedPub.Store(last)
-	events := s.applyDecoded(ch)
+	events := s.applyDecoded(d)
 	s.hookMu.Lock()
 	hook, observe := s.hook, s.observe
 	s.hookMu.Unlock()
@@ -355,6 +353,7 @@ type decoded struct {
 	ops      []op
 	projects []*Project // parallel to ops: the project a put of the projects bucket stores
 	changes  []logEntry
+	remote   []bool // parallel to changes: made by another instance
 	reports  []*Report
 	problems []*Problem
 	months   []*MonthState
@@ -363,9 +362,11 @@ type decoded struct {
 	tokens   bool
 }
 
-func (s *Store) decodeOps(ops []op) (*decoded, error) {
-	d := &decoded{ops: ops, projects: make([]*Project, len(ops)), snaps: map[string][]byte{}}
-	for i, o := range ops {
+// add decodes one entry's ops.
+func (d *decoded) add(ops []op, remote bool) error {
+	for _, o := range ops {
+		d.ops = append(d.ops, o)
+		d.projects = append(d.projects, nil)
 		if o.kind != opPut {
 			if o.kind == opDel && (bytes.Equal(o.bucket, bucketTokens) || bytes.Equal(o.bucket, bucketTokenHashes)) {
 				d.tokens = true
@@ -377,11 +378,11 @@ func (s *Store) decodeOps(ops []op) (*decoded, error) {
 		case string(bucketProjects):
 			p := &Project{}
 			err = decode(o.value, p)
-			d.projects[i] = p
+			d.projects[len(d.projects)-1] = p
 		case string(bucketChanges):
 			var e logEntry
 			err = decode(o.value, &e)
-			d.changes = append(d.changes, e)
+			d.changes, d.remote = append(d.changes, e), append(d.remote, remote)
 		case string(bucketReports):
 			rep := &Report{}
 			err = decode(o.value, rep)
@@ -405,10 +406,10 @@ func (s *Store) decodeOps(ops []op) (*decoded, error) {
 			d.tokens = true
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bucket %s key %q: %w", o.bucket, o.key, err)
+			return fmt.Errorf("bucket %s key %q: %w", o.bucket, o.key, err)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // applyDecoded makes what the entries wrote visible, all at once with the summary of their
@@ -486,7 +487,7 @@ func (s *Store) applyDecoded(d *decoded) []Event {
 	}
 	events := make([]Event, len(d.changes))
 	for i, e := range d.changes {
-		events[i] = Event{Change: e.Change, Project: e.After}
+		events[i] = Event{Change: e.Change, Project: e.After, Remote: d.remote[i]}
 	}
 	events[len(events)-1].Summary, events[len(events)-1].SummaryDelta = sum, delta
 	return events
@@ -506,7 +507,7 @@ func (r *replica) commit(values [][]byte, id [16]byte, deadline time.Time) error
 			for i, v := range values {
 				entries[i] = etcdlog.Entry{Rev: expected + 1 + uint64(i), Value: v}
 			}
-			_, err = r.applyEntries(entries, nil)
+			_, err = r.applyEntries(entries, &id)
 			cancel()
 			if err != nil {
 				return fmt.Errorf("committed to the cluster, not yet applied here: %w", err)

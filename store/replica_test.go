@@ -95,17 +95,21 @@ func waitApplied(tb testing.TB, stores ...*Store) {
 
 // revRecorder records the revisions a store publishes, in order.
 type revRecorder struct {
-	mu   sync.Mutex
-	revs []uint64
+	mu    sync.Mutex
+	revs  []uint64
+	local map[uint64]bool // the revisions this instance committed itself
 }
 
 func record(s *Store) *revRecorder {
-	r := &revRecorder{}
+	r := &revRecorder{local: map[uint64]bool{}}
 	s.SetCommitHook(func(evs []Event) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, e := range evs {
 			r.revs = append(r.revs, e.Change.Rev)
+			if !e.Remote {
+				r.local[e.Change.Rev] = true
+			}
 		}
 	})
 	return r
@@ -240,6 +244,12 @@ func TestClusterInstancesAgree(t *testing.T) {
 	}
 	if !reflect.DeepEqual(revsA[6:], revsB) {
 		t.Fatalf("instance B published %v after joining at 6, A %v", revsB, revsA[6:])
+	}
+	// Each change is its committer's own (reminders are sent once): on exactly one instance.
+	for _, rev := range revsB {
+		if recA.local[rev] == recB.local[rev] {
+			t.Fatalf("revision %d: local on A %v, on B %v; want exactly one", rev, recA.local[rev], recB.local[rev])
+		}
 	}
 
 	// A third instance that starts now catches up to the same state, and the file behind an
