@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"projectboard/server/feedwire"
+	"projectboard/store"
+	"projectboard/store/etcdlog"
+	"projectboard/store/etcdlog/etcdtest"
+)
+
+// instance is one server of a cluster, on a real port.
+type instance struct {
+	addr string
+	st   *store.Store
+	srv  *Server
+	done chan error
+}
+
+func startInstance(t *testing.T, c *etcdtest.Cluster, member int) *instance {
+	t.Helper()
+	cli := c.Client(t, c.Members()[member%len(c.Members())].ClientURL)
+	st, err := store.Open(filepath.Join(t.TempDir(), "view.db"), store.Options{PasswordParams: fastHash,
+		Log: etcdlog.New(cli, "/pb/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{addr: ln.Addr().String(), st: st, done: make(chan error, 1),
+		srv: New(st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})}
+	go func() { in.done <- in.srv.App().Listener(ln) }()
+	t.Cleanup(func() { in.stop(t) })
+	return in
+}
+
+// stop shuts the server down and closes its store, as an instance that goes away.
+func (in *instance) stop(t *testing.T) {
+	if in.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = in.srv.Shutdown(ctx)
+	<-in.done
+	in.st.Close()
+	in.srv = nil
+}
+
+func (in *instance) request(t *testing.T, method, path, body string, header map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+in.addr+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Origin", "http://"+in.addr)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+// screen is a wall screen's connection, holding its board in a feedwire.State.
+type screen struct {
+	ws *websocket.Conn
+}
+
+// dialScreen connects to in's feed with the display token, resuming st when it holds a board.
+func dialScreen(t *testing.T, in *instance, token string, st *feedwire.State) *screen {
+	t.Helper()
+	q := "token=" + token
+	if st.Held() {
+		q += fmt.Sprintf("&since=%d&epoch=%s", st.Rev, st.Epoch)
+	}
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	ws, _, err := d.Dial("ws://"+in.addr+"/ws?"+q, http.Header{"Origin": {"http://" + in.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &screen{ws: ws}
+}
+
+// screenChanges reads from a screen until it holds rev, and returns the changes' revisions it
+// read, failing on a snapshot when noSnapshot.
+func screenChanges(t *testing.T, conn *screen, st *feedwire.State, rev uint64, noSnapshot bool) []uint64 {
+	t.Helper()
+	var revs []uint64
+	_ = conn.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for st.Rev < rev || !st.Held() {
+		_, frame, err := conn.ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("screen at %d waiting for %d: %v", st.Rev, rev, err)
+		}
+		msgs, err := feedwire.Decode(frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if err := st.Apply(m); err != nil {
+				t.Fatalf("screen at %d: %v", st.Rev, err)
+			}
+			switch m.Type {
+			case feedwire.TypeSnapshot:
+				if noSnapshot {
+					t.Fatalf("the screen was sent a snapshot at %d; it should have resumed", m.Rev)
+				}
+			case feedwire.TypeChange:
+				revs = append(revs, m.Rev)
+			}
+		}
+	}
+	return revs
+}
+
+func TestClusterTwoInstancesOneBoard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-member etcd cluster")
+	}
+	c := etcdtest.New(t, etcdtest.Options{})
+	a := startInstance(t, c, 0)
+	if err := a.st.Seed([]store.Project{
+		{ID: "P1", Name: "长春影视产业园", Category: store.CategoryPlanned, Year: 2022, Sector: "影视文旅",
+			Department: "文化和旅游局", Stage: store.StagePreparing, InvestmentYuan: 3_500_000_000, AnnualPlanYuan: 900_000_000},
+	}, "system", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.st.AddUser(store.User{Username: "editor", Role: store.RoleEditor}, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	_, display, err := a.st.CreateToken(store.Token{Kind: "display", Name: "wall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startInstance(t, c, 1)
+
+	// A login on one instance is a login on the other.
+	res := a.request(t, "POST", "/api/session", fmt.Sprintf(`{"username":"editor","password":%q}`, testPassword), nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	var cookie string
+	for _, ck := range res.Cookies() {
+		if ck.Name == sessionCookie {
+			cookie = sessionCookie + "=" + ck.Value
+		}
+	}
+	as := map[string]string{"Cookie": cookie}
+	if res := b.request(t, "GET", "/api/projects/P1", "", as); res.StatusCode != 200 {
+		t.Fatalf("the session made on A is refused on B: %d", res.StatusCode)
+	}
+
+	// A screen on each instance; an edit on A reaches both with the same revision.
+	screens := map[string]*feedwire.State{"A": {}, "B": {}}
+	conns := map[string]*screen{}
+	for name, in := range map[string]*instance{"A": a, "B": b} {
+		conn := dialScreen(t, in, display, screens[name])
+		conns[name] = conn
+		screenChanges(t, conn, screens[name], 0, false)
+	}
+	edit := func(in *instance, version uint64, progress int) *http.Response {
+		return in.request(t, "PATCH", "/api/projects/P1", fmt.Sprintf(`{"progress":%d}`, progress),
+			map[string]string{"Cookie": cookie, "If-Match": etag(version)})
+	}
+	res = edit(a, 1, 10)
+	if res.StatusCode != 200 {
+		t.Fatalf("edit on A: %d", res.StatusCode)
+	}
+	rev := a.st.Rev()
+	for name, conn := range conns {
+		if got := screenChanges(t, conn, screens[name], rev, true); len(got) != 1 || got[0] != rev {
+			t.Fatalf("screen on %s read %v, want [%d]", name, got, rev)
+		}
+	}
+	if screens["A"].Epoch != screens["B"].Epoch || string(screens["A"].Projects["P1"]) != string(screens["B"].Projects["P1"]) {
+		t.Fatal("the two screens hold different boards")
+	}
+
+	// If-Match holds across instances: B refuses the version A moved on from.
+	if res := edit(b, 1, 20); res.StatusCode != http.StatusPreconditionFailed {
+		t.Fatalf("a stale edit on B: %d, want 412", res.StatusCode)
+	}
+	// And takes the current one, though A made it a moment ago.
+	if res := edit(b, 2, 30); res.StatusCode != 200 {
+		t.Fatalf("an edit on B of the version A made: %d", res.StatusCode)
+	}
+
+	// A goes away; its screen resumes on B from its revision, without a snapshot, and
+	// gets what was committed meanwhile, in order.
+	held := screens["A"]
+	conns["A"].ws.Close()
+	a.stop(t)
+	if res := edit(b, 3, 40); res.StatusCode != 200 {
+		t.Fatalf("an edit on B with A gone: %d", res.StatusCode)
+	}
+	conn := dialScreen(t, b, display, held)
+	if got := screenChanges(t, conn, held, b.st.Rev(), true); len(got) != 2 || got[0] != rev+1 || got[1] != rev+2 {
+		t.Fatalf("the screen moved to B read %v, want [%d %d]", got, rev+1, rev+2)
+	}
+}
