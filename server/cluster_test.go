@@ -28,9 +28,15 @@ type instance struct {
 	done chan error
 }
 
-func startInstance(t *testing.T, c *etcdtest.Cluster, member int) *instance {
+// startInstance starts an instance whose client talks to one member (member ≥ 0), or to
+// all of them (member < 0), as a deployment's would.
+func startInstance(t testing.TB, c *etcdtest.Cluster, member int) *instance {
 	t.Helper()
-	cli := c.Client(t, c.Members()[member%len(c.Members())].ClientURL)
+	var endpoints []string
+	if member >= 0 {
+		endpoints = []string{c.Members()[member%len(c.Members())].ClientURL}
+	}
+	cli := c.Client(t, endpoints...)
 	st, err := store.Open(filepath.Join(t.TempDir(), "view.db"), store.Options{PasswordParams: fastHash,
 		Log: etcdlog.New(cli, "/pb/")})
 	if err != nil {
@@ -48,7 +54,7 @@ func startInstance(t *testing.T, c *etcdtest.Cluster, member int) *instance {
 }
 
 // stop shuts the server down and closes its store, as an instance that goes away.
-func (in *instance) stop(t *testing.T) {
+func (in *instance) stop(t testing.TB) {
 	if in.srv == nil {
 		return
 	}

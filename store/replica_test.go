@@ -333,3 +333,35 @@ func TestClusterOneBaseWhenInstancesStartTogether(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterRebuildsABrokenView(t *testing.T) {
+	c := sharedEtcd(t)
+	prefix := fmt.Sprintf("/st%d/", etcdPrefixes.Add(1))
+	a := instance(t, c, prefix, 0, nil)
+	for i := 0; i < 5; i++ {
+		mustCreate(t, a, sample(fmt.Sprintf("P%d", i), StageUnderConstruction))
+	}
+	b := instance(t, c, prefix, 1, nil)
+	path := b.Path()
+	b.Close()
+	// A power cut tore the view: its pages are garbage.
+	junk := make([]byte, 64<<10)
+	for i := range junk {
+		junk[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := c.Client(t, c.Members()[1].ClientURL)
+	again, err := Open(path, Options{PasswordParams: fastHash, Log: etcdlog.New(cli, prefix)})
+	if err != nil {
+		t.Fatalf("a broken view is not rebuilt: %v", err)
+	}
+	defer again.Close()
+	if state(t, again) != state(t, a) {
+		t.Fatal("the rebuilt view differs from the cluster")
+	}
+	if aside, _ := filepath.Glob(path + ".broken-*"); len(aside) != 1 {
+		t.Fatalf("the broken view was not kept aside: %v", aside)
+	}
+}

@@ -6,6 +6,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -127,8 +128,20 @@ func Open(path string, opt Options) (*Store, error) {
 		}
 	}
 	db, err := openFile(path, opt)
+	if err != nil && opt.Log != nil && !errors.Is(err, ErrLocked) {
+		db, err = freshView(path, err)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if opt.Log != nil {
+		// On a cluster the file is a view of the log, which is durable on a quorum before
+		// anything is acknowledged; the view records the last entry it applied in the same
+		// transaction. A process that dies loses nothing of the file (the kernel's page cache
+		// keeps what was written); a machine that loses power may lose the tail, replayed from
+		// the log at the next start, or tear the file, then rebuilt from the cluster (see
+		// freshView). Syncing every apply would only slow every edit by the disk's latency.
+		db.NoSync = true
 	}
 	s := &Store{path: path, opt: opt, projects: map[string]*Project{}, lastRev: map[string]uint64{}, agg: newAggregate(),
 		cycle: newCycleState(),
@@ -141,7 +154,23 @@ func Open(path string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := s.load(); err != nil {
+	if err := s.load(); err != nil && opt.Log != nil {
+		// A view that does not load (torn by a power cut): rebuild it from the cluster.
+		db.Close()
+		if db, err = freshView(path, err); err != nil {
+			return nil, err
+		}
+		db.NoSync = true
+		s.file.Store(db)
+		err = migrate(db)
+		if err == nil {
+			err = s.load()
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -172,6 +201,17 @@ func openFile(path string, opt Options) (*bolt.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// freshView moves aside a cluster instance's view that cannot be opened or loaded and opens
+// a new, empty one in its place: the instance then loads the cluster's base and the log.
+func freshView(path string, cause error) (*bolt.DB, error) {
+	aside := fmt.Sprintf("%s.broken-%d", path, time.Now().Unix())
+	if err := os.Rename(path, aside); err != nil {
+		return nil, fmt.Errorf("%w (and moving it aside failed: %v)", cause, err)
+	}
+	log.Printf("cluster: the view %s could not be used (%v): moved to %s, rebuilding it from the cluster", path, cause, aside)
+	return openFile(path, Options{LockTimeout: 2 * time.Second})
 }
 
 // view and update run a transaction on the open file; while the file is released (see
@@ -272,6 +312,9 @@ func (s *Store) Close() error {
 	}
 	s.commitMu.Lock() // a caller may be committing on its own goroutine
 	defer s.commitMu.Unlock()
+	if s.rep != nil {
+		_ = s.file.Load().Sync() // the view is written without syncs: a clean stop keeps it all
+	}
 	return s.file.Load().Close() // a no-op on a released file
 }
 
