@@ -41,6 +41,9 @@ func (ps proxySet) contains(a netip.Addr) bool {
 // is never used — taking the left-most entry (or the raw header string) would let a client
 // pick its own address and its own login budget.
 func (s *Server) clientIP(c *fiber.Ctx) string {
+	if ip, ok := s.forwardedFor(c); ok {
+		return ip // another instance of the cluster forwarded the request (forward.go)
+	}
 	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !ok {
 		return c.Context().RemoteIP().String()

@@ -46,9 +46,10 @@ func startInstance(t testing.TB, c *etcdtest.Cluster, member int) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{addr: ln.Addr().String(), st: st, done: make(chan error, 1),
-		srv: New(st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})}
+	in := &instance{addr: ln.Addr().String(), st: st, done: make(chan error, 1)}
+	in.srv = New(st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdvertiseURL: "http://" + in.addr})
 	go func() { in.done <- in.srv.App().Listener(ln) }()
+	st.Campaign("http://" + in.addr)
 	t.Cleanup(func() { in.stop(t) })
 	return in
 }

@@ -103,6 +103,7 @@ func (s *Server) routes() {
 	app.Use(s.metrics.countRequests)
 	app.Use(s.securityHeaders)
 	app.Use(s.checkOrigin)
+	app.Use(s.forwardWrites)
 	for _, r := range s.Routes() {
 		app.Add(r.Method, r.Path, s.authorize(r.Access), r.Handler)
 	}

@@ -54,6 +54,9 @@ type Config struct {
 	// Webhooks configure the reminders' notifier (zero fields: its defaults, the server's
 	// clock and log).
 	Webhooks notify.Options
+	// AdvertiseURL is where the other instances of a cluster reach this one (forward.go);
+	// empty on a single node.
+	AdvertiseURL string
 }
 
 // Server is the Fiber app with its live hub.
@@ -65,7 +68,8 @@ type Server struct {
 	log      *slog.Logger
 	feed     *feed
 	throttle *loginThrottle
-	proxies  proxySet // the trusted proxies, parsed
+	proxies  proxySet         // the trusted proxies, parsed
+	peers    *fasthttp.Client // forwards writes to the cluster's writer (forward.go)
 	audits   auditThrottle
 	imports  imports // dry runs waiting to be applied
 	metrics  *metrics
@@ -115,6 +119,7 @@ func New(st *store.Store, cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger,
 		throttle: newLoginThrottle(cfg.Throttle, cfg.Now), proxies: parseProxies(cfg.TrustedProxies),
+		peers:    &fasthttp.Client{MaxConnsPerHost: 512, ReadTimeout: forwardTimeout, WriteTimeout: forwardTimeout},
 		stopping: make(chan struct{})}
 	s.hub = hub.New(hub.Options{Queue: cfg.WSQueue, PingInterval: cfg.PingInterval,
 		Delivered:   func(at time.Time) { s.metrics.observeDelivery(at) },

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"projectboard/store/etcdlog"
 )
@@ -55,6 +57,11 @@ type replica struct {
 	applied uint64
 	// appliedPub is applied for everyone else (metrics, tests).
 	appliedPub atomic.Uint64
+	advMu      sync.Mutex
+	advanced   chan struct{} // closed when the position moves (WaitApplied)
+	elect      writerElection
+	campaigns  sync.WaitGroup // Close waits for the writer's role to be handed on
+	ctx        context.Context // ends at Close
 	cancel     context.CancelFunc
 	done       chan struct{}
 }
@@ -87,7 +94,7 @@ type baseMeta struct {
 // loads the base when the file belongs to another one, applies the entries up to the head
 // and starts the follower. Open calls it before anyone can write.
 func (s *Store) startReplica(l *etcdlog.Log) error {
-	r := &replica{s: s, log: l, timeout: s.opt.EtcdTimeout, done: make(chan struct{})}
+	r := &replica{s: s, log: l, timeout: s.opt.EtcdTimeout, done: make(chan struct{}), advanced: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*r.timeout)
 	defer cancel()
 	base, err := l.GetBase(ctx)
@@ -114,6 +121,9 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 		r.applied = base.Entry
 	}
 	r.base = base
+	if r.elect.secret, err = r.peerSecret(ctx); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
 	r.appliedPub.Store(r.applied)
 	s.rep = r
 	// Serve nothing older than the log was when we started.
@@ -131,7 +141,7 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 		return fmt.Errorf("cluster: catching up: %w", err)
 	}
 	fctx, stop := context.WithCancel(context.Background())
-	r.cancel = stop
+	r.ctx, r.cancel = fctx, stop
 	go r.follow(fctx)
 	return nil
 }
@@ -290,6 +300,7 @@ func (r *replica) follow(ctx context.Context) {
 func (r *replica) stop() {
 	r.cancel()
 	<-r.done
+	r.campaigns.Wait()
 }
 
 // applyEntries applies the entries after the view's position to the file and the in-memory
@@ -334,6 +345,7 @@ func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, e
 	}
 	r.applied = last
 	r.appliedPub.Store(last)
+	r.advance()
 	events := s.applyDecoded(d)
 	s.hookMu.Lock()
 	hook, observe := s.hook, s.observe
@@ -499,7 +511,12 @@ func (s *Store) applyDecoded(d *decoded) []Event {
 // commitMu.
 func (r *replica) commit(values [][]byte, id [16]byte, deadline time.Time) error {
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		// Each try gets at most attemptTimeout, and fails at once on a member without a
+		// leader: an append sent to a leader that then died is never answered, and waiting for
+		// it until the deadline would hold this instance's writes (all queued behind it) for
+		// the whole of it, though etcd elects another leader in one or two seconds.
+		ctx, cancel := context.WithDeadline(clientv3.WithRequireLeader(context.Background()),
+			earliest(deadline, time.Now().Add(attemptTimeout)))
 		expected := r.applied
 		_, err := r.log.Append(ctx, expected, values)
 		if err == nil {
@@ -538,6 +555,16 @@ func (r *replica) commit(values [][]byte, id [16]byte, deadline time.Time) error
 		}
 		time.Sleep(wait)
 	}
+}
+
+// attemptTimeout bounds one try of an append (commit).
+const attemptTimeout = time.Second
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // entryID is a fresh id for one write's entries.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -22,6 +24,8 @@ type EtcdConfig struct {
 	Username, Password string
 	CACert, Cert, Key  string // PEM files; any of them turns TLS on
 	Timeout            time.Duration
+	// AdvertiseURL is where the other instances reach this one to forward writes to it.
+	AdvertiseURL string
 }
 
 func etcdFlags(f flagSet, c *EtcdConfig, endpoints *string) {
@@ -34,6 +38,20 @@ func etcdFlags(f flagSet, c *EtcdConfig, endpoints *string) {
 	f.str(&c.Cert, "etcd-cert", "", "PEM client certificate, when the members ask for one")
 	f.str(&c.Key, "etcd-key", "", "PEM key of --etcd-cert")
 	f.DurationVar(&c.Timeout, "etcd-timeout", 5*time.Second, "how long a write keeps trying while etcd has no leader before it is answered 503")
+	f.str(&c.AdvertiseURL, "advertise-url", "", "the URL other instances reach this one at, e.g. http://10.0.0.5:8080 "+
+		"(default: http://127.0.0.1 and --addr's port, right when all instances run on one machine)")
+}
+
+// advertiseURL is --advertise-url, or the loopback URL of --addr's port.
+func advertiseURL(c EtcdConfig, addr string) string {
+	if c.AdvertiseURL != "" {
+		return strings.TrimRight(c.AdvertiseURL, "/")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // dialEtcd connects to the cluster and checks it answers.

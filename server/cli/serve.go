@@ -81,8 +81,12 @@ func serve(args []string, version string, log *slog.Logger) error {
 		return err
 	}
 	ui := assets.UI()
+	var advertise string
+	if st.Clustered() {
+		advertise = advertiseURL(cfg.Etcd, cfg.Addr)
+	}
 	srv := server.New(st, server.Config{Build: buildID(version, ui), UI: ui, AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: cfg.TrustedProxies, Logger: log, Now: now})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Now: now, AdvertiseURL: advertise})
 
 	errc := make(chan error, 3)
 	metrics, err := listen(cfg, srv, upg, errc, log)
@@ -95,6 +99,7 @@ func serve(args []string, version string, log *slog.Logger) error {
 	if err := upg.Ready(); err != nil {
 		return err
 	}
+	st.Campaign(advertise) // a candidate for the cluster's writer once it serves (a no-op on a single node)
 	log.Info("projectboard is running", "url", baseURL+"/", "db", cfg.DB, "rev", st.Rev(),
 		"projects", st.Len(), "version", version, "pid", os.Getpid(), "upgraded", upg.HasParent())
 

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// The preferred writer. Any instance may append to the log — the compared head keeps one
+// order — but instances that append at once lose races to each other, and each loser reads
+// and stages again: with editors on three instances the cluster committed about two times
+// one client's rate (docs/scale-out.md). So the instances elect one of them (an etcd election
+// on a lease: when its holder dies, the lease expires and another takes over) and the others
+// forward their writes to it over HTTP (server/forward.go), where they share its group
+// commits. The election is a preference, never a condition of correctness: an instance that
+// cannot reach the writer commits itself.
+
+// writerTTL is the election lease's life: how long a dead writer keeps the role.
+const writerTTL = 3
+
+type writerElection struct {
+	mu     sync.Mutex
+	url    string // the writer's URL, "" while unknown
+	secret string // the cluster's peer secret (forwarded requests carry it)
+}
+
+// Writer returns the URL of the cluster's preferred writer ("" on a single node or while it
+// is unknown).
+func (s *Store) Writer() string {
+	if s.rep == nil {
+		return ""
+	}
+	s.rep.elect.mu.Lock()
+	defer s.rep.elect.mu.Unlock()
+	return s.rep.elect.url
+}
+
+// PeerSecret is the secret instances of this cluster show each other on forwarded requests
+// ("" on a single node): the writer takes the client's address from such a request only.
+func (s *Store) PeerSecret() string {
+	if s.rep == nil {
+		return ""
+	}
+	return s.rep.elect.secret
+}
+
+// peerSecret reads the cluster's peer secret, making it if nobody has.
+func (r *replica) peerSecret(ctx context.Context) (string, error) {
+	key := r.log.Prefix() + "peer-secret"
+	cli := r.log.Client()
+	fresh := randomHex(32)
+	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, fresh)).Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return "", err
+	}
+	if resp.Succeeded {
+		return fresh, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 {
+		return "", errors.New("the peer secret vanished")
+	}
+	return string(kvs[0].Value), nil
+}
+
+// Campaign makes this instance a candidate for the preferred writer, reachable by the other
+// instances at url, and follows who holds the role, until Close. On a single node it does
+// nothing.
+func (s *Store) Campaign(url string) {
+	if s.rep == nil {
+		return
+	}
+	s.rep.campaigns.Add(1)
+	go func() {
+		defer s.rep.campaigns.Done()
+		s.rep.campaign(url)
+	}()
+}
+
+func (r *replica) campaign(url string) {
+	ctx := r.ctx
+	for wait := 100 * time.Millisecond; ctx.Err() == nil; wait = min(2*wait, 5*time.Second) {
+		err := r.campaignOnce(ctx, url)
+		if ctx.Err() != nil {
+			return
+		}
+		r.setWriter("")
+		log.Printf("cluster: the writer election: %v (again in %v)", err, wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// campaignOnce campaigns on one lease until the lease is lost or ctx ends.
+func (r *replica) campaignOnce(ctx context.Context, url string) error {
+	sess, err := concurrency.NewSession(r.log.Client(), concurrency.WithTTL(writerTTL), concurrency.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	e := concurrency.NewElection(sess, r.log.Prefix()+"writer")
+	octx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		for resp := range e.Observe(octx) {
+			if len(resp.Kvs) > 0 {
+				r.setWriter(string(resp.Kvs[0].Value))
+			}
+		}
+	}()
+	campaigned := make(chan error, 1)
+	go func() { campaigned <- e.Campaign(ctx, url) }()
+	select {
+	case err := <-campaigned:
+		if err != nil {
+			return err
+		}
+	case <-sess.Done():
+		return errors.New("lease lost while campaigning")
+	}
+	select {
+	case <-sess.Done():
+		return errors.New("lease lost: no longer the writer")
+	case <-ctx.Done():
+		rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = e.Resign(rctx) // let another instance take over at once
+		return ctx.Err()
+	}
+}
+
+func (r *replica) setWriter(url string) {
+	r.elect.mu.Lock()
+	r.elect.url = url
+	r.elect.mu.Unlock()
+}
+
+// WaitApplied waits until the view has applied entry n of the log, or for at most d, and
+// reports whether it has: an instance that forwarded a write waits for it, so that its next
+// read shows the write.
+func (s *Store) WaitApplied(n uint64, d time.Duration) bool {
+	if s.rep == nil {
+		return true
+	}
+	deadline := time.Now().Add(d)
+	for s.rep.appliedPub.Load() < n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		s.rep.waitAdvance(time.Until(deadline))
+	}
+	return true
+}
+
+// waitAdvance waits until the view's position moves, for at most d.
+func (r *replica) waitAdvance(d time.Duration) {
+	r.advMu.Lock()
+	ch := r.advanced
+	r.advMu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(d):
+	}
+}
+
+// advance announces a new position to WaitApplied's callers.
+func (r *replica) advance() {
+	r.advMu.Lock()
+	close(r.advanced)
+	r.advanced = make(chan struct{})
+	r.advMu.Unlock()
+}
