@@ -60,7 +60,7 @@ type replica struct {
 	advMu      sync.Mutex
 	advanced   chan struct{} // closed when the position moves (WaitApplied)
 	elect      writerElection
-	campaigns  sync.WaitGroup // Close waits for the writer's role to be handed on
+	campaigns  sync.WaitGroup  // Close waits for the writer's role to be handed on
 	ctx        context.Context // ends at Close
 	cancel     context.CancelFunc
 	done       chan struct{}
