@@ -5,8 +5,9 @@
 // and skips a backend that refuses connections, so a killed instance costs no request.
 //
 // The server compares a request's Origin with its own scheme and host, so the proxy keeps the
-// client's Host header, and it adds X-Forwarded-For and X-Forwarded-Proto for servers that
-// list it in --trusted-proxies.
+// client's Host header. It sets X-Forwarded-For to the client's address and X-Forwarded-Proto,
+// for servers that list it in --trusted-proxies, and drops any X-Forwarded-* the client sent:
+// it is the first proxy, so nothing before it can be vouched for.
 package rrproxy
 
 import (

@@ -150,7 +150,7 @@ func TestAllBackendsRefusingIsBadGateway(t *testing.T) {
 
 // TestWebsocketPassesThrough checks an upgrade end to end, with the headers the server's
 // origin check and client address need: the client's Host and Origin unchanged, and
-// X-Forwarded-For and -Proto added. When the backend's connection dies, the client's does too,
+// X-Forwarded-For and -Proto set, whatever the client claimed. When the backend's connection dies, the client's does too,
 // so a screen notices and reconnects (through the proxy, to another backend).
 func TestWebsocketPassesThrough(t *testing.T) {
 	type seen struct{ host, origin, forwardedFor, forwardedProto string }
@@ -183,7 +183,7 @@ func TestWebsocketPassesThrough(t *testing.T) {
 	front := newProxy(t, []string{backend.URL}, Options{})
 	host := strings.TrimPrefix(front.URL, "http://")
 
-	conn, res, err := websocket.DefaultDialer.Dial("ws://"+host+"/ws", http.Header{"Origin": {"http://" + host}})
+	conn, res, err := websocket.DefaultDialer.Dial("ws://"+host+"/ws", http.Header{"Origin": {"http://" + host}, "X-Forwarded-For": {"192.0.2.1"}})
 	if err != nil {
 		status := ""
 		if res != nil {
