@@ -196,12 +196,15 @@ func binaries(ctx context.Context, cfg config, dir string) (member, server strin
 			return "", "", err
 		}
 	}
-	for flagName, path := range map[string]*string{"--bin": &server, "--etcdmember": &member} {
-		if *path, err = filepath.Abs(*path); err != nil {
+	for _, b := range []struct {
+		path       *string
+		flag, make string
+	}{{&server, "--bin", "make build"}, {&member, "--etcdmember", "go build -o bin/etcdmember ./scripts/etcdmember"}} {
+		if *b.path, err = filepath.Abs(*b.path); err != nil {
 			return "", "", err
 		}
-		if _, err := os.Stat(*path); err != nil {
-			return "", "", fmt.Errorf("%s: %w (make build makes bin/projectboard; leave the flag out to build one)", flagName, err)
+		if _, err := os.Stat(*b.path); err != nil {
+			return "", "", fmt.Errorf("%s: %w (%s builds it; or leave the flag out to have one built)", b.flag, err, b.make)
 		}
 	}
 	return member, server, nil
@@ -211,7 +214,7 @@ func binaries(ctx context.Context, cfg config, dir string) (member, server strin
 // empty cluster, loads the bundled data and creates the admin account — and then the other
 // instances. It returns what instance 1 logged about the first login.
 func (d *demo) start(ctx context.Context, dir, memberBin, serverBin string) (firstLogin, error) {
-	var peers, endpoints []string
+	var peers, peerURLs, endpoints []string
 	for i := range members {
 		clientPort, err := harness.FreePort()
 		if err != nil {
@@ -231,15 +234,15 @@ func (d *demo) start(ctx context.Context, dir, memberBin, serverBin string) (fir
 		}
 		p.health = p.url + "/health" // 200 once the member knows a leader
 		d.members = append(d.members, p)
-		peers = append(peers, fmt.Sprintf("%s=http://127.0.0.1:%d", name, peerPort))
+		peerURLs = append(peerURLs, fmt.Sprintf("http://127.0.0.1:%d", peerPort))
+		peers = append(peers, name+"="+peerURLs[i])
 		endpoints = append(endpoints, p.url)
 	}
 	fmt.Printf("starting %d etcd members\n", members)
 	for i, p := range d.members {
 		name := fmt.Sprintf("m%d", i)
-		_, peerURL, _ := strings.Cut(peers[i], "=")
 		err := d.launch(p, []string{memberBin, "--name", name, "--data-dir", filepath.Join(dir, name),
-			"--client-url", p.url, "--peer-url", peerURL, "--initial-cluster", strings.Join(peers, ","),
+			"--client-url", p.url, "--peer-url", peerURLs[i], "--initial-cluster", strings.Join(peers, ","),
 			"--initial-cluster-state", "new"}, os.Environ())
 		if err != nil {
 			return firstLogin{}, err
