@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: bench soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
+.PHONY: bench soak cluster crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
 
 ## run: build what changed (UI, binary) and start the server on the bundled data (http://localhost:8080)
 run: build
@@ -31,6 +31,15 @@ bench:
 SOAK ?= --duration 10m
 soak:
 	go run ./scripts/soak $(SOAK)
+
+## cluster: 3 instances on a 3-member etcd cluster behind a round-robin proxy on :8080, to watch
+## failover with kill -9 (docs/scale-out.md); CLUSTER="--port 18480" passes flags
+# Built and run rather than `go run`, which exits 1 on Ctrl-C whatever the demo's own status.
+CLUSTER ?=
+cluster: build
+	go build -o bin/etcdmember ./scripts/etcdmember
+	go build -o bin/cluster ./scripts/cluster
+	bin/cluster --bin bin/projectboard --etcdmember bin/etcdmember $(CLUSTER)
 
 crashtest-short:
 	go run ./scripts/crashtest --cycles 3 --first-start-kills 3
