@@ -79,13 +79,18 @@ type scope struct {
 // checkFile opens the database file of a dead server and checks it against what the editors
 // were told and what the screen was shown. An error means the file could not be read at all.
 func checkFile(path string, attempts []attempt, shown shownLog, editorName string, sc scope) (checkResult, error) {
-	var r checkResult
 	st, err := store.Open(path, store.Options{})
 	if err != nil {
-		return r, fmt.Errorf("open the file after the kill: %w", err)
+		return checkResult{}, fmt.Errorf("open the file after the kill: %w", err)
 	}
 	defer st.Close()
+	return checkStore(st, attempts, shown, editorName, sc), nil
+}
 
+// checkStore is checkFile on an open store: the cluster mode opens an instance's file
+// read-only, as the instance's view of the log is not this tool's to migrate.
+func checkStore(st *store.Store, attempts []attempt, shown shownLog, editorName string, sc scope) checkResult {
+	var r checkResult
 	// 4. bbolt's own consistency check.
 	if err := st.Check(); err != nil {
 		r.violate("bbolt consistency check: %v", err)
@@ -345,7 +350,7 @@ func checkFile(path string, attempts []attempt, shown shownLog, editorName strin
 			r.violate("%s is %v, but the last acknowledged edit %s set it to %v and no later change touched it", k, got, a.id, a.value)
 		}
 	}
-	return r, nil
+	return r
 }
 
 func sortedProjects(m map[string]*store.Project) []store.Project {

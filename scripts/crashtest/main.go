@@ -101,6 +101,7 @@ type config struct {
 	timeout time.Duration
 
 	firstStartKills int
+	cluster         bool
 }
 
 func main() {
@@ -117,11 +118,16 @@ func run(args []string) int {
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.firstStartKills, "first-start-kills", 0, "also kill this many first starts (loading the data set) and check the restart completes them")
+	fs.BoolVar(&cfg.cluster, "cluster", false, "run 3 instances on 3 etcd members and kill instances and members")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if cfg.cycles < 1 || cfg.cycles > 10_000 || cfg.editors < 1 || cfg.editors > 256 || cfg.firstStartKills < 0 || cfg.firstStartKills > 1000 {
 		fmt.Fprintln(os.Stderr, "crashtest: --cycles must be 1–10000, --editors 1–256 and --first-start-kills 0–1000")
+		return 2
+	}
+	if cfg.cluster && cfg.firstStartKills > 0 {
+		fmt.Fprintln(os.Stderr, "crashtest: --first-start-kills is for one server, not --cluster")
 		return 2
 	}
 	if cfg.seed == 0 {
@@ -133,7 +139,11 @@ func run(args []string) int {
 	defer cancel()
 
 	t := &test{cfg: cfg, start: time.Now(), rng: rand.New(rand.NewPCG(cfg.seed, 0x63726173)), findings: &findings{}}
-	err := t.run(ctx)
+	run, cleanup, summary := t.run, t.cleanup, t.printSummary
+	if cfg.cluster {
+		run, cleanup, summary = t.runCluster, t.cleanupCluster, t.printClusterSummary
+	}
+	err := run(ctx)
 	if err != nil && ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("gave up after --timeout %v (%w)", cfg.timeout, err)
@@ -141,8 +151,8 @@ func run(args []string) int {
 			err = fmt.Errorf("interrupted (%w)", err)
 		}
 	}
-	t.cleanup(err != nil)
-	t.printSummary(err)
+	cleanup(err != nil)
+	summary(err)
 	if err != nil {
 		return 1
 	}
@@ -169,7 +179,8 @@ type test struct {
 	ledger   *ledger
 	gate     *gate
 	sub      *subscriber
-	findings *findings // violations seen while running, by editors and the screen
+	findings *findings   // violations seen while running, by editors and the screen
+	cl       *clusterRun // --cluster: the etcd members, the instances, their screens
 
 	killed      int
 	checks      int
