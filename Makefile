@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: bench soak crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
+.PHONY: bench soak crashtest crashtest-short crashtest-cluster crashtest-cluster-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
 
 ## run: build what changed (UI, binary) and start the server on the bundled data (http://localhost:8080)
 run: build
@@ -23,6 +23,10 @@ test: check-fmt vet test-go crashtest-short test-frontend
 crashtest:
 	go run ./scripts/crashtest --cycles 50 --first-start-kills 20
 
+## crashtest-cluster: 24 SIGKILL cycles of instances and etcd members under 3 instances on 3 members (docs/scale-out.md)
+crashtest-cluster:
+	go run ./scripts/crashtest --cluster --cycles 24 --timeout 20m
+
 ## bench: a short run of every performance measurement, as one table (docs/performance.md)
 bench:
 	scripts/bench
@@ -34,6 +38,9 @@ soak:
 
 crashtest-short:
 	go run ./scripts/crashtest --cycles 3 --first-start-kills 3
+
+crashtest-cluster-short:
+	go run ./scripts/crashtest --cluster --cycles 4
 
 check-fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './frontend/*' -not -path './.git/*')); \

@@ -14,14 +14,17 @@ import (
 
 // checkResult is what one offline check of the file found.
 type checkResult struct {
-	rev            uint64 // the last revision in the file
-	ackedChecked   int
-	ackedLost      int
-	unknownLanded  int
-	shownChecked   int // revisions the screen was shown, found with the same values
-	shownChanges   int
-	shownSnapshots int
-	violations     []string
+	rev           uint64 // the last revision in the file
+	ackedChecked  int
+	ackedLost     int
+	unknownLanded int
+	// unavailableLanded: of those, edits answered 503 (cluster mode) that are in the log all
+	// the same — etcd committed the entry, the instance did not hear it in time.
+	unavailableLanded int
+	shownChecked      int // revisions the screen was shown, found with the same values
+	shownChanges      int
+	shownSnapshots    int
+	violations        []string
 }
 
 func (r *checkResult) violate(format string, args ...any) {

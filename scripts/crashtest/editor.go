@@ -111,13 +111,15 @@ func (l *ledger) counts() ledgerCounts {
 	return c
 }
 
-// firstAckSentAfter is how long after t the first edit sent after t was acknowledged.
-func (l *ledger) firstAckSentAfter(t time.Time) (time.Duration, bool) {
+// firstAckSentAfter is how long after t the first edit sent after t to instance was
+// acknowledged (any instance: -1); false while there is none.
+func (l *ledger) firstAckSentAfter(t time.Time, instance int) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var first time.Time
 	for _, a := range l.attempts {
-		if a.outcome == acked && !a.sentAt.Before(t) && (first.IsZero() || a.doneAt.Before(first)) {
+		if a.outcome == acked && !a.sentAt.Before(t) && (instance < 0 || a.instance == instance) &&
+			(first.IsZero() || a.doneAt.Before(first)) {
 			first = a.doneAt
 		}
 	}
