@@ -232,6 +232,12 @@ func (t *test) clusterCycle(ctx context.Context, n int) error {
 			return fmt.Errorf("instance %d restart: %w", i, err)
 		}
 		cl.gen.Add(1)
+		// A view is rebuilt from the cluster only when it cannot be opened (a power cut may
+		// tear it); a killed process loses nothing of it, so it must be used as it is.
+		if aside, _ := filepath.Glob(cl.inst[i].dbPath + ".broken-*"); len(aside) > 0 {
+			return fmt.Errorf("instance %d restarted after SIGKILL moved its view aside (%s) and rebuilt it; see %s",
+				i, strings.Join(aside, ", "), cl.inst[i].log.Name())
+		}
 	} else {
 		m := victim - instances
 		leader := cl.etcd.Leader()
