@@ -242,8 +242,11 @@ func (t *test) clusterCycle(ctx context.Context, n int) error {
 		m := victim - instances
 		leader := cl.etcd.Leader()
 		what = fmt.Sprintf("etcd member %d", m)
-		if m == leader {
+		switch leader {
+		case m:
 			what += " (leader)"
+		case -1:
+			what += " (leader unknown: the members did not agree within a second)"
 		}
 		killAt := time.Now()
 		cl.etcd.Kill(m)
@@ -276,10 +279,12 @@ func (t *test) clusterCycle(ctx context.Context, n int) error {
 		if !ok {
 			return fmt.Errorf("30 s after %s was killed, not every instance has acknowledged an edit sent after the kill", what)
 		}
-		if m == leader {
+		switch leader {
+		case m:
 			cl.killedLeaders++
 			cl.resumeLeader, cl.resumeLeaderAll = append(cl.resumeLeader, resumed), append(cl.resumeLeaderAll, resumedAll)
-		} else {
+		case -1: // in neither figure
+		default:
 			cl.resumeFollower, cl.resumeFollowerAll = append(cl.resumeFollower, resumed), append(cl.resumeFollowerAll, resumedAll)
 		}
 		if err := sleep(ctx, time.Duration(200+t.rng.IntN(801))*time.Millisecond); err != nil {
