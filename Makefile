@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_PACKAGES := ./...
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: bench soak cluster crashtest crashtest-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
+.PHONY: bench soak cluster crashtest crashtest-short crashtest-cluster crashtest-cluster-short run build test test-go test-frontend ui deps-frontend check-fmt vet clean fuzz screenshots
 
 ## run: build what changed (UI, binary) and start the server on the bundled data (http://localhost:8080)
 run: build
@@ -15,13 +15,18 @@ run: build
 build: ui
 	go build -ldflags "$(LDFLAGS)" -o bin/projectboard .
 
-## test: formatting, vet, Go tests with the race detector, a short crash test, the frontend's
-## type check, unit tests and browser tests against the real binary
-test: check-fmt vet test-go crashtest-short test-frontend
+## test: formatting, vet, Go tests with the race detector, short crash tests (one server; a
+## cluster of three instances on three etcd members), the frontend's type check, unit tests
+## and browser tests against the real binary
+test: check-fmt vet test-go crashtest-short crashtest-cluster-short test-frontend
 
 ## crashtest: 50 SIGKILL cycles under 8 concurrent editors and a live screen (docs/reliability.md)
 crashtest:
 	go run ./scripts/crashtest --cycles 50 --first-start-kills 20
+
+## crashtest-cluster: 24 SIGKILL cycles of instances and etcd members under 3 instances on 3 members (docs/scale-out.md)
+crashtest-cluster:
+	go run ./scripts/crashtest --cluster --cycles 24 --timeout 20m
 
 ## bench: a short run of every performance measurement, as one table (docs/performance.md)
 bench:
@@ -43,6 +48,9 @@ cluster: build
 
 crashtest-short:
 	go run ./scripts/crashtest --cycles 3 --first-start-kills 3
+
+crashtest-cluster-short:
+	go run ./scripts/crashtest --cluster --cycles 4
 
 check-fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './frontend/*' -not -path './.git/*')); \

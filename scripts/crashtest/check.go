@@ -14,14 +14,17 @@ import (
 
 // checkResult is what one offline check of the file found.
 type checkResult struct {
-	rev            uint64 // the last revision in the file
-	ackedChecked   int
-	ackedLost      int
-	unknownLanded  int
-	shownChecked   int // revisions the screen was shown, found with the same values
-	shownChanges   int
-	shownSnapshots int
-	violations     []string
+	rev           uint64 // the last revision in the file
+	ackedChecked  int
+	ackedLost     int
+	unknownLanded int
+	// unavailableLanded: of those, edits answered 503 (cluster mode) that are in the log all
+	// the same — etcd committed the entry, the instance did not hear it in time.
+	unavailableLanded int
+	shownChecked      int // revisions the screen was shown, found with the same values
+	shownChanges      int
+	shownSnapshots    int
+	violations        []string
 }
 
 func (r *checkResult) violate(format string, args ...any) {
@@ -79,13 +82,18 @@ type scope struct {
 // checkFile opens the database file of a dead server and checks it against what the editors
 // were told and what the screen was shown. An error means the file could not be read at all.
 func checkFile(path string, attempts []attempt, shown shownLog, editorName string, sc scope) (checkResult, error) {
-	var r checkResult
 	st, err := store.Open(path, store.Options{})
 	if err != nil {
-		return r, fmt.Errorf("open the file after the kill: %w", err)
+		return checkResult{}, fmt.Errorf("open the file after the kill: %w", err)
 	}
 	defer st.Close()
+	return checkStore(st, attempts, shown, editorName, sc), nil
+}
 
+// checkStore is checkFile on an open store: the cluster mode opens an instance's file
+// read-only, as the instance's view of the log is not this tool's to migrate.
+func checkStore(st *store.Store, attempts []attempt, shown shownLog, editorName string, sc scope) checkResult {
+	var r checkResult
 	// 4. bbolt's own consistency check.
 	if err := st.Check(); err != nil {
 		r.violate("bbolt consistency check: %v", err)
@@ -345,7 +353,7 @@ func checkFile(path string, attempts []attempt, shown shownLog, editorName strin
 			r.violate("%s is %v, but the last acknowledged edit %s set it to %v and no later change touched it", k, got, a.id, a.value)
 		}
 	}
-	return r, nil
+	return r
 }
 
 func sortedProjects(m map[string]*store.Project) []store.Project {

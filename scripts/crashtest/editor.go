@@ -42,6 +42,10 @@ type attempt struct {
 	outcome outcome
 	version uint64 // the version answered with a 200
 	why     string // what cut an unknown outcome
+
+	instance int       // the instance it was sent to (cluster mode; 0 on one server)
+	sentAt   time.Time // when the request was sent
+	doneAt   time.Time // when its outcome was known
 }
 
 // ledger records every attempt.
@@ -60,7 +64,7 @@ func (l *ledger) add(a *attempt) {
 
 func (l *ledger) settle(a *attempt, o outcome, version uint64, why string) {
 	l.mu.Lock()
-	a.outcome, a.version, a.why = o, version, why
+	a.outcome, a.version, a.why, a.doneAt = o, version, why, time.Now()
 	l.mu.Unlock()
 }
 
@@ -77,6 +81,7 @@ func (l *ledger) snapshot() []attempt {
 
 type ledgerCounts struct {
 	acked, ackedProgress, ackedNote, refused412, notSent, unknown int
+	unavailable                                                   int // unknown because answered 503 (cluster mode)
 }
 
 func (l *ledger) counts() ledgerCounts {
@@ -98,9 +103,27 @@ func (l *ledger) counts() ledgerCounts {
 			c.notSent++
 		case unknown:
 			c.unknown++
+			if a.why == "status 503" {
+				c.unavailable++
+			}
 		}
 	}
 	return c
+}
+
+// firstAckSentAfter is how long after t the first edit sent after t to instance was
+// acknowledged (any instance: -1); false while there is none.
+func (l *ledger) firstAckSentAfter(t time.Time, instance int) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first time.Time
+	for _, a := range l.attempts {
+		if a.outcome == acked && !a.sentAt.Before(t) && (instance < 0 || a.instance == instance) &&
+			(first.IsZero() || a.doneAt.Before(first)) {
+			first = a.doneAt
+		}
+	}
+	return first.Sub(t), !first.IsZero()
 }
 
 func (l *ledger) countsOrZero() ledgerCounts {
@@ -199,7 +222,11 @@ func (t *test) startEditors(ctx context.Context) <-chan struct{} {
 	var wg sync.WaitGroup
 	for i := 1; i <= t.cfg.editors; i++ {
 		e := &editor{id: i, t: t, pool: pool, cache: map[string]store.Project{}, acked: map[string]uint64{},
-			rng: rand.New(rand.NewPCG(t.cfg.seed, uint64(i)))}
+			ackedBy: map[string]int{}, rng: rand.New(rand.NewPCG(t.cfg.seed, uint64(i)))}
+		if t.cl != nil {
+			e.home = i % len(t.cl.inst)
+			e.at, e.gen = e.home, t.cl.gen.Load()
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); e.run(ctx) }()
 	}
@@ -220,6 +247,31 @@ type editor struct {
 	acked map[string]uint64        // the highest version this editor was answered 200 with
 	retry string                   // the project to edit again after a 412
 	tries int
+
+	// Cluster mode: the editor talks to instance home, and while that one is down to the
+	// next that answers (at), as a client behind a proxy; when an instance restarts (gen
+	// moves) it goes home again.
+	home, at int
+	gen      uint64
+	ackedBy  map[string]int // the instance that answered acked[id]
+}
+
+// base is the URL of the server the editor talks to now.
+func (e *editor) base() string {
+	if e.t.cl == nil {
+		return e.t.base
+	}
+	if g := e.t.cl.gen.Load(); g != e.gen {
+		e.gen, e.at = g, e.home
+	}
+	return "http://" + e.t.cl.inst[e.at].addr
+}
+
+// moveOn makes a cluster editor whose server did not answer try the next one.
+func (e *editor) moveOn() {
+	if e.t.cl != nil {
+		e.at = (e.at + 1) % len(e.t.cl.inst)
+	}
 }
 
 func (e *editor) run(ctx context.Context) {
@@ -252,7 +304,8 @@ func (e *editor) step(ctx context.Context) bool {
 		e.cache[id] = p
 	}
 	e.seq++
-	a := &attempt{id: fmt.Sprintf("e%d-%d", e.id, e.seq), project: id, ifMatch: cur.Version}
+	base := e.base()
+	a := &attempt{id: fmt.Sprintf("e%d-%d", e.id, e.seq), project: id, ifMatch: cur.Version, instance: e.at}
 	body := map[string]any{"comment": a.id}
 	if e.rng.IntN(2) == 0 {
 		// A value different from the one read, so an accepted edit always makes a change.
@@ -266,15 +319,17 @@ func (e *editor) step(ctx context.Context) bool {
 		a.field, a.value = "note", a.id
 		body["note"] = a.id
 	}
-	e.t.ledger.add(a)
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(ctx, "PATCH", e.t.base+"/api/projects/"+id, bytes.NewReader(b))
+	req, _ := http.NewRequestWithContext(ctx, "PATCH", base+"/api/projects/"+id, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("If-Match", fmt.Sprintf(`"%d"`, a.ifMatch))
 	req.Header.Set("Authorization", "Bearer "+e.t.editorToken)
+	a.sentAt = time.Now()
+	e.t.ledger.add(a)
 	res, err := e.t.client.Do(req)
 	if err != nil {
 		delete(e.cache, id)
+		e.moveOn()
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			e.t.ledger.settle(a, notSent, 0, err.Error())
 		} else {
@@ -298,7 +353,7 @@ func (e *editor) step(ctx context.Context) bool {
 			return true
 		}
 		e.t.ledger.settle(a, acked, p.Version, "")
-		e.cache[id], e.acked[id], e.tries = p, p.Version, 0
+		e.cache[id], e.acked[id], e.ackedBy[id], e.tries = p, p.Version, a.instance, 0
 		if v := fieldValue(&p, a.field); p.Version != a.ifMatch+1 || v != a.value || res.Header.Get("ETag") != fmt.Sprintf(`"%d"`, p.Version) {
 			e.t.findings.add(fmt.Sprintf("edit %s: PATCH %s If-Match %d {%s:%v} answered 200 with version %d, ETag %s, %s %v",
 				a.id, id, a.ifMatch, a.field, a.value, p.Version, res.Header.Get("ETag"), a.field, v))
@@ -318,7 +373,9 @@ func (e *editor) step(ctx context.Context) bool {
 		if err != nil {
 			return true
 		}
-		if p.Version < body.Current.Version {
+		// Across instances a read may lag (each view applies the log on its own): only the
+		// instance that answered the 412 must show at least that version.
+		if p.Version < body.Current.Version && e.at == a.instance {
 			e.t.findings.add(fmt.Sprintf("GET %s answered version %d after a 412 said it was at %d", id, p.Version, body.Current.Version))
 		}
 		e.cache[id] = p
@@ -327,6 +384,15 @@ func (e *editor) step(ctx context.Context) bool {
 		} else {
 			e.tries = 0
 		}
+	case http.StatusServiceUnavailable:
+		delete(e.cache, id)
+		e.t.ledger.settle(a, unknown, 0, "status 503")
+		if e.t.cl == nil {
+			e.t.findings.add(fmt.Sprintf("edit %s: PATCH %s answered 503: %s", a.id, id, bytes.TrimSpace(raw)))
+		}
+		// On a cluster: etcd had no leader for longer than the instance waits (--etcd-timeout);
+		// the entry may have committed all the same.
+		return true
 	default:
 		// Nothing else is expected from these requests; the outcome is unknown and it is a finding.
 		delete(e.cache, id)
@@ -337,10 +403,11 @@ func (e *editor) step(ctx context.Context) bool {
 }
 
 func (e *editor) get(ctx context.Context, id string) (store.Project, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.t.base+"/api/projects/"+id, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.base()+"/api/projects/"+id, nil)
 	req.Header.Set("Authorization", "Bearer "+e.t.editorToken)
 	res, err := e.t.client.Do(req)
 	if err != nil {
+		e.moveOn()
 		return store.Project{}, err
 	}
 	defer res.Body.Close()
@@ -352,8 +419,11 @@ func (e *editor) get(ctx context.Context, id string) (store.Project, error) {
 	if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
 		return p, err
 	}
-	// An acknowledged edit is durable: no read, also after a restart, may show an older version.
-	if p.Version < e.acked[id] {
+	// An acknowledged edit is durable: no read, also after a restart, may show an older version
+	// (on a cluster: no read from the instance that acknowledged it; another may lag).
+	if p.Version < e.acked[id] && e.t.cl != nil && e.at != e.ackedBy[id] {
+		e.t.cl.staleReads.Add(1)
+	} else if p.Version < e.acked[id] {
 		e.t.findings.add(fmt.Sprintf("GET %s answered version %d, but editor %d had been answered 200 with version %d",
 			id, p.Version, e.id, e.acked[id]))
 	}

@@ -24,6 +24,7 @@ const (
 // serverProc is the projectboard server process, restartable on the same port and file.
 type serverProc struct {
 	bin, addr, dbPath string
+	args              []string // more flags of serve (cluster mode: the etcd endpoints)
 	log               *os.File
 
 	cmd    *exec.Cmd
@@ -45,7 +46,7 @@ func (s *serverProc) spawn() error {
 		return errors.New("start: the server is already running")
 	}
 	fmt.Fprintf(s.log, "\n=== crashtest: start %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(s.bin, "serve", "--addr", s.addr, "--db", s.dbPath)
+	cmd := exec.Command(s.bin, append([]string{"serve", "--addr", s.addr, "--db", s.dbPath}, s.args...)...)
 	cmd.Env = append(os.Environ(), "PROJECTBOARD_ADMIN_PASSWORD="+adminPassword)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	cmd.SysProcAttr = harness.ChildAttr()
@@ -110,32 +111,36 @@ func (s *serverProc) closeLog() {
 	}
 }
 
-// setup makes the directory, gets the binary, starts the first server and makes the tokens.
-func (t *test) setup(ctx context.Context) error {
+// makeDir makes the temporary directory on disk and gets the binary.
+func (t *test) makeDir(ctx context.Context) (bin string, err error) {
 	root, err := harness.RepoRoot()
 	if err != nil {
-		return err
+		return "", err
 	}
 	base := os.TempDir()
 	if harness.OnTmpfs(base) {
 		// A crash test on memory proves nothing about files: use the repository's data/.
 		base = filepath.Join(root, "data")
 		if err := os.MkdirAll(base, 0o750); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if t.dir, err = os.MkdirTemp(base, "crashtest-"); err != nil {
-		return err
+		return "", err
 	}
 	if harness.OnTmpfs(t.dir) {
-		return fmt.Errorf("%s is on tmpfs: the crash test needs a disk", t.dir)
+		return "", fmt.Errorf("%s is on tmpfs: the crash test needs a disk", t.dir)
 	}
-	bin := t.cfg.bin
-	if bin == "" {
-		if bin, err = harness.BuildServer(ctx, t.dir); err != nil {
-			return err
-		}
-	} else if bin, err = filepath.Abs(bin); err != nil {
+	if t.cfg.bin == "" {
+		return harness.BuildServer(ctx, t.dir)
+	}
+	return filepath.Abs(t.cfg.bin)
+}
+
+// setup makes the directory, gets the binary, starts the first server and makes the tokens.
+func (t *test) setup(ctx context.Context) error {
+	bin, err := t.makeDir(ctx)
+	if err != nil {
 		return err
 	}
 	port, err := harness.FreePort()
@@ -201,7 +206,7 @@ func (t *test) setup(ctx context.Context) error {
 		return fmt.Errorf("a new database lists %d projects, want %d", len(t.projectIDs), seedProjects)
 	}
 	t.editorToken = editorToken
-	t.sub = newSubscriber(t.srv.addr, displayToken, t.epoch, t.findings)
+	t.sub = newSubscriber([]string{t.srv.addr}, 0, "screen", displayToken, t.epoch, t.findings)
 	return nil
 }
 

@@ -33,21 +33,47 @@ type shownLog struct {
 // subscriber is a wall screen on the live feed that reconnects through the kills, resuming
 // from the last revision it was shown.
 type subscriber struct {
-	addr, token, epoch string
-	findings           *findings
+	// addrs are the servers it may use: one, or a cluster's instances, which it tries in
+	// turn from the one it used last when a dial fails.
+	addrs        []string
+	name         string // "screen", or "screen N" in cluster mode
+	token, epoch string
+	findings     *findings
+	cluster      bool
 
 	mu     sync.Mutex
+	at     int  // the index in addrs of the server it uses
 	active bool // dialling or connected
 	live   bool // connected and past hello
 	last   uint64
 	conns  int
+	lastAt int // the server of the last connection
 	shown  shownLog
 	conn   *websocket.Conn
+	// shownBy is the highest revision each server (by index) has shown this screen: a killed
+	// instance's file must hold at least that.
+	shownBy map[int]uint64
+	resumes resumeCounts
 }
 
-func newSubscriber(addr, token, epoch string, f *findings) *subscriber {
-	return &subscriber{addr: addr, token: token, epoch: epoch, findings: f,
-		shown: shownLog{changes: map[uint64]shownChange{}, snapshots: map[uint64][]byte{}}}
+// resumeCounts count the connections that resumed from a revision (since and epoch).
+type resumeCounts struct {
+	total    int // connections with since > 0 that got hello
+	moved    int // of those, on another server than the connection before
+	replayed int // answered with the changes after since (or nothing: already there)
+	snapshot int // answered with a snapshot though the server had the revision
+	behind   int // the server was behind since: a snapshot of an older revision is its answer
+}
+
+func newSubscriber(addrs []string, home int, name, token, epoch string, f *findings) *subscriber {
+	return &subscriber{addrs: addrs, at: home, name: name, token: token, epoch: epoch, findings: f, cluster: len(addrs) > 1,
+		shown:   shownLog{changes: map[uint64]shownChange{}, snapshots: map[uint64][]byte{}},
+		shownBy: map[int]uint64{}}
+}
+
+// addf adds a finding named after the screen.
+func (s *subscriber) addf(format string, args ...any) {
+	s.findings.add(s.name + ": " + fmt.Sprintf(format, args...))
 }
 
 // run keeps a connection open until ctx ends.
@@ -73,7 +99,7 @@ func (s *subscriber) run(ctx context.Context) {
 func (s *subscriber) session(ctx context.Context) {
 	s.mu.Lock()
 	s.active = true
-	resumeFrom := s.last
+	resumeFrom, at := s.last, s.at
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -81,12 +107,15 @@ func (s *subscriber) session(ctx context.Context) {
 		s.mu.Unlock()
 	}()
 
-	client := feedclient.New(s.addr, s.token)
+	client := feedclient.New(s.addrs[at], s.token)
 	client.Dialer = &websocket.Dialer{HandshakeTimeout: 2 * time.Second}
 	conn, res, err := client.Dial(ctx, resumeFrom, s.epoch)
 	if err != nil {
+		s.mu.Lock()
+		s.at = (at + 1) % len(s.addrs) // that server is down: try the next, as a proxy would
+		s.mu.Unlock()
 		if res != nil && (res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden) {
-			s.findings.add(fmt.Sprintf("screen: websocket handshake refused with %d", res.StatusCode))
+			s.addf("websocket handshake refused with %d", res.StatusCode)
 		}
 		return
 	}
@@ -94,6 +123,8 @@ func (s *subscriber) session(ctx context.Context) {
 	s.mu.Lock()
 	s.conn = conn.WS
 	s.conns++
+	moved := s.cluster && s.conns > 1 && at != s.lastAt
+	s.lastAt = at
 	s.mu.Unlock()
 	if ctx.Err() != nil {
 		return
@@ -101,16 +132,20 @@ func (s *subscriber) session(ctx context.Context) {
 
 	var next uint64 // the revision the next change must carry; 0 until hello and catch-up start
 	sawHello := false
+	// A resume on a server that has the revision must be answered with the changes after
+	// it, never a snapshot (cluster mode): classify the first message after hello.
+	classify := false
+	var helloRev uint64
 	for {
 		msgs, err := conn.Read()
 		var de *feedclient.DecodeError
 		if errors.As(err, &de) {
-			s.findings.add(fmt.Sprintf("screen: %v", err))
+			s.addf("%v", err)
 			return
 		}
 		if err != nil {
 			if feedclient.CloseCode(err) == 4001 {
-				s.findings.add("screen: closed with 4001 (token revoked) though nothing revoked it")
+				s.addf("closed with 4001 (token revoked) though nothing revoked it")
 			}
 			return
 		}
@@ -119,35 +154,63 @@ func (s *subscriber) session(ctx context.Context) {
 		switch {
 		case m.Type == feedwire.TypeReload:
 		case !sawHello && m.Type != feedwire.TypeHello:
-			s.findings.add(fmt.Sprintf("screen: first message is %q, want hello", m.Type))
+			s.addf("first message is %q, want hello", m.Type)
 		case m.Type == feedwire.TypeHello:
 			sawHello = true
 			if m.Epoch != s.epoch {
-				s.findings.add(fmt.Sprintf("screen: hello has epoch %s, the database's is %s", m.Epoch, s.epoch))
+				s.addf("hello has epoch %s, the database's is %s", m.Epoch, s.epoch)
 			}
-			if m.Rev < s.last {
-				s.findings.add(fmt.Sprintf("screen: server (re)started at rev %d, but the screen had been shown rev %d", m.Rev, s.last))
+			behind := m.Rev < s.last
+			if behind && !s.cluster {
+				s.addf("server (re)started at rev %d, but the screen had been shown rev %d", m.Rev, s.last)
 			}
 			if resumeFrom > 0 {
 				next = resumeFrom + 1
+				s.resumes.total++
+				if moved {
+					s.resumes.moved++
+				}
+				switch {
+				case m.Rev < resumeFrom:
+					// Another instance's view has not yet applied what this screen was shown:
+					// the server answers a since beyond its revision with a snapshot.
+					s.resumes.behind++
+				case m.Rev == resumeFrom:
+					s.resumes.replayed++ // nothing to replay
+				default:
+					classify = true
+				}
 			}
+			helloRev = m.Rev
 			s.live = true
 		case m.Type == feedwire.TypeSnapshot:
-			if m.Rev < s.last {
-				s.findings.add(fmt.Sprintf("screen: snapshot at rev %d after being shown rev %d", m.Rev, s.last))
+			if classify {
+				classify = false
+				s.resumes.snapshot++
+				s.addf("resumed from rev %d on %s, which was at rev %d, and got a snapshot instead of the changes after it",
+					resumeFrom, s.addrs[at], helloRev)
+			}
+			if m.Rev < s.last && !(s.cluster && helloRev < resumeFrom) {
+				s.addf("snapshot at rev %d after being shown rev %d", m.Rev, s.last)
 			}
 			s.recordSnapshot(m)
 			next, s.last = m.Rev+1, m.Rev
+			s.shownBy[at] = max(s.shownBy[at], m.Rev)
 		case m.Type == feedwire.TypeChange:
+			if classify {
+				classify = false
+				s.resumes.replayed++
+			}
 			if next == 0 {
-				s.findings.add(fmt.Sprintf("screen: change %d before any snapshot in a connection without since", m.Rev))
+				s.addf("change %d before any snapshot in a connection without since", m.Rev)
 			} else if m.Rev != next {
-				s.findings.add(fmt.Sprintf("screen: within one connection got rev %d, want %d (revisions not consecutive)", m.Rev, next))
+				s.addf("within one connection got rev %d, want %d (revisions not consecutive)", m.Rev, next)
 			}
 			s.recordChange(m)
 			next, s.last = m.Rev+1, m.Rev
+			s.shownBy[at] = max(s.shownBy[at], m.Rev)
 		default:
-			s.findings.add(fmt.Sprintf("screen: unknown message type %q", m.Type))
+			s.addf("unknown message type %q", m.Type)
 		}
 		s.mu.Unlock()
 	}
@@ -156,12 +219,12 @@ func (s *subscriber) session(ctx context.Context) {
 // recordChange keeps a change message; s.mu is held.
 func (s *subscriber) recordChange(m feedwire.Message) {
 	if m.Change == nil || m.Change.Rev != m.Rev {
-		s.findings.add(fmt.Sprintf("screen: change message rev %d carries change %+v", m.Rev, m.Change))
+		s.addf("change message rev %d carries change %+v", m.Rev, m.Change)
 		return
 	}
 	project, err := m.DecodeProject()
 	if err != nil {
-		s.findings.add(fmt.Sprintf("screen: %v", err))
+		s.addf("%v", err)
 		return
 	}
 	c, _ := json.Marshal(m.Change)
@@ -171,7 +234,7 @@ func (s *subscriber) recordChange(m feedwire.Message) {
 		sc.project, sc.patch = m.ProjectPatch, true
 	}
 	if old, ok := s.shown.changes[m.Rev]; ok && (!bytes.Equal(old.change, c) || !bytes.Equal(old.project, sc.project)) {
-		s.findings.add(fmt.Sprintf("screen: rev %d shown twice with different content:\n    %s %s\n    %s %s", m.Rev, old.change, old.project, c, sc.project))
+		s.addf("rev %d shown twice with different content:\n    %s %s\n    %s %s", m.Rev, old.change, old.project, c, sc.project)
 	}
 	s.shown.changes[m.Rev] = sc
 }
@@ -180,12 +243,12 @@ func (s *subscriber) recordChange(m feedwire.Message) {
 func (s *subscriber) recordSnapshot(m feedwire.Message) {
 	projects, err := m.DecodeProjects()
 	if err != nil {
-		s.findings.add(fmt.Sprintf("screen: %v", err))
+		s.addf("%v", err)
 		return
 	}
 	b, _ := json.Marshal(projects)
 	if old, ok := s.shown.snapshots[m.Rev]; ok && !bytes.Equal(old, b) {
-		s.findings.add(fmt.Sprintf("screen: two different snapshots at rev %d", m.Rev))
+		s.addf("two different snapshots at rev %d", m.Rev)
 	}
 	s.shown.snapshots[m.Rev] = b
 }
@@ -230,7 +293,7 @@ func (s *subscriber) waitFor(ctx context.Context, limit time.Duration, what stri
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("screen: %s within %v", what, limit)
+			return fmt.Errorf("%s: %s within %v", s.name, what, limit)
 		}
 		select {
 		case <-ctx.Done():
@@ -253,4 +316,18 @@ func (s *subscriber) waitDisconnected(ctx context.Context, limit time.Duration) 
 // waitCaughtUp waits until the screen has been shown rev.
 func (s *subscriber) waitCaughtUp(ctx context.Context, rev uint64, limit time.Duration) error {
 	return s.waitFor(ctx, limit, fmt.Sprintf("did not reach rev %d", rev), func() bool { return s.last >= rev })
+}
+
+// resumeCounts copies the screen's resume counts.
+func (s *subscriber) resumeCounts() resumeCounts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resumes
+}
+
+// shownUpTo is the highest revision server i has shown this screen.
+func (s *subscriber) shownUpTo(i int) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shownBy[i]
 }
