@@ -365,3 +365,50 @@ func TestClusterRebuildsABrokenView(t *testing.T) {
 		t.Fatalf("the broken view was not kept aside: %v", aside)
 	}
 }
+
+func TestClusterMigrateInAndOut(t *testing.T) {
+	c := sharedEtcd(t)
+	prefix := fmt.Sprintf("/st%d/", etcdPrefixes.Add(1))
+	// A single node's board, with its history, moves into the cluster …
+	single, err := Open(filepath.Join(t.TempDir(), "single.db"), Options{PasswordParams: fastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		mustCreate(t, single, sample(fmt.Sprintf("P%d", i), StageUnderConstruction))
+	}
+	if _, err := single.AddUser(User{Username: "li", Role: RoleAdmin}, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	want := state(t, single)
+	path := single.Path()
+	single.Close()
+	l := etcdlog.New(c.Client(t), prefix)
+	if _, err := ToCluster(path, l, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ToCluster(path, l, 10*time.Second); !errors.Is(err, ErrClusterInUse) {
+		t.Fatalf("moving a second board into the same prefix: %v, want ErrClusterInUse", err)
+	}
+	a := instance(t, c, prefix, 0, nil)
+	if got := state(t, a); got != want {
+		t.Fatal("the instance's board differs from the single node's")
+	}
+	if _, err := a.Authenticate("li", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, a, sample("P9", StageUnderConstruction))
+	// … and out again, with what was added there.
+	out := filepath.Join(t.TempDir(), "out.db")
+	if err := FromCluster(out, l, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Open(out, Options{PasswordParams: fastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if state(t, back) != state(t, a) || back.Clustered() {
+		t.Fatal("the board moved out of the cluster differs from the cluster's")
+	}
+}

@@ -1,5 +1,5 @@
 // Package cli is projectboard's command line: the subcommands (serve, user, backup, restore,
-// compact, version), their flags and the PROJECTBOARD_* variables that stand in for flags.
+// compact, migrate, version), their flags and the PROJECTBOARD_* variables that stand in for flags.
 // The command projectboard (main.go) only hands it the arguments.
 package cli
 
@@ -26,6 +26,8 @@ Usage:
                                              save a hot backup from a running server (admin api token)
   projectboard restore [--db FILE] BACKUP     install a backup (server stopped); screens resync
   projectboard compact [--db FILE]            rewrite the database without free pages (server stopped)
+  projectboard migrate --to-etcd|--from-etcd --db FILE --etcd-endpoints URLS
+                                             move a board into a cluster's etcd, or out into a new file
   projectboard version                       print the version (also --version, -v)
 
 Every flag also reads PROJECTBOARD_<NAME> from the environment (e.g. PROJECTBOARD_DB).
@@ -59,6 +61,8 @@ func command(args []string, version string, log *slog.Logger) error {
 		return restoreCommand(args[1:])
 	case "compact":
 		return compactCommand(args[1:])
+	case "migrate":
+		return migrateCommand(args[1:], log)
 	case "version", "--version", "-version", "-v":
 		fmt.Println(version)
 		return nil
