@@ -30,6 +30,7 @@ const (
 	headerApplied  = "X-Projectboard-Applied" // the writer's view's position after the request
 	forwardWait    = 2 * time.Second          // how long a forwarder waits for its view
 	forwardTimeout = 30 * time.Second         // a forwarded request's answer (imports take long)
+	syncReadWait   = time.Second              // how long a read waits to be consistent before it shows the view as it is
 )
 
 // forwardedFor returns the client's address of a request another instance forwarded.
@@ -59,7 +60,15 @@ func isWrite(c *fiber.Ctx) bool {
 // forwardWrites sends a write request to the cluster's writer when this instance is not it,
 // and marks the answers of requests forwarded to this one with its view's position.
 func (s *Server) forwardWrites(c *fiber.Ctx) error {
-	if !s.store.Clustered() || !isWrite(c) {
+	if !s.store.Clustered() {
+		return c.Next()
+	}
+	if !isWrite(c) {
+		if strings.HasPrefix(c.Path(), "/api/") && c.Method() == fiber.MethodGet {
+			// A read sees every write acknowledged before it, on any instance: the client
+			// may have been answered by another one a moment ago (store.SyncRead).
+			s.store.SyncRead(syncReadWait)
+		}
 		return c.Next()
 	}
 	if peer := c.Get(headerPeer); peer != "" {

@@ -56,14 +56,17 @@ type replica struct {
 	// applied is the last entry applied to the view; only the holder of commitMu touches it.
 	applied uint64
 	// appliedPub is applied for everyone else (metrics, tests).
-	appliedPub atomic.Uint64
-	advMu      sync.Mutex
-	advanced   chan struct{} // closed when the position moves (WaitApplied)
-	elect      writerElection
-	campaigns  sync.WaitGroup  // Close waits for the writer's role to be handed on
-	ctx        context.Context // ends at Close
-	cancel     context.CancelFunc
-	done       chan struct{}
+	appliedPub  atomic.Uint64
+	advMu       sync.Mutex
+	advanced    chan struct{} // closed when the position moves (WaitApplied)
+	elect       writerElection
+	campaigns   sync.WaitGroup // Close waits for the writer's role to be handed on
+	headMu      sync.Mutex     // SyncRead's shared reads of the head (writerelect.go)
+	headNext    *headCall
+	headRunning bool
+	ctx         context.Context // ends at Close
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // errRestage means the log moved on under a write: it must be staged again.

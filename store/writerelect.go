@@ -178,3 +178,68 @@ func (r *replica) advance() {
 	r.advanced = make(chan struct{})
 	r.advMu.Unlock()
 }
+
+// SyncRead waits, for at most d, until the view holds every entry the log held when it was
+// called, and reports whether it does: a read that follows it sees every write acknowledged
+// before it began, on any instance — also by a client that moved to this instance from a
+// faster one. Concurrent callers share one read of the log's head (a quorum read), begun
+// after each of them arrived. Without etcd (no quorum) it gives up and the read shows the
+// view as it is: reads go on while writes cannot.
+func (s *Store) SyncRead(d time.Duration) bool {
+	if s.rep == nil {
+		return true
+	}
+	deadline := time.Now().Add(d)
+	head, err := s.rep.linearHead(deadline)
+	if err != nil {
+		return false
+	}
+	return s.WaitApplied(head, time.Until(deadline))
+}
+
+type headCall struct {
+	done chan struct{}
+	head uint64
+	err  error
+}
+
+// linearHead reads the log's head through a quorum, in a read begun after this call.
+func (r *replica) linearHead(deadline time.Time) (uint64, error) {
+	r.headMu.Lock()
+	c := r.headNext
+	if c == nil {
+		c = &headCall{done: make(chan struct{})}
+		r.headNext = c
+		if !r.headRunning {
+			r.headRunning = true
+			go r.readHeads()
+		}
+	}
+	r.headMu.Unlock()
+	select {
+	case <-c.done:
+		return c.head, c.err
+	case <-time.After(time.Until(deadline)):
+		return 0, context.DeadlineExceeded
+	}
+}
+
+// readHeads answers the waiting callers of linearHead, one quorum read for all who came
+// while the previous read was out.
+func (r *replica) readHeads() {
+	for {
+		r.headMu.Lock()
+		c := r.headNext
+		r.headNext = nil
+		if c == nil {
+			r.headRunning = false
+			r.headMu.Unlock()
+			return
+		}
+		r.headMu.Unlock()
+		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(r.ctx), time.Second)
+		c.head, c.err = r.log.Head(ctx)
+		cancel()
+		close(c.done)
+	}
+}
