@@ -193,6 +193,9 @@ func BenchmarkClusterHTTP(b *testing.B) {
 			wg.Wait()
 			httpRates = append(httpRates, float64(per*editors)/time.Since(t0).Seconds())
 		}
+		if head := cb.instances[0].st.Applied(); head > 0 {
+			b.ReportMetric(float64(per*editors*rounds)/float64(head), "edits/entry")
+		}
 		slices.Sort(httpRates)
 		slices.Sort(txnRates)
 		h, t := httpRates[len(httpRates)/2], txnRates[len(txnRates)/2]
