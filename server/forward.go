@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +14,9 @@ import (
 // On a cluster, the instances prefer one writer (store/writerelect.go): an instance that is
 // not it forwards every write request to it, so that the cluster's edits share its group
 // commits instead of racing each other for the log. The writer answers as if the client had
-// come to it — sessions and tokens are the cluster's — and says which entry of the log its
-// view had applied; the forwarding instance waits until its own view has applied that entry
-// before it answers, so that the client's next read, wherever it lands, shows its write.
+// come to it — sessions and tokens are the cluster's. The forwarding instance passes the
+// answer on at once: the client's next read, here or on any instance, waits until that view
+// holds the log's head (SyncRead below), so it shows the write.
 //
 // A forwarded request carries the cluster's peer secret and the client's address, so the
 // writer's limits and audit log see the client, not the instance. If the writer cannot be
@@ -25,12 +24,10 @@ import (
 // the log's compared head keeps one order either way.
 
 const (
-	headerPeer     = "X-Projectboard-Peer"    // the cluster's peer secret
-	headerClientIP = "X-Projectboard-Client"  // the client's address, as the first instance saw it
-	headerApplied  = "X-Projectboard-Applied" // the writer's view's position after the request
-	forwardWait    = 2 * time.Second          // how long a forwarder waits for its view
-	forwardTimeout = 30 * time.Second         // a forwarded request's answer (imports take long)
-	syncReadWait   = time.Second              // how long a read waits to be consistent before it shows the view as it is
+	headerPeer     = "X-Projectboard-Peer"   // the cluster's peer secret
+	headerClientIP = "X-Projectboard-Client" // the client's address, as the first instance saw it
+	forwardTimeout = 30 * time.Second        // a forwarded request's answer (imports take long)
+	syncReadWait   = time.Second             // how long a read waits to be consistent before it shows the view as it is
 )
 
 // forwardedFor returns the client's address of a request another instance forwarded.
@@ -75,9 +72,7 @@ func (s *Server) forwardWrites(c *fiber.Ctx) error {
 		if !s.isPeer(peer) {
 			return errorf(fiber.StatusForbidden, "forbidden", "", "not an instance of this cluster")
 		}
-		err := c.Next()
-		c.Set(headerApplied, strconv.FormatUint(s.store.Applied(), 10))
-		return err
+		return c.Next()
 	}
 	writer := s.store.Writer()
 	if writer == "" || writer == s.cfg.AdvertiseURL {
@@ -106,10 +101,6 @@ func (s *Server) forwardWrites(c *fiber.Ctx) error {
 		return errorf(fiber.StatusServiceUnavailable, "unavailable", "",
 			"the cluster's writer did not answer; the change may or may not have been made: reload and check")
 	}
-	if n, err := strconv.ParseUint(string(resp.Header.Peek(headerApplied)), 10, 64); err == nil {
-		s.store.WaitApplied(n, forwardWait)
-	}
-	resp.Header.Del(headerApplied)
 	return nil
 }
 

@@ -58,7 +58,7 @@ type replica struct {
 	// appliedPub is applied for everyone else (metrics, tests).
 	appliedPub  atomic.Uint64
 	advMu       sync.Mutex
-	advanced    chan struct{} // closed when the position moves (WaitApplied)
+	advanced    chan struct{} // closed when the position moves (waitApplied)
 	elect       writerElection
 	campaigns   sync.WaitGroup // Close waits for the writer's role to be handed on
 	headMu      sync.Mutex     // SyncRead's shared reads of the head (writerelect.go)
@@ -362,6 +362,33 @@ func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, e
 	return found, nil
 }
 
+// applyOwn applies the writer's own batch, just appended as the entries up to last: its ops
+// into the file with the view's position, and its staged changes into memory as a single
+// node commits them (makeVisible), which also gives the feed their encoded bytes. Only the
+// other instances decode it. The caller holds commitMu.
+func (r *replica) applyOwn(last uint64, ops []op, ok []staged, rev uint64, now time.Time) error {
+	s := r.s
+	err := released(s.file.Load().Update(func(tx *bolt.Tx) error {
+		if err := applyOps(tx, ops); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyReplApplied, u64(last))
+	}))
+	if err != nil {
+		return err
+	}
+	r.applied = last
+	r.appliedPub.Store(last)
+	r.advance()
+	s.hookMu.Lock()
+	hook := s.hook
+	s.hookMu.Unlock()
+	if events := s.makeVisible(ok, rev, now); len(events) > 0 && hook != nil {
+		hook(events)
+	}
+	return nil
+}
+
 // decoded is what a run of entries changes in memory, decoded before the file is written so
 // that a value that does not decode changes nothing.
 type decoded struct {
@@ -512,7 +539,11 @@ func (s *Store) applyDecoded(d *decoded) []Event {
 // applies them; it tries again on errors that may pass (no leader, a member gone) until
 // deadline. errRestage: other entries came first, and are applied now. The caller holds
 // commitMu.
-func (r *replica) commit(values [][]byte, id [16]byte, deadline time.Time) error {
+//
+// own, when set, applies the write's entries once appended, in place of applyEntries: the
+// writer's batch makes its changes visible from what it staged (makeVisible, as on a single
+// node), with no decoding of what it has just encoded. It is given the last entry and the ops.
+func (r *replica) commit(values [][]byte, ops []op, id [16]byte, deadline time.Time, own func(last uint64, ops []op) error) error {
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		// Each try gets at most attemptTimeout, and fails at once on a member without a
 		// leader: an append sent to a leader that then died is never answered, and waiting for
@@ -523,11 +554,15 @@ func (r *replica) commit(values [][]byte, id [16]byte, deadline time.Time) error
 		expected := r.applied
 		_, err := r.log.Append(ctx, expected, values)
 		if err == nil {
-			entries := make([]etcdlog.Entry, len(values))
-			for i, v := range values {
-				entries[i] = etcdlog.Entry{Rev: expected + 1 + uint64(i), Value: v}
+			if own != nil {
+				err = own(expected+uint64(len(values)), ops)
+			} else {
+				entries := make([]etcdlog.Entry, len(values))
+				for i, v := range values {
+					entries[i] = etcdlog.Entry{Rev: expected + 1 + uint64(i), Value: v}
+				}
+				_, err = r.applyEntries(entries, &id)
 			}
-			_, err = r.applyEntries(entries, &id)
 			cancel()
 			if err != nil {
 				return fmt.Errorf("committed to the cluster, not yet applied here: %w", err)
@@ -621,7 +656,7 @@ func (r *replica) update(fn func(*wtx) error) error {
 			return nil
 		}
 		id := entryID()
-		err = r.commit(splitEntries(id, ops), id, deadline)
+		err = r.commit(splitEntries(id, ops), ops, id, deadline, nil)
 		if !errors.Is(err, errRestage) {
 			return err
 		}
@@ -662,7 +697,8 @@ func (s *Store) commitReplicated(batch []*writeReq) {
 		}
 		if err == nil {
 			id := entryID()
-			err = r.commit(splitEntries(id, ops), id, deadline)
+			own := func(last uint64, ops []op) error { return r.applyOwn(last, ops, ok, rev, now) }
+			err = r.commit(splitEntries(id, ops), ops, id, deadline, own)
 		}
 		if errors.Is(err, errRestage) {
 			resetBatch(batch)

@@ -143,10 +143,9 @@ func (r *replica) setWriter(url string) {
 	r.elect.mu.Unlock()
 }
 
-// WaitApplied waits until the view has applied entry n of the log, or for at most d, and
-// reports whether it has: an instance that forwarded a write waits for it, so that its next
-// read shows the write.
-func (s *Store) WaitApplied(n uint64, d time.Duration) bool {
+// waitApplied waits until the view has applied entry n of the log, or for at most d, and
+// reports whether it has.
+func (s *Store) waitApplied(n uint64, d time.Duration) bool {
 	if s.rep == nil {
 		return true
 	}
@@ -194,7 +193,7 @@ func (s *Store) SyncRead(d time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	return s.WaitApplied(head, time.Until(deadline))
+	return s.waitApplied(head, time.Until(deadline))
 }
 
 type headCall struct {
