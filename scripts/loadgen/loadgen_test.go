@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -279,4 +280,93 @@ func TestBaselineMessages(t *testing.T) {
 	if typ, rev := feedwire.Head(b); typ != feedwire.TypeChange || rev != 42 {
 		t.Errorf("Head: got %q, %d", typ, rev)
 	}
+}
+
+// A cluster screen checks the feed as a screen's board does: the next revision each time, a
+// patch on the version held; and the sequence check finds a screen that read another change.
+func TestClusterScreen(t *testing.T) {
+	cl := &clusterRun{cache: newDecodeCache(), t0: time.Now()}
+	newScreen := func(idx int) *screen {
+		return &screen{idx: idx, cl: cl, to: -1, connected: make(chan struct{}), gone: make(chan struct{})}
+	}
+	change := func(rev, version int, id string) []byte {
+		return []byte(`{"type":"change","rev":` + strconv.Itoa(rev) + `,"change":{"rev":` + strconv.Itoa(rev) +
+			`,"projectId":"` + id + `"},"projectPatch":{"version":` + strconv.Itoa(version) + `}}`)
+	}
+	snapshot := []byte(`{"type":"snapshot","rev":2,"projects":[{"id":"A","version":1},{"id":"B","version":5}],"summary":null}`)
+	feed := func(s *screen, frames ...[]byte) {
+		t.Helper()
+		for _, f := range frames {
+			if err := s.handle(f, time.Now()); err != nil {
+				t.Fatalf("screen %d: %s: %v", s.idx, f, err)
+			}
+		}
+	}
+	good, gap, other := newScreen(0), newScreen(1), newScreen(2)
+	feed(good, snapshot, change(3, 2, "A"), change(4, 6, "B"), change(5, 3, "A"))
+	feed(gap, snapshot, change(3, 2, "A"), change(5, 3, "A"))
+	feed(other, snapshot, change(3, 2, "A"), change(4, 9, "B"), change(5, 3, "A"))
+	if good.gaps+good.mismatches+good.repeats != 0 || good.missing(5) != 0 {
+		t.Errorf("good screen: %d gaps, %d mismatches, %d repeats, %d missing; want none", good.gaps, good.mismatches, good.repeats, good.missing(5))
+	}
+	if gap.gaps != 1 || gap.missing(5) != 1 {
+		t.Errorf("gap screen: %d gaps, %d missing; want 1 and 1", gap.gaps, gap.missing(5))
+	}
+	if other.mismatches != 1 {
+		t.Errorf("other screen: %d patches on another version, want 1", other.mismatches)
+	}
+	feed(good, change(5, 3, "A"))
+	if good.repeats != 1 {
+		t.Errorf("a revision read again: %d repeats, want 1", good.repeats)
+	}
+	revs, differ, first := sequenceCheck([]*screen{good, gap, other}, cl.cache.entries, 3, 5)
+	if revs != 3 || differ != 1 || !strings.Contains(first, "rev 4") {
+		t.Errorf("sequenceCheck: %d revisions, %d differing, %q; want 3, 1 at rev 4", revs, differ, first)
+	}
+}
+
+// TestClusterSmoke runs --cluster --kill-instance with a few screens.
+func TestClusterSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 3 etcd members and 3 instances")
+	}
+	if _, err := raiseFileLimit(); err != nil {
+		t.Fatal(err)
+	}
+	bin := os.Getenv("PROJECTBOARD_BIN")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if bin == "" {
+		var err error
+		if bin, err = harness.BuildServer(ctx, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir() + "/report.json"
+	args := []string{"--cluster", "--kill-instance", "--clients", "30", "--rate", "20", "--duration", "4s",
+		"--kill-after", "2s", "--quiet", "--json", out, "--bin", bin}
+	var stdout strings.Builder
+	if err := run(ctx, args, &stdout, io.Discard); err != nil {
+		t.Fatalf("loadgen %s: %v\n%s", strings.Join(args, " "), err, stdout.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Targets[0]
+	for name, want := range map[string]float64{"killed instance's screens": 10, "… not resumed": 0,
+		"resumes with a snapshot": 0, "deliveries missing": 0, "screen-revisions differing": 0,
+		"whole boards compared (one screen per instance)": 3} {
+		if got := metricOf(t, r, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if got := metricOf(t, r, "revisions compared on every screen"); got < 10 {
+		t.Errorf("revisions compared = %v, want ≥ 10", got)
+	}
+	t.Logf("\n%s", stdout.String())
 }

@@ -6,6 +6,7 @@
 //	go run ./scripts/loadgen --clients 10000 --mode rate --rate 10 --duration 60s
 //	go run ./scripts/loadgen --clients 10000 --mode storm
 //	go run ./scripts/loadgen --clients 10000 --slow 1
+//	go run ./scripts/loadgen --cluster --clients 3000 --kill-instance
 //
 // It starts each target itself (ours: the projectboard binary on a fresh database in a
 // temporary directory; bare: this binary's hidden `bare-server` subcommand, fasthttp and
@@ -13,6 +14,9 @@
 // gorilla/websocket), opens the websocket clients from 127.0.0.2, 127.0.0.3 … and drives
 // edits over HTTP. Latency is from sending a PATCH to each client reading the change with
 // that revision.
+//
+// --cluster runs ours as three instances on a three-member etcd cluster instead, with the
+// screens spread over them (cluster.go).
 package main
 
 import (
@@ -88,6 +92,13 @@ type options struct {
 	idle         time.Duration
 	editors      int
 	repeat       int
+
+	// --cluster (cluster.go)
+	cluster      bool
+	killInstance bool
+	killAfter    time.Duration
+	etcdMember   string
+	args         []string // as given, for the report
 }
 
 func main() {
@@ -148,8 +159,19 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	f.IntVar(&o.editors, "editors", 32, "concurrent editors (burst, rate)")
 	f.IntVar(&o.repeat, "repeat", 1, "run the scenario this many times, alternating targets; the table shows medians")
 	f.BoolVar(&o.interleave, "interleave", false, "start every target and connect all their clients first, then give each a phase of edits in turn, --repeat rounds (single, burst, rate; needs clients × targets open files)")
+	f.BoolVar(&o.cluster, "cluster", false, "ours as 3 instances on a 3-member etcd cluster (each its own process), the screens spread evenly over them, edits at --rate (0: one editor, back to back) sent to the instances in turn for --duration; --clients defaults to 3000 and --duration to 30s here")
+	f.BoolVar(&o.killInstance, "kill-instance", false, "--cluster: SIGKILL instance 0 after --kill-after; its screens resume on the other two in turn (as a round-robin proxy sends them), and every screen's sequence is compared")
+	f.DurationVar(&o.killAfter, "kill-after", 10*time.Second, "--cluster --kill-instance: edits before the kill")
+	f.StringVar(&o.etcdMember, "etcdmember", "", "--cluster: the etcdmember binary (default: go build ./scripts/etcdmember)")
 	if err := f.Parse(args); err != nil {
 		return o, err
+	}
+	o.args = args
+	if o.cluster {
+		return o, clusterOptions(f, &o)
+	}
+	if o.killInstance {
+		return o, errors.New("--kill-instance needs --cluster")
 	}
 	var err error
 	if o.targets, err = parseTargets(o.target); err != nil {
@@ -231,6 +253,10 @@ type report struct {
 	// Interleaved: the targets ran side by side, a phase each in turn (--interleave); the
 	// table shows all rounds' deliveries together, not medians.
 	Interleaved bool `json:"interleaved,omitempty"`
+	// Cluster describes a --cluster run: rate, duration, the kill, the load average.
+	Cluster string `json:"cluster,omitempty"`
+	// Command is the command line, printed above the table.
+	Command string `json:"command,omitempty"`
 }
 
 // ratioMetric is ours (or ours-b) over one baseline.
@@ -248,6 +274,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.maxTime)
 	defer cancel()
+	if o.cluster {
+		return runCluster(ctx, o, stdout, stderr)
+	}
 	logf := func(format string, a ...any) {
 		if !o.quiet {
 			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
@@ -455,12 +484,17 @@ func printReport(w io.Writer, rep *report) {
 		title += fmt.Sprintf(", %.4g edits/s for %s", rep.Rate, rep.Duration)
 	case "single", "burst":
 		title += fmt.Sprintf(", %d edits", rep.Edits)
+	case "cluster":
+		title += ", " + rep.Cluster
 	}
 	switch {
 	case rep.Interleaved:
 		title += fmt.Sprintf("; %d rounds, the targets side by side taking turns, every delivery of every round counted", rep.Repeat)
 	case rep.Repeat > 1:
 		title += fmt.Sprintf("; medians of %d runs per target, alternating", rep.Repeat)
+	}
+	if rep.Command != "" {
+		fmt.Fprintln(w, rep.Command)
 	}
 	fmt.Fprintln(w, title)
 	byTarget := map[string]*result{}

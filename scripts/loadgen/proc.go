@@ -169,6 +169,18 @@ func (s *server) stop(limit time.Duration) error {
 	}
 }
 
+// kill sends SIGKILL and waits until the process has been reaped.
+func (s *server) kill() error {
+	if s.cmd == nil {
+		return nil
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		return err
+	}
+	<-s.exited
+	return nil
+}
+
 // stopPID stops a process that is not our child: SIGTERM, then SIGKILL after limit.
 func stopPID(kind string, pid int, limit time.Duration) error {
 	_ = syscall.Kill(pid, syscall.SIGTERM)
