@@ -223,3 +223,10 @@ func TestClusterTwoInstancesOneBoard(t *testing.T) {
 		t.Fatalf("the screen moved to B read %v, want [%d %d]", got, rev+1, rev+2)
 	}
 }
+
+func TestClusterFullIs503WithItsOwnCode(t *testing.T) {
+	e := toAPIError(fmt.Errorf("commit: %w", store.ErrClusterFull))
+	if e.Status != http.StatusServiceUnavailable || e.Code != "cluster_full" {
+		t.Fatalf("got %d %q, want 503 cluster_full", e.Status, e.Code)
+	}
+}

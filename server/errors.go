@@ -113,6 +113,8 @@ func toAPIError(err error) *apiError {
 		return errorf(fiber.StatusForbidden, "forbidden", "", "you may not make this change")
 	case errors.Is(err, store.ErrBadCredentials):
 		return errorf(fiber.StatusUnauthorized, "bad_credentials", "", "wrong user name or password")
+	case errors.Is(err, store.ErrClusterFull):
+		return errorf(fiber.StatusServiceUnavailable, "cluster_full", "", "the cluster's storage (etcd) is full: nothing can be changed until an administrator makes room; reading goes on")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "the database is unavailable for a moment (a restart, a full disk, or the cluster choosing a leader); try again (with If-Match a retry cannot apply an edit twice)")
 	case errors.As(err, &fe):

@@ -49,7 +49,7 @@ func (e *VersionMismatchError) Error() string {
 
 // wrapWrite marks a failed commit as ErrUnavailable unless it is one of ours.
 func wrapWrite(err error) error {
-	if err == nil || isDomainError(err) {
+	if err == nil || isDomainError(err) || errors.Is(err, ErrUnavailable) {
 		return err
 	}
 	return fmt.Errorf("commit: %v: %w", err, ErrUnavailable)

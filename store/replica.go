@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"projectboard/store/etcdlog"
@@ -68,6 +69,10 @@ type replica struct {
 	cancel      context.CancelFunc
 	done        chan struct{}
 }
+
+// ErrClusterFull means etcd refuses writes for lack of space (its NOSPACE alarm): writes are
+// answered 503 at once, reads and screens go on, until an administrator makes room.
+var ErrClusterFull = fmt.Errorf("the cluster's etcd is out of space: raise --quota-backend-bytes or compact and defragment it, then `etcdctl alarm disarm`: %w", ErrUnavailable)
 
 // errRestage means the log moved on under a write: it must be staged again.
 var errRestage = errors.New("the log moved on: stage again")
@@ -588,6 +593,9 @@ func (r *replica) commit(values [][]byte, ops []op, id [16]byte, deadline time.T
 			}
 		}
 		cancel()
+		if errors.Is(err, rpctypes.ErrNoSpace) {
+			return fmt.Errorf("%w (%v)", ErrClusterFull, err) // no retry will pass until someone acts
+		}
 		if errors.Is(err, etcdlog.ErrTooLarge) || time.Now().Add(wait).After(deadline) {
 			return err
 		}
@@ -708,9 +716,10 @@ func (s *Store) commitReplicated(batch []*writeReq) {
 			observe(CommitStats{Edits: len(ok), Refused: edits - len(ok), Duration: time.Since(t0), Err: err})
 		}
 		if err != nil {
+			err = wrapWrite(err)
 			for _, st := range ok {
 				if st.req != nil {
-					st.req.errs[st.i] = fmt.Errorf("commit: %v: %w", err, ErrUnavailable)
+					st.req.errs[st.i] = err
 				}
 			}
 			break

@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
 
 	"projectboard/store/etcdlog"
 	"projectboard/store/etcdlog/etcdtest"
@@ -410,5 +413,36 @@ func TestClusterMigrateInAndOut(t *testing.T) {
 	defer back.Close()
 	if state(t, back) != state(t, a) || back.Clustered() {
 		t.Fatal("the board moved out of the cluster differs from the cluster's")
+	}
+}
+
+func TestClusterOutOfSpaceIsAnsweredAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	c := etcdtest.New(t, etcdtest.Options{Members: 1, Configure: func(cfg *embed.Config) {
+		cfg.QuotaBackendBytes = 2 << 20
+	}})
+	s := instance(t, c, "/full/", 0, nil)
+	p := mustCreate(t, s, sample("P", StageUnderConstruction))
+	note := strings.Repeat("长", 1900) // ~6 KB an edit (note and change): 2 MiB within a few hundred edits
+	var err error
+	var took time.Duration
+	for i := 0; i < 2000 && err == nil; i++ {
+		t0 := time.Now()
+		var r Result
+		r, err = s.Apply(Edit{Kind: ChangeUpdate, ProjectID: "P", IfMatch: p.Version, By: "ed",
+			Patch: &Patch{Note: ptr(fmt.Sprintf("%d %s", i, note))}})
+		took = time.Since(t0)
+		p = r.Project
+	}
+	if !errors.Is(err, ErrClusterFull) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("writing past the quota: %v, want ErrClusterFull (an ErrUnavailable)", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("the refusal took %v: it should not wait for a leader that is there", took)
+	}
+	if _, err := s.Project("P"); err != nil {
+		t.Fatalf("reads stop when etcd is full: %v", err)
 	}
 }
