@@ -170,20 +170,8 @@ func (t *test) setupCluster(ctx context.Context) error {
 		}
 		t.epoch = meta.Epoch
 	}
-	var list struct {
-		Projects []store.Project `json:"projects"`
-	}
-	if err := t.getJSON(ctx, "/api/projects", &list); err != nil {
+	if err := t.listProjects(ctx, "a new cluster"); err != nil {
 		return err
-	}
-	for _, p := range list.Projects {
-		t.projectIDs = append(t.projectIDs, p.ID)
-		if !p.Stage.Completed() {
-			t.editableIDs = append(t.editableIDs, p.ID)
-		}
-	}
-	if len(t.projectIDs) != seedProjects {
-		return fmt.Errorf("a new cluster lists %d projects, want %d", len(t.projectIDs), seedProjects)
 	}
 	for i := range instances {
 		cl.subs = append(cl.subs, newSubscriber(addrs, i, fmt.Sprintf("screen %d", i), displayToken, t.epoch, t.findings))

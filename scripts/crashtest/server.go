@@ -189,21 +189,8 @@ func (t *test) setup(ctx context.Context) error {
 		return fmt.Errorf("a new database is at rev %d with epoch %q; want rev %d (the bundled projects)", meta.Rev, meta.Epoch, seedProjects)
 	}
 	t.epoch = meta.Epoch
-	var list struct {
-		Projects []store.Project `json:"projects"`
-	}
-	if err := t.getJSON(ctx, "/api/projects", &list); err != nil {
+	if err := t.listProjects(ctx, "a new database"); err != nil {
 		return err
-	}
-	for _, p := range list.Projects {
-		t.projectIDs = append(t.projectIDs, p.ID)
-		if !p.Stage.Completed() {
-			// The editors set 形象进度 to any value: a completed project holds 100 only.
-			t.editableIDs = append(t.editableIDs, p.ID)
-		}
-	}
-	if len(t.projectIDs) != seedProjects {
-		return fmt.Errorf("a new database lists %d projects, want %d", len(t.projectIDs), seedProjects)
 	}
 	t.editorToken = editorToken
 	t.sub = newSubscriber([]string{t.srv.addr}, 0, "screen", displayToken, t.epoch, t.findings)
@@ -254,6 +241,28 @@ func (t *test) killFirstStarts(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "crashtest: killed %d first starts\n", t.cfg.firstStartKills)
 	if len(v) > 0 {
 		return v
+	}
+	return nil
+}
+
+// listProjects reads the bundled projects the editors work on (what: the board's name in
+// errors).
+func (t *test) listProjects(ctx context.Context, what string) error {
+	var list struct {
+		Projects []store.Project `json:"projects"`
+	}
+	if err := t.getJSON(ctx, "/api/projects", &list); err != nil {
+		return err
+	}
+	for _, p := range list.Projects {
+		t.projectIDs = append(t.projectIDs, p.ID)
+		if !p.Stage.Completed() {
+			// The editors set 形象进度 to any value: a completed project holds 100 only.
+			t.editableIDs = append(t.editableIDs, p.ID)
+		}
+	}
+	if len(t.projectIDs) != seedProjects {
+		return fmt.Errorf("%s lists %d projects, want %d", what, len(t.projectIDs), seedProjects)
 	}
 	return nil
 }

@@ -110,13 +110,9 @@ func (cl *clusterRun) nextSurvivor() int {
 
 // runCluster is run for --cluster.
 func runCluster(ctx context.Context, o options, stdout, stderr io.Writer) error {
-	logf := func(format string, a ...any) {
-		if !o.quiet {
-			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
-		}
-	}
-	if _, err := raiseFileLimit(); err != nil {
-		return fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
+	logf, err := prepare(o, stderr)
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "loadgen-cluster-")
 	if err != nil {

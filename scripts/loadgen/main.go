@@ -277,13 +277,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.cluster {
 		return runCluster(ctx, o, stdout, stderr)
 	}
-	logf := func(format string, a ...any) {
-		if !o.quiet {
-			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
-		}
-	}
-	if _, err := raiseFileLimit(); err != nil {
-		return fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
+	logf, err := prepare(o, stderr)
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "loadgen-")
 	if err != nil {
@@ -612,4 +608,17 @@ func (p *perfRecorder) stop() {
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
 	}
+}
+
+// prepare raises the file limit for the screens' sockets and returns the progress logger
+// (timestamped lines on stderr, none with --quiet).
+func prepare(o options, stderr io.Writer) (func(format string, a ...any), error) {
+	if _, err := raiseFileLimit(); err != nil {
+		return nil, fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
+	}
+	return func(format string, a ...any) {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
+		}
+	}, nil
 }
