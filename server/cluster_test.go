@@ -201,6 +201,35 @@ func TestClusterTwoInstancesOneBoard(t *testing.T) {
 		t.Fatal("the two screens hold different boards")
 	}
 
+	// Each instance reports where it stands, and one of them is the writer (once elected).
+	clusterMetrics := func(in *instance) map[string]float64 {
+		got := map[string]float64{}
+		mfs, err := in.srv.metrics.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if strings.HasPrefix(mf.GetName(), "projectboard_cluster_") && len(mf.GetMetric()) == 1 {
+				m := mf.GetMetric()[0]
+				got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			}
+		}
+		return got
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ma, mb := clusterMetrics(a), clusterMetrics(b)
+		if ma["projectboard_cluster_applied_entry"] < 1 || mb["projectboard_cluster_applied_entry"] < 1 {
+			t.Fatalf("applied entries reported: %v, %v", ma, mb)
+		}
+		writers := ma["projectboard_cluster_writer"] + mb["projectboard_cluster_writer"]
+		if writers == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v instances report being the writer, want 1", writers)
+		}
+	}
+
 	// If-Match holds across instances: B refuses the version A moved on from.
 	if res := edit(b, 1, 20); res.StatusCode != http.StatusPreconditionFailed {
 		t.Fatalf("a stale edit on B: %d, want 412", res.StatusCode)

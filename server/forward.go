@@ -90,6 +90,7 @@ func (s *Server) forwardWrites(c *fiber.Ctx) error {
 	// "arrived, then the writer died" (perhaps committed); a refused dial can.
 	req.SetConnectionClose()
 	resp := c.Response()
+	s.metrics.forwarded.Inc()
 	if err := s.peers.DoTimeout(req, resp, forwardTimeout); err != nil {
 		resp.Reset()
 		if isDialError(err) {

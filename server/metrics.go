@@ -17,6 +17,7 @@ import (
 // metrics are the server's Prometheus series, in a registry of its own (no globals).
 type metrics struct {
 	reg           *prometheus.Registry
+	forwarded     prometheus.Counter // on a cluster only
 	commits       prometheus.Counter
 	commitErrors  prometheus.Counter
 	commitTime    prometheus.Histogram
@@ -29,7 +30,7 @@ type metrics struct {
 	warningChanges prometheus.Counter
 }
 
-func newMetrics(h *hub.Hub, st *store.Store) *metrics {
+func newMetrics(h *hub.Hub, st *store.Store, advertise string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		commits: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_commits_total",
@@ -49,6 +50,8 @@ func newMetrics(h *hub.Hub, st *store.Store) *metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "projectboard_logins_total",
 			Help: "Login attempts by result: ok, failed (wrong password or name), error (not checked), " +
 				"or refused by the account, address or busy limit before any hash."}, []string{"result"}),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_cluster_forwarded_total",
+			Help: "Write requests this instance forwarded to the cluster's preferred writer."}),
 		warningChanges: prometheus.NewCounter(prometheus.CounterOpts{Name: "projectboard_warning_changes_total",
 			Help: "Projects whose warning changed when the clock re-evaluated them (a month boundary, a deadline)."}),
 	}
@@ -71,6 +74,24 @@ func newMetrics(h *hub.Hub, st *store.Store) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_projects",
 			Help: "Projects in the register."}, func() float64 { return float64(st.Len()) }),
 	)
+	if st.Clustered() {
+		m.reg.MustRegister(m.forwarded,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_cluster_applied_entry",
+				Help: "The last entry of the cluster's log this instance's view has applied."},
+				func() float64 { return float64(st.Applied()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_cluster_conflicts_total",
+				Help: "Writes staged again because another instance's entries reached the log first."},
+				func() float64 { return float64(st.Conflicts()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_cluster_writer",
+				Help: "1 while this instance is the cluster's preferred writer."},
+				func() float64 {
+					if w := st.Writer(); w != "" && w == advertise {
+						return 1
+					}
+					return 0
+				}),
+		)
+	}
 	return m
 }
 

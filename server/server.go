@@ -125,7 +125,7 @@ func New(st *store.Store, cfg Config) *Server {
 		Delivered:   func(at time.Time) { s.metrics.observeDelivery(at) },
 		WriteFailed: func() { s.metrics.writeFailures.Inc() }})
 	s.feed = newFeed(st, s.hub)
-	s.metrics = newMetrics(s.hub, st)
+	s.metrics = newMetrics(s.hub, st, cfg.AdvertiseURL)
 	s.notifier = newNotifier(st, cfg)
 	st.SetCommitHook(func(ev []store.Event) {
 		s.feed.publish(ev)

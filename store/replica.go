@@ -58,6 +58,7 @@ type replica struct {
 	applied uint64
 	// appliedPub is applied for everyone else (metrics, tests).
 	appliedPub  atomic.Uint64
+	conflicts   atomic.Int64 // writes staged again because another instance's entries came first
 	advMu       sync.Mutex
 	advanced    chan struct{} // closed when the position moves (waitApplied)
 	elect       writerElection
@@ -87,6 +88,15 @@ func (s *Store) Applied() uint64 {
 		return 0
 	}
 	return s.rep.appliedPub.Load()
+}
+
+// Conflicts is how many writes were staged again because another instance's entries came
+// first (0 on a single node).
+func (s *Store) Conflicts() int64 {
+	if s.rep == nil {
+		return 0
+	}
+	return s.rep.conflicts.Load()
 }
 
 // Clustered reports whether the store runs on a cluster's log.
@@ -668,6 +678,7 @@ func (r *replica) update(fn func(*wtx) error) error {
 		if !errors.Is(err, errRestage) {
 			return err
 		}
+		r.conflicts.Add(1)
 	}
 }
 
@@ -709,6 +720,7 @@ func (s *Store) commitReplicated(batch []*writeReq) {
 			err = r.commit(splitEntries(id, ops), ops, id, deadline, own)
 		}
 		if errors.Is(err, errRestage) {
+			r.conflicts.Add(1)
 			resetBatch(batch)
 			continue
 		}
