@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -74,6 +75,31 @@ func New(tb testing.TB, opt Options) *Cluster {
 // clients and a leader is known. Close stops it. Benchmarks that share one cluster across
 // their runs start it in TestMain.
 func Start(dir string, opt Options) (*Cluster, error) {
+	return retryTaken(dir, func(dir string) (*Cluster, error) { return start(dir, opt) })
+}
+
+// retryTaken runs start up to three times, each in a directory of its own under dir, while it
+// fails because a port freeURL found free was taken by another process before the member
+// bound it (the machine runs other tests and tools).
+func retryTaken[C any](dir string, start func(dir string) (C, error)) (C, error) {
+	var c C
+	var err error
+	for try := 0; try < 3; try++ {
+		d := dir
+		if try > 0 {
+			d = filepath.Join(dir, fmt.Sprintf("try%d", try))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return c, err
+			}
+		}
+		if c, err = start(d); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return c, err
+		}
+	}
+	return c, err
+}
+
+func start(dir string, opt Options) (*Cluster, error) {
 	n := opt.Members
 	if n == 0 {
 		n = 3

@@ -85,6 +85,10 @@ func NewProcs(tb testing.TB, opt ProcOptions) *ProcCluster {
 // StartProcs starts the members as processes with their data under dir and waits until
 // every one serves clients and a leader is known. Close kills them.
 func StartProcs(dir string, opt ProcOptions) (*ProcCluster, error) {
+	return retryTaken(dir, func(dir string) (*ProcCluster, error) { return startProcs(dir, opt) })
+}
+
+func startProcs(dir string, opt ProcOptions) (*ProcCluster, error) {
 	if opt.Binary == "" {
 		return nil, errors.New("etcdtest: ProcOptions.Binary is required (BuildMember)")
 	}
