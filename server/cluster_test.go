@@ -61,6 +61,7 @@ func (in *instance) stop(t testing.TB) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	in.st.Resign() // as serve's shutdown does
 	_ = in.srv.Shutdown(ctx)
 	<-in.done
 	in.st.Close()

@@ -119,7 +119,8 @@ func New(st *store.Store, cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger,
 		throttle: newLoginThrottle(cfg.Throttle, cfg.Now), proxies: parseProxies(cfg.TrustedProxies),
-		peers:    &fasthttp.Client{MaxConnsPerHost: 512, ReadTimeout: forwardTimeout, WriteTimeout: forwardTimeout},
+		peers: &fasthttp.Client{MaxConnsPerHost: 512, ReadTimeout: forwardTimeout, WriteTimeout: forwardTimeout,
+			MaxIdleConnDuration: 5 * time.Second},
 		stopping: make(chan struct{})}
 	s.hub = hub.New(hub.Options{Queue: cfg.WSQueue, PingInterval: cfg.PingInterval,
 		Delivered:   func(at time.Time) { s.metrics.observeDelivery(at) },

@@ -25,8 +25,9 @@ const writerTTL = 3
 
 type writerElection struct {
 	mu     sync.Mutex
-	url    string // the writer's URL, "" while unknown
-	secret string // the cluster's peer secret (forwarded requests carry it)
+	url    string             // the writer's URL, "" while unknown
+	secret string             // the cluster's peer secret (forwarded requests carry it)
+	stop   context.CancelFunc // ends the campaign (Resign)
 }
 
 // Writer returns the URL of the cluster's preferred writer ("" on a single node or while it
@@ -76,15 +77,34 @@ func (s *Store) Campaign(url string) {
 	if s.rep == nil {
 		return
 	}
+	ctx, stop := context.WithCancel(s.rep.ctx)
+	s.rep.elect.mu.Lock()
+	s.rep.elect.stop = stop
+	s.rep.elect.mu.Unlock()
 	s.rep.campaigns.Add(1)
 	go func() {
 		defer s.rep.campaigns.Done()
-		s.rep.campaign(url)
+		s.rep.campaign(ctx, url)
 	}()
 }
 
-func (r *replica) campaign(url string) {
-	ctx := r.ctx
+// Resign gives the writer's role up, if this instance holds it, and stops campaigning: a
+// stopping instance calls it before it stops serving, so that the others forward to the next
+// writer at once instead of to a server that is closing. Close does it too.
+func (s *Store) Resign() {
+	if s.rep == nil {
+		return
+	}
+	s.rep.elect.mu.Lock()
+	stop := s.rep.elect.stop
+	s.rep.elect.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	s.rep.campaigns.Wait()
+}
+
+func (r *replica) campaign(ctx context.Context, url string) {
 	for wait := 100 * time.Millisecond; ctx.Err() == nil; wait = min(2*wait, 5*time.Second) {
 		err := r.campaignOnce(ctx, url)
 		if ctx.Err() != nil {

@@ -222,6 +222,8 @@ func shutdown(st *store.Store, srv *server.Server, handedOver bool, log *slog.Lo
 		// so the requests below can finish.
 		st.Close()
 	}
+	// On a cluster, the other instances forward writes elsewhere before this one stops serving.
+	st.Resign()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
