@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 // On a cluster, the instances prefer one writer (store/writerelect.go): an instance that is
 // not it forwards every write request to it, so that the cluster's edits share its group
 // commits instead of racing each other for the log. The writer answers as if the client had
-// come to it — sessions and tokens are the cluster's. The forwarding instance passes the
-// answer on at once: the client's next read, here or on any instance, waits until that view
-// holds the log's head (SyncRead below), so it shows the write.
+// come to it — sessions and tokens are the cluster's — and says which entry of the log its
+// view had applied; the forwarding instance answers once its own view has applied that entry
+// too (an instance never acknowledges what its own view does not hold: crashtest found one
+// that did, killed before its view caught up). A read on any other instance waits for the
+// log's head (SyncRead below).
 //
 // Forwards use kept-alive connections (a connection per forward cost a quarter of the
 // cluster's write rate), idle for at most 5 s, far below the writer's idle timeout, so the
@@ -31,10 +34,12 @@ import (
 // the log's compared head keeps one order either way.
 
 const (
-	headerPeer     = "X-Projectboard-Peer"   // the cluster's peer secret
-	headerClientIP = "X-Projectboard-Client" // the client's address, as the first instance saw it
-	forwardTimeout = 30 * time.Second        // a forwarded request's answer (imports take long)
-	syncReadWait   = time.Second             // how long a read waits to be consistent before it shows the view as it is
+	headerPeer     = "X-Projectboard-Peer"    // the cluster's peer secret
+	headerApplied  = "X-Projectboard-Applied" // the writer's view's position after the request
+	forwardWait    = 5 * time.Second          // how long a forwarder waits for its view
+	headerClientIP = "X-Projectboard-Client"  // the client's address, as the first instance saw it
+	forwardTimeout = 30 * time.Second         // a forwarded request's answer (imports take long)
+	syncReadWait   = time.Second              // how long a read waits to be consistent before it shows the view as it is
 )
 
 // forwardedFor returns the client's address of a request another instance forwarded.
@@ -79,7 +84,9 @@ func (s *Server) forwardWrites(c *fiber.Ctx) error {
 		if !s.isPeer(peer) {
 			return errorf(fiber.StatusForbidden, "forbidden", "", "not an instance of this cluster")
 		}
-		return c.Next()
+		err := c.Next()
+		c.Set(headerApplied, strconv.FormatUint(s.store.Applied(), 10))
+		return err
 	}
 	writer := s.store.Writer()
 	if writer == "" || writer == s.cfg.AdvertiseURL {
@@ -105,6 +112,12 @@ func (s *Server) forwardWrites(c *fiber.Ctx) error {
 		return errorf(fiber.StatusServiceUnavailable, "unavailable", "",
 			"the cluster's writer did not answer; the change may or may not have been made: reload and check")
 	}
+	if n, err := strconv.ParseUint(string(resp.Header.Peek(headerApplied)), 10, 64); err == nil {
+		if !s.store.WaitApplied(n, forwardWait) {
+			s.log.Warn("answering a forwarded write before this instance's view holds it", "entry", n, "applied", s.store.Applied())
+		}
+	}
+	resp.Header.Del(headerApplied)
 	return nil
 }
 

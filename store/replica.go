@@ -60,7 +60,7 @@ type replica struct {
 	appliedPub  atomic.Uint64
 	conflicts   atomic.Int64 // writes staged again because another instance's entries came first
 	advMu       sync.Mutex
-	advanced    chan struct{} // closed when the position moves (waitApplied)
+	advanced    chan struct{} // closed when the position moves (WaitApplied)
 	elect       writerElection
 	campaigns   sync.WaitGroup // Close waits for the writer's role to be handed on
 	headMu      sync.Mutex     // SyncRead's shared reads of the head (writerelect.go)

@@ -163,9 +163,10 @@ func (r *replica) setWriter(url string) {
 	r.elect.mu.Unlock()
 }
 
-// waitApplied waits until the view has applied entry n of the log, or for at most d, and
-// reports whether it has.
-func (s *Store) waitApplied(n uint64, d time.Duration) bool {
+// WaitApplied waits until the view has applied entry n of the log, or for at most d, and
+// reports whether it has: an instance that forwarded a write answers once its own view holds
+// it, so that it never tells a client what it does not hold itself.
+func (s *Store) WaitApplied(n uint64, d time.Duration) bool {
 	if s.rep == nil {
 		return true
 	}
@@ -213,7 +214,7 @@ func (s *Store) SyncRead(d time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	return s.waitApplied(head, time.Until(deadline))
+	return s.WaitApplied(head, time.Until(deadline))
 }
 
 type headCall struct {
