@@ -30,7 +30,7 @@ type instance struct {
 
 // startInstance starts an instance whose client talks to one member (member ≥ 0), or to
 // all of them (member < 0), as a deployment's would.
-func startInstance(t testing.TB, c *etcdtest.Cluster, member int) *instance {
+func startInstance(t testing.TB, c *etcdtest.Cluster, member int, configure ...func(*Config)) *instance {
 	t.Helper()
 	var endpoints []string
 	if member >= 0 {
@@ -47,7 +47,11 @@ func startInstance(t testing.TB, c *etcdtest.Cluster, member int) *instance {
 		t.Fatal(err)
 	}
 	in := &instance{addr: ln.Addr().String(), st: st, done: make(chan error, 1)}
-	in.srv = New(st, Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdvertiseURL: "http://" + in.addr})
+	cfg := Config{Build: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdvertiseURL: "http://" + in.addr}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	in.srv = New(st, cfg)
 	go func() { in.done <- in.srv.App().Listener(ln) }()
 	st.Campaign("http://" + in.addr)
 	t.Cleanup(func() { in.stop(t) })
@@ -258,5 +262,65 @@ func TestClusterFullIs503WithItsOwnCode(t *testing.T) {
 	e := toAPIError(fmt.Errorf("commit: %w", store.ErrClusterFull))
 	if e.Status != http.StatusServiceUnavailable || e.Code != "cluster_full" {
 		t.Fatalf("got %d %q, want 503 cluster_full", e.Status, e.Code)
+	}
+}
+
+func TestClusterQuorumLostStopsScreensNotReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-member etcd cluster")
+	}
+	c := etcdtest.New(t, etcdtest.Options{})
+	a := startInstance(t, c, 0, func(cfg *Config) { cfg.CutOffGrace = time.Second })
+	if err := a.st.Seed([]store.Project{{ID: "P1", Name: "长春影视产业园", Category: store.CategoryPlanned, Year: 2022,
+		Sector: "影视文旅", Department: "文化和旅游局", Stage: store.StagePreparing, InvestmentYuan: 3_500_000_000}}, "system", "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, display, err := a.st.CreateToken(store.Token{Kind: "display", Name: "wall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &feedwire.State{}
+	conn := dialScreen(t, a, display, held)
+	screenChanges(t, conn, held, a.st.Rev(), false)
+
+	// Two of three members go: no quorum. The screen is closed, a new one refused; reads go on.
+	c.Stop(c.Members()[1])
+	c.Stop(c.Members()[2])
+	_ = conn.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, _, err := conn.ws.ReadMessage(); err == nil {
+		t.Fatal("the screen got a message from an instance cut off from the cluster")
+	}
+	q := fmt.Sprintf("token=%s&since=%d&epoch=%s", display, held.Rev, held.Epoch)
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	if ws, res, err := d.Dial("ws://"+a.addr+"/ws?"+q, http.Header{"Origin": {"http://" + a.addr}}); err == nil {
+		ws.Close()
+		t.Fatal("a cut-off instance accepted a screen")
+	} else if res == nil || res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a cut-off instance answered a screen's handshake %v, want 503", res)
+	}
+	t0 := time.Now()
+	if res := a.request(t, "GET", "/api/projects/P1", "", map[string]string{"Authorization": "Bearer " + display}); res.StatusCode != 200 {
+		t.Fatalf("a read on a cut-off instance: %d", res.StatusCode)
+	}
+	if d := time.Since(t0); d > 1500*time.Millisecond {
+		t.Fatalf("a read on a cut-off instance took %v", d)
+	}
+
+	// The quorum is back: the screen resumes from its revision.
+	if err := c.Restart(c.Members()[1]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		ws, _, err := d.Dial("ws://"+a.addr+"/ws?"+q, http.Header{"Origin": {"http://" + a.addr}})
+		if err == nil {
+			ws.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("screens still refused with the quorum back: %v", err)
+		}
+	}
+	if err := c.Restart(c.Members()[2]); err != nil {
+		t.Fatal(err)
 	}
 }

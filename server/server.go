@@ -57,6 +57,9 @@ type Config struct {
 	// AdvertiseURL is where the other instances of a cluster reach this one (forward.go);
 	// empty on a single node.
 	AdvertiseURL string
+	// CutOffGrace is how long an instance of a cluster may be cut off from etcd's quorum
+	// before it stops keeping screens live (cluster.go; default 5 s).
+	CutOffGrace time.Duration
 }
 
 // Server is the Fiber app with its live hub.
@@ -114,6 +117,9 @@ func New(st *store.Store, cfg Config) *Server {
 	if cfg.Build == "" {
 		cfg.Build = "dev"
 	}
+	if cfg.CutOffGrace <= 0 {
+		cfg.CutOffGrace = 5 * time.Second
+	}
 	if cfg.WarningEvery <= 0 {
 		cfg.WarningEvery = 30 * time.Second
 	}
@@ -166,6 +172,9 @@ func New(st *store.Store, cfg Config) *Server {
 	}
 	s.routes()
 	s.startWarnings()
+	if st.Clustered() {
+		go s.watchCutOff()
+	}
 	return s
 }
 

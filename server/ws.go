@@ -64,6 +64,9 @@ func (s *Server) handleWebsocket() fiber.Handler {
 			return errorf(fiber.StatusServiceUnavailable, "unavailable", "", "server restarting")
 		default:
 		}
+		if err := s.refuseCutOff(); err != nil {
+			return err
+		}
 		addr := s.clientIP(c)
 		if s.hub.CountAddr(addr) >= s.cfg.WSPerAddr {
 			return errorf(fiber.StatusTooManyRequests, "too_many_requests", "", "too many open screens from this address")

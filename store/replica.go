@@ -59,6 +59,7 @@ type replica struct {
 	// appliedPub is applied for everyone else (metrics, tests).
 	appliedPub  atomic.Uint64
 	conflicts   atomic.Int64 // writes staged again because another instance's entries came first
+	lastContact atomic.Int64 // when a quorum read last succeeded, Unix ns (keepContact)
 	advMu       sync.Mutex
 	advanced    chan struct{} // closed when the position moves (WaitApplied)
 	elect       writerElection
@@ -161,6 +162,7 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 	fctx, stop := context.WithCancel(context.Background())
 	r.ctx, r.cancel = fctx, stop
 	go r.follow(fctx)
+	go r.keepContact()
 	return nil
 }
 

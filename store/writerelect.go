@@ -263,3 +263,45 @@ func (r *replica) readHeads() {
 		close(c.done)
 	}
 }
+
+// contactEvery is how often an instance checks that it can reach a quorum of etcd.
+const contactEvery = time.Second
+
+// CutOff is how long this instance has not reached a quorum of etcd (0 while it does, and on
+// a single node). A cut-off instance still serves its view — the last state it had — but can
+// neither write nor learn of others' writes: the server stops keeping screens live on it, so
+// that they show as offline and, after the wall's delay, stale (server/cluster.go).
+func (s *Store) CutOff() time.Duration {
+	if s.rep == nil {
+		return 0
+	}
+	last := s.rep.lastContact.Load()
+	if last == 0 {
+		return 0
+	}
+	if d := time.Since(time.Unix(0, last)); d > 2*contactEvery {
+		return d
+	}
+	return 0
+}
+
+// keepContact reads the log's head through a quorum every contactEvery, until Close, and
+// records when it last succeeded.
+func (r *replica) keepContact() {
+	r.lastContact.Store(time.Now().UnixNano())
+	t := time.NewTicker(contactEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(r.ctx), contactEvery)
+		_, err := r.log.Head(ctx)
+		cancel()
+		if err == nil {
+			r.lastContact.Store(time.Now().UnixNano())
+		}
+	}
+}
