@@ -26,10 +26,11 @@ import (
 // webhooks, audit) — is staged against the view as on a single node, but recorded instead of
 // committed: its puts and deletes (wtx) become one entry, appended to the log only if the log
 // still ends where the view does (etcdlog's compared head). Then the writer applies its own
-// entry to the view at once and answers. Entries appended by other instances reach the view
-// through the follower (etcdlog.Follow). Both apply through applyEntries, under commitMu, so
-// the view holds the log's entries in order, each once, and the in-memory state is made from
-// what the entries wrote — the same on every instance, revisions included.
+// entry to the view at once (applyOwn: from what it staged, as a single node commits) and
+// answers. Entries appended by other instances reach the view through the follower
+// (etcdlog.Follow) and applyEntries, which makes the in-memory state from what the entries
+// wrote. Both run under commitMu, so the view holds the log's entries in order, each once —
+// the same state on every instance, revisions included.
 //
 // A writer whose append lost the race reads the entries that won, applies them, and stages
 // again: an If-Match that held against the old view may now fail, exactly as if the other
@@ -316,7 +317,8 @@ func (r *replica) follow(ctx context.Context) {
 	}
 }
 
-// stopReplica stops the follower; Close calls it once the writer has stopped.
+// stop stops the follower, the contact checks and the writer's campaign; Close calls it once
+// the writer has stopped.
 func (r *replica) stop() {
 	r.cancel()
 	<-r.done
