@@ -34,6 +34,8 @@ const NO_FAIL = process.env.TV_NO_FAIL === '1'
 const FIGURES = process.env.TV_FIGURES ?? '[data-testid=wall-kpis]'
 /** Extra query parameters for the wall, e.g. TV_WALL_QUERY='lang=en&rotate=0'. */
 const WALL_QUERY = process.env.TV_WALL_QUERY ?? ''
+/** TV_PROFILE=FILE: a CPU profile of the load goes to FILE, and its longest busy stretches are printed. */
+const PROFILE = process.env.TV_PROFILE ?? ''
 const OUT = resolve(import.meta.dirname, '../test-results/tv.json')
 
 const BARS = {
@@ -351,6 +353,11 @@ it(`the wall on a TV stick: ${THROTTLE}× CPU throttle, ${RATE} edits/s for ${DU
       .textContent({ timeout: 1000 })
       .catch(() => null)
 
+  if (PROFILE) {
+    await cdp.send('Profiler.enable')
+    await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
+    await cdp.send('Profiler.start')
+  }
   const loadStartInPage = await page.evaluate(() => performance.now())
   let prev = await metrics(cdp)
   const first = prev
@@ -398,6 +405,11 @@ it(`the wall on a TV stick: ${THROTTLE}× CPU throttle, ${RATE} edits/s for ${DU
   }
   const last = await metrics(cdp)
   const loadEndInPage = await page.evaluate(() => performance.now())
+  if (PROFILE) {
+    const { profile } = await cdp.send('Profiler.stop')
+    writeFileSync(PROFILE, JSON.stringify(profile))
+    console.log(busyStretches(profile))
+  }
   for (let k = 0; inflight.size > 0 && k < 600; k++) await sleep(50)
 
   // Every edit reached the page: its socket carried the server's last revision, and the
@@ -538,3 +550,48 @@ it(`the wall on a TV stick: ${THROTTLE}× CPU throttle, ${RATE} edits/s for ${DU
   console.log(`written ${OUT}`)
   if (!NO_FAIL) expect(result.failed).toEqual([])
 })
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; parent?: number; children?: number[] }[]
+  samples?: number[]
+  timeDeltas?: number[]
+}
+
+/**
+ * The profile's five longest busy stretches — runs of samples not in "(idle)", the shape of a
+ * long task — each with what took most of it (self time: functions, "(garbage collector)",
+ * and "(program)", the renderer's own work such as style and layout), so that a task over the
+ * bar can be named.
+ */
+function busyStretches(p: CpuProfile): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const idle = (id: number) => byId.get(id)?.callFrame.functionName === '(idle)'
+  const stretches: { startMs: number; ms: number; self: Map<string, number> }[] = []
+  let t = 0
+  let cur: { startMs: number; ms: number; self: Map<string, number> } | null = null
+  const samples = p.samples ?? []
+  for (let i = 0; i < samples.length; i++) {
+    const dt = (p.timeDeltas?.[i] ?? 0) / 1000
+    t += dt
+    const id = samples[i]!
+    if (idle(id)) {
+      if (cur) stretches.push(cur)
+      cur = null
+      continue
+    }
+    cur ??= { startMs: t, ms: 0, self: new Map() }
+    cur.ms += dt
+    const f = byId.get(id)!.callFrame
+    const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}`
+    cur.self.set(name, (cur.self.get(name) ?? 0) + dt)
+  }
+  if (cur) stretches.push(cur)
+  stretches.sort((a, b) => b.ms - a.ms)
+  return stretches
+    .slice(0, 5)
+    .map((s) => {
+      const top = [...s.self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
+      return `busy ${s.ms.toFixed(0)} ms at ${(s.startMs / 1000).toFixed(1)} s: ` + top.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ')
+    })
+    .join('\n')
+}
