@@ -133,15 +133,8 @@ func runCluster(ctx context.Context, o options, stdout, stderr io.Writer) error 
 		os.RemoveAll(dir)
 	}
 	rep.Targets, rep.Runs = []*result{res}, [][]*result{{res}}
-	printReport(stdout, rep)
-	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	if err := writeReport(stdout, o, rep); err != nil {
+		return err
 	}
 	if len(res.Errors) > 0 {
 		return fmt.Errorf("%d errors (see above)", len(res.Errors))

@@ -320,15 +320,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		failed = alternate(ctx, o, dir, logf, stderr, pl, rep)
 	}
 	rep.Ratios = ratios(rep.Targets)
-	printReport(stdout, rep)
-	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	if err := writeReport(stdout, o, rep); err != nil {
+		return err
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d runs had errors (see above)", failed, o.repeat*len(o.targets))
@@ -621,4 +614,17 @@ func prepare(o options, stderr io.Writer) (func(format string, a ...any), error)
 			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
 		}
 	}, nil
+}
+
+// writeReport prints the report's table, and writes it as JSON to --json when given.
+func writeReport(stdout io.Writer, o options, rep *report) error {
+	printReport(stdout, rep)
+	if o.jsonPath == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(o.jsonPath, append(b, '\n'), 0o644)
 }
