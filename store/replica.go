@@ -634,7 +634,7 @@ func entryID() [16]byte {
 	return id
 }
 
-// entries encodes ops as entries of at most maxEntryBytes each.
+// splitEntries encodes ops as entries of at most maxEntryBytes each.
 func splitEntries(id [16]byte, ops []op) [][]byte {
 	var out [][]byte
 	start, size := 0, 0
