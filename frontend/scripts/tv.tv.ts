@@ -36,6 +36,12 @@ const FIGURES = process.env.TV_FIGURES ?? '[data-testid=wall-kpis]'
 const WALL_QUERY = process.env.TV_WALL_QUERY ?? ''
 /** TV_PROFILE=FILE: a CPU profile of the load goes to FILE, and its longest busy stretches are printed. */
 const PROFILE = process.env.TV_PROFILE ?? ''
+/**
+ * TV_TRACE=FILE: a Chrome trace of the load (the renderer's tasks, style, layout, paint, GC,
+ * script) goes to FILE, the page marks each page turn and sub-page turn in it, and the longest
+ * tasks are printed with what they held and the turn before them.
+ */
+const TRACE = process.env.TV_TRACE ?? ''
 const OUT = resolve(import.meta.dirname, '../test-results/tv.json')
 
 const BARS = {
@@ -81,9 +87,22 @@ interface TvProbe {
  * page's whole life and, once per frame until it holds, the first-render condition.
  * Self-contained: it is serialised into the page.
  */
-function installProbe(figures: string): void {
+function installProbe(args: { figures: string; marks: boolean }): void {
+  const { figures, marks } = args
   const probe: TvProbe = { firstRender: null, figuresAt: null, long: [] }
   ;(window as unknown as { __tv: TvProbe }).__tv = probe
+  // With a trace: what the screen shows (pages and sub-page counters), as a user-timing mark
+  // whenever it changes, polled 4 times a second.
+  if (marks) {
+    let last = ''
+    setInterval(() => {
+      const now = [...document.querySelectorAll('.wall-slot')]
+        .map((s) => `${(s as HTMLElement).dataset.page}[${[...s.querySelectorAll('.pager')].map((p) => p.textContent?.trim()).join(' ')}]`)
+        .join(' ')
+      if (now !== last) performance.mark(`screen ${now}`)
+      last = now
+    }, 250)
+  }
   try {
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) probe.long.push({ start: e.startTime, duration: e.duration })
@@ -173,7 +192,7 @@ async function openWall(url: string): Promise<Wall> {
   const page = await ctx.newPage()
   const cdp = await ctx.newCDPSession(page)
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE })
-  await page.addInitScript(installProbe, FIGURES)
+  await page.addInitScript(installProbe, { figures: FIGURES, marks: TRACE !== '' })
   const revsSeen = new Set<number>()
   let maxRev = 0
   page.on('websocket', (ws) =>
@@ -358,6 +377,7 @@ it(`the wall on a TV stick: ${THROTTLE}× CPU throttle, ${RATE} edits/s for ${DU
     await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
     await cdp.send('Profiler.start')
   }
+  if (TRACE) await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink.user_timing'] })
   const loadStartInPage = await page.evaluate(() => performance.now())
   let prev = await metrics(cdp)
   const first = prev
@@ -409,6 +429,11 @@ it(`the wall on a TV stick: ${THROTTLE}× CPU throttle, ${RATE} edits/s for ${DU
     const { profile } = await cdp.send('Profiler.stop')
     writeFileSync(PROFILE, JSON.stringify(profile))
     console.log(busyStretches(profile))
+  }
+  if (TRACE) {
+    const trace = await browser.stopTracing()
+    writeFileSync(TRACE, trace)
+    console.log(longestTraceTasks(JSON.parse(trace.toString('utf8')) as TraceFile))
   }
   for (let k = 0; inflight.size > 0 && k < 600; k++) await sleep(50)
 
@@ -594,4 +619,63 @@ function busyStretches(p: CpuProfile): string {
       return `busy ${s.ms.toFixed(0)} ms at ${(s.startMs / 1000).toFixed(1)} s: ` + top.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ')
     })
     .join('\n')
+}
+
+interface TraceEvent {
+  name: string
+  cat: string
+  ph: string
+  ts: number
+  dur?: number
+  pid: number
+  tid: number
+  args?: { data?: Record<string, unknown>; beginData?: Record<string, unknown>; elementCount?: number }
+}
+interface TraceFile {
+  traceEvents: TraceEvent[]
+}
+
+/**
+ * The trace's five longest tasks on the page's main thread, each with the time of its parts
+ * (the events directly and indirectly inside it, by name: style, layout, paint, GC, timers,
+ * script with the function's name), how much the layout and style covered, and the screen mark
+ * before it.
+ */
+function longestTraceTasks(t: TraceFile): string {
+  const ev = t.traceEvents
+  // The page's main thread: the one the user-timing marks and the most FunctionCalls are on.
+  const threads = new Map<string, number>()
+  for (const e of ev) if (e.name === 'FunctionCall' || e.cat.includes('blink.user_timing')) threads.set(`${e.pid}:${e.tid}`, (threads.get(`${e.pid}:${e.tid}`) ?? 0) + 1)
+  const main = [...threads.entries()].sort((a, b) => b[1] - a[1])[0]?.[0]
+  if (!main) return 'trace: no main thread found'
+  const onMain = ev.filter((e) => `${e.pid}:${e.tid}` === main).sort((a, b) => a.ts - b.ts)
+  const t0 = onMain.find((e) => e.ph === 'X')?.ts ?? 0
+  const marks = onMain.filter((e) => e.cat.includes('blink.user_timing') && e.name.startsWith('screen '))
+  const tasks = onMain.filter((e) => e.ph === 'X' && e.name === 'RunTask' && (e.dur ?? 0) > 50_000).sort((a, b) => (b.dur ?? 0) - (a.dur ?? 0))
+  const out: string[] = [`trace: ${tasks.length} tasks over 50 ms on the main thread`]
+  for (const task of tasks.slice(0, 5)) {
+    const end = task.ts + (task.dur ?? 0)
+    const parts = new Map<string, number>()
+    const notes: string[] = []
+    for (const e of onMain) {
+      if (e.ph !== 'X' || e.ts < task.ts || e.ts >= end || e === task) continue
+      let name = e.name
+      if (name === 'FunctionCall') {
+        const d = e.args?.data ?? {}
+        name = `FunctionCall ${String(d.functionName || '(anonymous)')} ${String(d.url ?? '').split('/').pop()}:${Number(d.lineNumber ?? 0) + 1}`
+      }
+      if (name === 'Layout') notes.push(`layout ${Number(e.args?.beginData?.dirtyObjects ?? 0)}/${Number(e.args?.beginData?.totalObjects ?? 0)} objects ${((e.dur ?? 0) / 1000).toFixed(0)} ms`)
+      if (name === 'UpdateLayoutTree' && (e.dur ?? 0) > 5000) notes.push(`style ${Number(e.args?.elementCount ?? 0)} elements ${((e.dur ?? 0) / 1000).toFixed(0)} ms`)
+      parts.set(name, (parts.get(name) ?? 0) + (e.dur ?? 0))
+    }
+    const mark = [...marks].reverse().find((m) => m.ts <= task.ts)
+    const top = [...parts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)
+    out.push(
+      `task ${((task.dur ?? 0) / 1000).toFixed(0)} ms at ${((task.ts - t0) / 1e6).toFixed(1)} s` +
+        (mark ? `, ${((task.ts - mark.ts) / 1e6).toFixed(1)} s after "${mark.name}"` : '') +
+        `\n  ${top.map(([n, us]) => `${n} ${(us / 1000).toFixed(0)}`).join(', ')}` +
+        (notes.length ? `\n  ${notes.slice(0, 6).join('; ')}` : ''),
+    )
+  }
+  return out.join('\n')
 }

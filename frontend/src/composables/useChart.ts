@@ -4,18 +4,49 @@ import { echarts, type EChartsCoreOption } from './echarts'
 /** Still frames after which a chart's render loop sleeps. */
 const SLEEP_AFTER_STILL_FRAMES = 10
 
+// Charts take turns: every chart's build and every update runs in a task of its own, one chart
+// per task, and paints there too. Left to ECharts (lazyUpdate), every chart with news redraws in
+// the same animation frame — one task holding all of them: on a TV stick the wall's overview,
+// coming back on screen with its two charts, held the main thread for 150–280 ms.
+const turns: (() => void)[] = []
+let turnTimer: ReturnType<typeof setTimeout> | null = null
+function takeTurn(job: () => void): void {
+  turns.push(job)
+  if (turnTimer === null) turnTimer = setTimeout(nextTurn, 0)
+}
+function nextTurn(): void {
+  turnTimer = null
+  turns.shift()?.()
+  if (turns.length > 0) turnTimer = setTimeout(nextTurn, 0)
+}
+function dropTurn(job: () => void): void {
+  const i = turns.indexOf(job)
+  if (i >= 0) turns.splice(i, 1)
+}
+
 /**
- * One chart on one element: created once the element has a size — in a task of its own, so
- * that a page with several charts does not build them all in the task that mounts it —,
- * updated with setOption (never re-created), resized by a ResizeObserver, disposed on unmount.
- * Updates are throttled so a burst of live changes costs a few redraws, not one per change.
+ * What an option draws, to skip a setOption that would change nothing (a live refresh hands
+ * the charts new arrays holding the same figures). Functions (formatters) are left out: they
+ * read the same figures.
+ */
+function drawnKey(o: EChartsCoreOption): string {
+  return JSON.stringify(o)
+}
+
+/**
+ * One chart on one element: created once the element has a size, updated with setOption (never
+ * re-created) only when what it draws changed, resized by a ResizeObserver, disposed on unmount.
+ * The build and each update take a turn (above): a task of their own, painted there, so that
+ * a page with several charts never draws them all in one task. Updates are throttled so a
+ * burst of live changes costs a few redraws, not one per change.
  */
 export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreOption, throttleMs = 500): void {
   let chart: echarts.ECharts | null = null
   let observer: ResizeObserver | null = null
   let timer: ReturnType<typeof setTimeout> | null = null
-  let initTimer: ReturnType<typeof setTimeout> | null = null
   let lastSet = 0
+  /** drawnKey of the option last set. */
+  let drawn = ''
   /** The size the chart last drew at. */
   let size = ''
   const sizeOf = (e: HTMLElement) => `${e.clientWidth}x${e.clientHeight}`
@@ -33,23 +64,42 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
     // a second per chart with nothing to draw (a wall runs for months on a weak TV stick). Let it
     // sleep when still; every redraw (setOption, resize, hover, an animation) wakes it again.
     chart.getZr().setSleepAfterStill(SLEEP_AFTER_STILL_FRAMES)
-    chart.setOption(option())
+    const o = option()
+    drawn = drawnKey(o)
+    chart.setOption(o)
+    chart.getZr().flush()
     lastSet = Date.now()
   }
 
+  function init(): void {
+    initQueued = false
+    ensure()
+  }
+  let initQueued = false
   function scheduleInit(): void {
-    if (chart || initTimer !== null) return
-    initTimer = setTimeout(() => {
-      initTimer = null
-      ensure()
-    }, 0)
+    if (chart || initQueued) return
+    initQueued = true
+    takeTurn(init)
   }
 
+  /** Sets the option now and paints it, in this task; nothing when it draws what is drawn. */
   function update(): void {
-    timer = null
+    updateQueued = false
     if (!chart) return ensure()
-    chart.setOption(option(), { lazyUpdate: true })
+    const o = option()
+    const key = drawnKey(o)
+    if (key === drawn) return
+    drawn = key
+    chart.setOption(o)
+    chart.getZr().flush()
     lastSet = Date.now()
+  }
+  let updateQueued = false
+  function queueUpdate(): void {
+    timer = null
+    if (updateQueued) return
+    updateQueued = true
+    takeTurn(update)
   }
 
   onMounted(() => {
@@ -69,12 +119,13 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
   watch(option, () => {
     if (timer !== null) return
     const wait = Math.max(0, throttleMs - (Date.now() - lastSet))
-    timer = setTimeout(update, wait)
+    timer = setTimeout(queueUpdate, wait)
   })
 
   onBeforeUnmount(() => {
     if (timer !== null) clearTimeout(timer)
-    if (initTimer !== null) clearTimeout(initTimer)
+    dropTurn(init)
+    dropTurn(update)
     observer?.disconnect()
     chart?.dispose()
     chart = null
