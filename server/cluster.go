@@ -22,16 +22,24 @@ func (s *Server) cutOff() bool {
 	return s.store.Clustered() && s.store.CutOff() > s.cfg.CutOffGrace
 }
 
-// watchCutOff drops every screen once the instance is cut off, until Shutdown.
+// watchCutOff drops every screen once the instance is cut off, until Shutdown; and once the
+// instance has loaded a newer base in place (it was cut off while the log was pruned past
+// it: store/rebase.go), so that every screen starts again from its revision.
 func (s *Server) watchCutOff() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	dropped := false
+	reloads := s.store.Reloads()
 	for {
 		select {
 		case <-s.stopping:
 			return
 		case <-t.C:
+		}
+		if n := s.store.Reloads(); n != reloads {
+			reloads = n
+			k := s.hub.Drop(func(hub.Meta) bool { return true }, hub.CodeGoingAway, "this instance loaded a newer base of the cluster's log")
+			s.log.Warn("loaded a newer base of the cluster's log: screens closed to resume", "screens", k)
 		}
 		switch cut := s.cutOff(); {
 		case cut && !dropped:

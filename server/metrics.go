@@ -82,6 +82,12 @@ func newMetrics(h *hub.Hub, st *store.Store, advertise string) *metrics {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_cluster_conflicts_total",
 				Help: "Writes staged again because another instance's entries reached the log first."},
 				func() float64 { return float64(st.Conflicts()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_cluster_base_entry",
+				Help: "The entry the newest base this instance knows of includes: the log in etcd keeps the entries after the base before it."},
+				func() float64 { return float64(st.Base().Entry) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_cluster_reloads_total",
+				Help: "Times this instance, running, loaded a newer base because the entries it needed were pruned."},
+				func() float64 { return float64(st.Reloads()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_cluster_writer",
 				Help: "1 while this instance is the cluster's preferred writer."},
 				func() float64 {

@@ -42,7 +42,7 @@ import (
 // Local keys of the meta bucket: where this file stands in the log. They are never part of
 // an entry or a base.
 var (
-	keyReplBase    = []byte("etcd_base")    // the base the file was made from (etcdlog.Base.ID)
+	keyReplBase    = []byte("etcd_base")    // the history the file follows (etcdlog.Base.HistoryID)
 	keyReplApplied = []byte("etcd_applied") // the last entry applied, 8 bytes BE
 )
 
@@ -53,8 +53,14 @@ const maxEntryBytes = 900 << 10
 type replica struct {
 	s       *Store
 	log     *etcdlog.Log
-	base    etcdlog.Base
 	timeout time.Duration
+	// base is the newest base this instance knows of (another may have replaced it since);
+	// rebasing is set while this instance makes a new one. Both under baseMu.
+	baseMu   sync.Mutex
+	base     etcdlog.Base
+	rebasing bool
+	rebases  sync.WaitGroup // Close waits for a rebase under way
+	reloads  atomic.Int64   // bases loaded while running (Reloads)
 	// applied is the last entry applied to the view; only the holder of commitMu touches it.
 	applied uint64
 	// appliedPub is applied for everyone else (metrics, tests).
@@ -134,11 +140,24 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 		r.applied = btou(tx.Bucket(bucketMeta).Get(keyReplApplied))
 		return nil
 	})
-	if string(local) != base.ID {
+	if string(local) != base.HistoryID() {
 		if err := s.loadBase(ctx, l, base); err != nil {
 			return fmt.Errorf("cluster: loading its base: %w", err)
 		}
 		r.applied = base.Entry
+	} else if r.applied < base.Entry {
+		// The same history, but the view may need entries pruned since it last ran.
+		floor, err := l.Floor(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if r.applied+1 < floor {
+			log.Printf("cluster: this view stands at entry %d, the log keeps entries from %d: loading the base at entry %d", r.applied, floor, base.Entry)
+			if err := s.loadBase(ctx, l, base); err != nil {
+				return fmt.Errorf("cluster: loading its base: %w", err)
+			}
+			r.applied = base.Entry
+		}
 	}
 	r.base = base
 	if r.elect.secret, err = r.peerSecret(ctx); err != nil {
@@ -268,7 +287,7 @@ func (s *Store) loadBase(ctx context.Context, l *etcdlog.Log, b etcdlog.Base) er
 		if err != nil {
 			return err
 		}
-		if err := m.Put(keyReplBase, []byte(b.ID)); err != nil {
+		if err := m.Put(keyReplBase, []byte(b.HistoryID())); err != nil {
 			return err
 		}
 		if err := m.Put(keyReplApplied, u64(b.Entry)); err != nil {
@@ -282,9 +301,13 @@ func (s *Store) loadBase(ctx context.Context, l *etcdlog.Log, b etcdlog.Base) er
 	if err != nil {
 		return err
 	}
+	// Readers wait for the whole of it: a running instance that loads a base (reload) must
+	// not show a half-built board.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.projects, s.lastRev, s.agg, s.cycle = map[string]*Project{}, map[string]uint64{}, newAggregate(), newCycleState()
-	s.mu.Unlock()
+	s.tokenCache.Clear()
+	s.tokenGen.Add(1)
 	return s.load()
 }
 
@@ -308,6 +331,11 @@ func (r *replica) follow(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, etcdlog.ErrCompacted) {
+			if err = r.reload(ctx); err == nil {
+				continue
+			}
+		}
 		log.Printf("cluster: following the log from entry %d: %v (again in %v)", from, err, wait)
 		select {
 		case <-ctx.Done():
@@ -322,6 +350,7 @@ func (r *replica) follow(ctx context.Context) {
 func (r *replica) stop() {
 	r.cancel()
 	<-r.done
+	r.rebases.Wait()
 	r.campaigns.Wait()
 }
 
@@ -586,6 +615,7 @@ func (r *replica) commit(values [][]byte, ops []op, id [16]byte, deadline time.T
 			if err != nil {
 				return fmt.Errorf("committed to the cluster, not yet applied here: %w", err)
 			}
+			r.maybeRebase()
 			return nil
 		}
 		var conflict *etcdlog.ConflictError

@@ -40,6 +40,10 @@ type Options struct {
 	// EtcdTimeout bounds how long a write on a cluster keeps trying (no leader, a member
 	// gone) before it is refused as unavailable (default 5 s).
 	EtcdTimeout time.Duration
+	// RebaseEvery: on a cluster, once the log has grown this many entries past its base, the
+	// instance that commits makes its view the new base and the entries the old base
+	// included are pruned from etcd (replica.go, "Rebasing"); default 50,000.
+	RebaseEvery uint64
 }
 
 // ErrLocked means another process, usually a running server, holds the database file.
@@ -118,6 +122,9 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	if opt.EtcdTimeout == 0 {
 		opt.EtcdTimeout = 5 * time.Second
+	}
+	if opt.RebaseEvery == 0 {
+		opt.RebaseEvery = 50_000
 	}
 	if opt.Log != nil && opt.ReadOnly {
 		return nil, errors.New("a store on a cluster cannot be opened read-only")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -135,7 +136,8 @@ func (t *test) setupCluster(ctx context.Context) error {
 		}
 		p := &serverProc{bin: bin, addr: fmt.Sprintf("127.0.0.1:%d", port), log: logf,
 			dbPath: filepath.Join(t.dir, fmt.Sprintf("instance-%d.db", i)),
-			args:   []string{"--etcd-endpoints", strings.Join(endpoints, ","), "--etcd-prefix", "/crashtest/"}}
+			args: []string{"--etcd-endpoints", strings.Join(endpoints, ","), "--etcd-prefix", "/crashtest/",
+				"--etcd-rebase-every", strconv.FormatUint(t.cfg.rebaseEvery, 10)}}
 		cl.inst = append(cl.inst, p)
 		cl.apis = append(cl.apis, &harness.API{Base: "http://" + p.addr, HTTP: t.client})
 		addrs = append(addrs, p.addr)

@@ -73,6 +73,11 @@
 //     has its revision gets the changes after it, never a snapshot. (An instance that has not
 //     yet applied the screen's revision answers with a snapshot of its own, older, revision:
 //     counted, not a violation.)
+//
+// The instances cut the log every --rebase-every entries (300; a real board: 50,000): a new
+// base is made from the writer's view and the entries before the previous base are deleted
+// from etcd, so the kills also land while a base is made, and an instance that was dead
+// across two of them starts from a base instead of the entries (store/rebase.go).
 //  9. After an etcd member's kill, writes succeed again: the time from the kill to the first
 //     acknowledged edit sent after it, on any instance and on every instance, is reported
 //     (the bar for a leader kill is 3 s).
@@ -140,6 +145,7 @@ type config struct {
 
 	firstStartKills int
 	cluster         bool
+	rebaseEvery     uint64
 }
 
 func main() {
@@ -157,6 +163,7 @@ func run(args []string) int {
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.firstStartKills, "first-start-kills", 0, "also kill this many first starts (loading the data set) and check the restart completes them")
 	fs.BoolVar(&cfg.cluster, "cluster", false, "run 3 instances on 3 etcd members and kill instances and members")
+	fs.Uint64Var(&cfg.rebaseEvery, "rebase-every", 300, "with --cluster: the instances' --etcd-rebase-every, small so that the log is cut and pruned many times under the kills")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -109,6 +110,15 @@ func (f flagSet) str(p *string, name, def, help string) {
 		def = v
 	}
 	f.StringVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func (f flagSet) u64(p *uint64, name string, def uint64, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+			def = n
+		}
+	}
+	f.Uint64Var(p, name, def, help+" (env "+envName(name)+")")
 }
 
 func splitList(s string) []string {

@@ -24,6 +24,7 @@ type EtcdConfig struct {
 	Username, Password string
 	CACert, Cert, Key  string // PEM files; any of them turns TLS on
 	Timeout            time.Duration
+	RebaseEvery        uint64 // entries past the base after which the log is cut (store.Options.RebaseEvery)
 	// AdvertiseURL is where the other instances reach this one to forward writes to it.
 	AdvertiseURL string
 }
@@ -38,6 +39,8 @@ func etcdFlags(f flagSet, c *EtcdConfig, endpoints *string) {
 	f.str(&c.Cert, "etcd-cert", "", "PEM client certificate, when the members ask for one")
 	f.str(&c.Key, "etcd-key", "", "PEM key of --etcd-cert")
 	f.DurationVar(&c.Timeout, "etcd-timeout", 5*time.Second, "how long a write keeps trying while etcd has no leader before it is answered 503")
+	f.u64(&c.RebaseEvery, "etcd-rebase-every", 50_000, "once the log in etcd has this many entries past its base, the writing instance makes its view the new base "+
+		"and the entries before the previous one are deleted from etcd, which keeps etcd's size bounded")
 	f.str(&c.AdvertiseURL, "advertise-url", "", "the URL other instances reach this one at, e.g. http://10.0.0.5:8080 "+
 		"(default: http://127.0.0.1 and --addr's port, right when all instances run on one machine)")
 }

@@ -66,7 +66,7 @@ func serve(args []string, version string, log *slog.Logger) error {
 			return err
 		}
 		defer cli.Close()
-		opts.Log, opts.EtcdTimeout = l, cfg.Etcd.Timeout
+		opts.Log, opts.EtcdTimeout, opts.RebaseEvery = l, cfg.Etcd.Timeout, cfg.Etcd.RebaseEvery
 	}
 	st, err := store.Open(cfg.DB, opts)
 	if err != nil {
