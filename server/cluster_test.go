@@ -32,13 +32,19 @@ type instance struct {
 // all of them (member < 0), as a deployment's would.
 func startInstance(t testing.TB, c *etcdtest.Cluster, member int, configure ...func(*Config)) *instance {
 	t.Helper()
+	return startInstanceWith(t, c, member, store.Options{}, configure...)
+}
+
+// startInstanceWith is startInstance with store options (the log and the hashing are set here).
+func startInstanceWith(t testing.TB, c *etcdtest.Cluster, member int, opt store.Options, configure ...func(*Config)) *instance {
+	t.Helper()
 	var endpoints []string
 	if member >= 0 {
 		endpoints = []string{c.Members()[member%len(c.Members())].ClientURL}
 	}
 	cli := c.Client(t, endpoints...)
-	st, err := store.Open(filepath.Join(t.TempDir(), "view.db"), store.Options{PasswordParams: fastHash,
-		Log: etcdlog.New(cli, "/pb/")})
+	opt.PasswordParams, opt.Log = fastHash, etcdlog.New(cli, "/pb/")
+	st, err := store.Open(filepath.Join(t.TempDir(), "view.db"), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,5 +328,83 @@ func TestClusterQuorumLostStopsScreensNotReads(t *testing.T) {
 	}
 	if err := c.Restart(c.Members()[2]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An instance cut off from etcd while the log was rebased and pruned past it, and etcd's
+// history compacted, loads the newest base when it is back — and closes its screens, which
+// resume from their revision (the view holds the whole change log) without a snapshot.
+func TestClusterInstanceThatLoadedABaseRestartsItsScreens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-member etcd cluster")
+	}
+	c := etcdtest.New(t, etcdtest.Options{})
+	opt := store.Options{RebaseEvery: 4}
+	a := startInstanceWith(t, c, 0, opt)
+	// b's screens must not be closed for being cut off: only the reload may close them here.
+	b := startInstanceWith(t, c, 1, opt, func(cfg *Config) { cfg.CutOffGrace = time.Hour })
+	if err := a.st.Seed([]store.Project{{ID: "P1", Name: "长春影视产业园", Category: store.CategoryPlanned, Year: 2022,
+		Sector: "影视文旅", Department: "文化和旅游局", Stage: store.StageUnderConstruction, InvestmentYuan: 3_500_000_000}}, "system", "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, display, err := a.st.CreateToken(store.Token{Kind: "display", Name: "wall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); b.st.Applied() < a.st.Applied(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("b did not catch up")
+		}
+	}
+	held := &feedwire.State{}
+	conn := dialScreen(t, b, display, held)
+	screenChanges(t, conn, held, a.st.Rev(), false)
+
+	c.Stop(c.Members()[1])
+	for i := 0; i < 14; i++ {
+		p, err := a.st.Project("P1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.st.Apply(store.Edit{Kind: store.ChangeUpdate, ProjectID: "P1", IfMatch: p.Version, By: "li",
+			Patch: &store.Patch{Progress: ptrTo(p.Progress + 1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cli := c.Client(t, c.Members()[0].ClientURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for deadline := time.Now().Add(10 * time.Second); a.st.Base().Entry+4 < a.st.Applied(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no base near entry %d (newest at %d)", a.st.Applied(), a.st.Base().Entry)
+		}
+	}
+	head, err := cli.Get(ctx, "/pb/head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Compact(ctx, head.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(c.Members()[1]); err != nil {
+		t.Fatal(err)
+	}
+
+	// b loads the base and closes the screen …
+	_ = conn.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		if _, _, err := conn.ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	if b.st.Reloads() != 1 {
+		t.Fatalf("b loaded a base %d times while running, want 1", b.st.Reloads())
+	}
+	// … which resumes there from its revision, without a snapshot, up to a's revision.
+	before := held.Rev
+	again := dialScreen(t, b, display, held)
+	revs := screenChanges(t, again, held, a.st.Rev(), true)
+	if len(revs) == 0 || revs[0] != before+1 || held.Rev != a.st.Rev() {
+		t.Fatalf("the screen resumed at %d with changes %v, want %d… up to %d", before, revs, before+1, a.st.Rev())
 	}
 }
