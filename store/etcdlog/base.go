@@ -83,17 +83,7 @@ func (l *Log) ReplaceBase(ctx context.Context, old, b Base, chunks [][]byte, pru
 		return false, fmt.Errorf("etcdlog: base at entry %d cannot replace one at %d and prune to %d", b.Entry, old.Entry, prune)
 	}
 	b.History = old.HistoryID()
-	b.Chunks, b.Bytes = len(chunks), 0
-	for i, c := range chunks {
-		if len(c) > l.maxBytes() {
-			return false, fmt.Errorf("%w: base chunk %d is %d bytes", ErrTooLarge, i, len(c))
-		}
-		if _, err := l.cli.Put(ctx, l.chunkKey(b.ID, i), string(c)); err != nil {
-			return false, err
-		}
-		b.Bytes += int64(len(c))
-	}
-	rec, err := json.Marshal(b)
+	rec, err := l.putChunks(ctx, &b, chunks)
 	if err != nil {
 		return false, err
 	}
@@ -143,17 +133,8 @@ func (l *Log) Floor(ctx context.Context) (uint64, error) {
 // request each, and the record last in a transaction that checks the log is still empty, so
 // two instances starting at once agree on one base; the loser's chunks are deleted.
 func (l *Log) CreateBase(ctx context.Context, b Base, chunks [][]byte) (bool, error) {
-	b.Chunks, b.Bytes, b.Entry = len(chunks), 0, 0
-	for i, c := range chunks {
-		if len(c) > l.maxBytes() {
-			return false, fmt.Errorf("%w: base chunk %d is %d bytes", ErrTooLarge, i, len(c))
-		}
-		if _, err := l.cli.Put(ctx, l.chunkKey(b.ID, i), string(c)); err != nil {
-			return false, err
-		}
-		b.Bytes += int64(len(c))
-	}
-	rec, err := json.Marshal(b)
+	b.Entry = 0
+	rec, err := l.putChunks(ctx, &b, chunks)
 	if err != nil {
 		return false, err
 	}
@@ -169,6 +150,22 @@ func (l *Log) CreateBase(ctx context.Context, b Base, chunks [][]byte) (bool, er
 		return false, nil
 	}
 	return true, nil
+}
+
+// putChunks writes chunks as b's, one request each, sets b's count and size, and returns b's
+// record, to be put once the chunks are all there.
+func (l *Log) putChunks(ctx context.Context, b *Base, chunks [][]byte) ([]byte, error) {
+	b.Chunks, b.Bytes = len(chunks), 0
+	for i, c := range chunks {
+		if len(c) > l.maxBytes() {
+			return nil, fmt.Errorf("%w: base chunk %d is %d bytes", ErrTooLarge, i, len(c))
+		}
+		if _, err := l.cli.Put(ctx, l.chunkKey(b.ID, i), string(c)); err != nil {
+			return nil, err
+		}
+		b.Bytes += int64(len(c))
+	}
+	return json.Marshal(b)
 }
 
 // ReadBase returns the chunks of base b, in order.
