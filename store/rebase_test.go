@@ -71,7 +71,8 @@ func TestClusterRebasePrunesTheLog(t *testing.T) {
 	for i := 20; i < 40; i++ {
 		mustCreate(t, a, sample(fmt.Sprintf("P%02d", i), StageUnderConstruction))
 	}
-	base := waitBase(t, a, 32)
+	// The 40th entry starts the rebase at 40: wait for it, so that none is being made below.
+	base := waitBase(t, a, 40)
 	l := etcdlog.New(c.Client(t, c.Members()[0].ClientURL), prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
