@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
@@ -101,11 +102,20 @@ func appendBytes(b, v []byte) []byte {
 
 // encodeEntry encodes id and ops as one entry of the log.
 func encodeEntry(id [16]byte, ops []op) []byte {
-	size := 1 + 16
+	b := appendOps(nil, ops)
+	out := make([]byte, 17, 17+s2.MaxEncodedLen(len(b)))
+	out[0] = entryVersion
+	copy(out[1:17], id[:])
+	return append(out, s2.Encode(out[17:cap(out)], b)...)
+}
+
+// appendOps appends ops, uncompressed, to b.
+func appendOps(b []byte, ops []op) []byte {
+	size := len(b)
 	for _, o := range ops {
 		size += 1 + 3*binary.MaxVarintLen32 + len(o.bucket) + len(o.key) + len(o.value)
 	}
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size-len(b))
 	for _, o := range ops {
 		b = append(b, byte(o.kind))
 		b = appendBytes(b, o.bucket)
@@ -119,10 +129,7 @@ func encodeEntry(id [16]byte, ops []op) []byte {
 			b = binary.AppendUvarint(b, o.seq)
 		}
 	}
-	out := make([]byte, 17, 17+s2.MaxEncodedLen(len(b)))
-	out[0] = entryVersion
-	copy(out[1:17], id[:])
-	return append(out, s2.Encode(out[17:cap(out)], b)...)
+	return b
 }
 
 var errBadEntry = errors.New("malformed log entry")

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -11,21 +10,7 @@ import (
 // plainEntry is an entry in version 1's encoding (ops not compressed), as instances before
 // version 2 wrote them: still read.
 func plainEntry(id [16]byte, ops []op) []byte {
-	b := append([]byte{entryPlain}, id[:]...)
-	for _, o := range ops {
-		b = append(b, byte(o.kind))
-		b = appendBytes(b, o.bucket)
-		switch o.kind {
-		case opPut:
-			b = appendBytes(b, o.key)
-			b = appendBytes(b, o.value)
-		case opDel:
-			b = appendBytes(b, o.key)
-		case opSeq:
-			b = binary.AppendUvarint(b, o.seq)
-		}
-	}
-	return b
+	return appendOps(append([]byte{entryPlain}, id[:]...), ops)
 }
 
 func TestEntryRoundTripBothVersions(t *testing.T) {
