@@ -10,7 +10,9 @@ const SLEEP_AFTER_STILL_FRAMES = 10
 // coming back on screen with its two charts, held the main thread for 150–280 ms.
 const turns: (() => void)[] = []
 let turnTimer: ReturnType<typeof setTimeout> | null = null
+/** Queues job for a task of its own, unless it is queued already. */
 function takeTurn(job: () => void): void {
+  if (turns.includes(job)) return
   turns.push(job)
   if (turnTimer === null) turnTimer = setTimeout(nextTurn, 0)
 }
@@ -64,41 +66,30 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
     // a second per chart with nothing to draw (a wall runs for months on a weak TV stick). Let it
     // sleep when still; every redraw (setOption, resize, hover, an animation) wakes it again.
     chart.getZr().setSleepAfterStill(SLEEP_AFTER_STILL_FRAMES)
-    const o = option()
-    drawn = drawnKey(o)
-    chart.setOption(o)
-    chart.getZr().flush()
-    lastSet = Date.now()
-  }
-
-  function init(): void {
-    initQueued = false
-    ensure()
-  }
-  let initQueued = false
-  function scheduleInit(): void {
-    if (chart || initQueued) return
-    initQueued = true
-    takeTurn(init)
+    draw()
   }
 
   /** Sets the option now and paints it, in this task; nothing when it draws what is drawn. */
-  function update(): void {
-    updateQueued = false
-    if (!chart) return ensure()
+  function draw(): void {
     const o = option()
     const key = drawnKey(o)
-    if (key === drawn) return
+    if (!chart || key === drawn) return
     drawn = key
     chart.setOption(o)
     chart.getZr().flush()
     lastSet = Date.now()
   }
-  let updateQueued = false
+
+  function scheduleInit(): void {
+    if (!chart) takeTurn(ensure)
+  }
+
+  function update(): void {
+    if (chart) draw()
+    else ensure()
+  }
   function queueUpdate(): void {
     timer = null
-    if (updateQueued) return
-    updateQueued = true
     takeTurn(update)
   }
 
@@ -124,7 +115,7 @@ export function useChart(el: Ref<HTMLElement | null>, option: () => EChartsCoreO
 
   onBeforeUnmount(() => {
     if (timer !== null) clearTimeout(timer)
-    dropTurn(init)
+    dropTurn(ensure)
     dropTurn(update)
     observer?.disconnect()
     chart?.dispose()
