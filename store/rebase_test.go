@@ -146,3 +146,46 @@ func TestClusterRebasePrunesTheLog(t *testing.T) {
 		t.Fatal("instances differ after a write on the one that came back")
 	}
 }
+
+// An instance that starts while another one rebases — after it read the floor, before it read
+// the entries its view lacks, which the rebase prunes — loads the new base instead of failing
+// to start.
+func TestClusterInstanceStartingDuringARebase(t *testing.T) {
+	c := etcdtest.New(t, etcdtest.Options{})
+	const prefix, every = "/rs/", 8
+	dir := t.TempDir()
+	a := openRebasing(t, c, prefix, filepath.Join(dir, "a.db"), 0, every)
+	latePath := filepath.Join(dir, "late.db")
+	late := openRebasing(t, c, prefix, latePath, 1, every)
+	for i := 0; i < 3; i++ {
+		mustCreate(t, a, sample(fmt.Sprintf("P%02d", i), StageUnderConstruction))
+	}
+	waitApplied(t, a, late)
+	late.Close()
+	for i := 3; i < 5; i++ { // late is behind: it reads entries 4 and 5 as it starts
+		mustCreate(t, a, sample(fmt.Sprintf("P%02d", i), StageUnderConstruction))
+	}
+
+	next := 5
+	testHookCatchUp = func() {
+		// The base at 16 prunes the entries up to 8, the previous base: late's 4th among them.
+		for ; next < 17; next++ {
+			mustCreate(t, a, sample(fmt.Sprintf("P%02d", next), StageUnderConstruction))
+		}
+		waitBase(t, a, 16)
+	}
+	t.Cleanup(func() { testHookCatchUp = nil })
+	late = openRebasing(t, c, prefix, latePath, 1, every)
+	testHookCatchUp = nil
+	if next != 17 {
+		t.Fatal("the hook did not run")
+	}
+	if got := late.Reloads(); got != 1 {
+		t.Errorf("the starting instance loaded %d bases, want 1", got)
+	}
+	mustCreate(t, a, sample("P99", StageUnderConstruction))
+	waitApplied(t, a, late)
+	if state(t, late) != state(t, a) {
+		t.Fatal("the instance that started during a rebase differs from the writer")
+	}
+}

@@ -77,7 +77,16 @@ type replica struct {
 	ctx         context.Context // ends at Close
 	cancel      context.CancelFunc
 	done        chan struct{}
+	tracked     chan struct{} // closed when the log's leader tracking has stopped
 }
+
+// testHookCatchUp, when set by a test, runs as an instance starts, between reading the log's
+// floor and reading the entries its view lacks.
+var testHookCatchUp func()
+
+// leaderCheck is how often the log checks that the member its appends go to still leads
+// (etcdlog.Log.TrackLeader).
+const leaderCheck = 2 * time.Second
 
 // ErrClusterFull means etcd refuses writes for lack of space (its NOSPACE alarm): writes are
 // answered 503 at once, reads and screens go on, until an administrator makes room.
@@ -167,13 +176,24 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 	s.rep = r
 	// Serve nothing older than the log was when we started.
 	head, err := l.Head(ctx)
-	if err == nil && head > r.applied {
+	if testHookCatchUp != nil {
+		testHookCatchUp()
+	}
+	for tries := 0; err == nil && head > r.applied; tries++ {
 		var entries []etcdlog.Entry
-		if entries, err = l.Read(ctx, r.applied+1, head); err == nil {
+		entries, err = l.Read(ctx, r.applied+1, head)
+		if errors.Is(err, etcdlog.ErrCompacted) && tries < 2 {
+			// Another instance rebased since this one read the floor, and pruned entries the
+			// view needs: load that base (reload), then what follows it.
+			err = r.reload(ctx)
+			continue
+		}
+		if err == nil {
 			s.commitMu.Lock()
 			_, err = r.applyEntries(entries, nil)
 			s.commitMu.Unlock()
 		}
+		break
 	}
 	if err != nil {
 		s.rep = nil
@@ -181,6 +201,11 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 	}
 	fctx, stop := context.WithCancel(context.Background())
 	r.ctx, r.cancel = fctx, stop
+	r.tracked = make(chan struct{})
+	go func() {
+		defer close(r.tracked)
+		l.TrackLeader(fctx, leaderCheck)
+	}()
 	go r.follow(fctx)
 	go r.keepContact()
 	return nil
@@ -350,6 +375,7 @@ func (r *replica) follow(ctx context.Context) {
 func (r *replica) stop() {
 	r.cancel()
 	<-r.done
+	<-r.tracked
 	r.rebases.Wait()
 	r.campaigns.Wait()
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -83,6 +84,9 @@ type Log struct {
 	// MaxBytes is the most bytes of keys and values Append sends at once; 1 MiB when zero,
 	// leaving room under MaxRequestBytes for the request's own encoding.
 	MaxBytes int
+
+	leader  atomic.Pointer[leaderConn] // the connection appends take (leader.go); nil: the client
+	recheck chan struct{}              // an append through leader failed
 }
 
 // New returns the log under prefix ("/pb/" when empty) of the cluster cli talks to.
@@ -90,7 +94,7 @@ func New(cli *clientv3.Client, prefix string) *Log {
 	if prefix == "" {
 		prefix = "/pb/"
 	}
-	return &Log{cli: cli, prefix: prefix}
+	return &Log{cli: cli, prefix: prefix, recheck: make(chan struct{}, 1)}
 }
 
 func (l *Log) headKey() string  { return l.prefix + "head" }
@@ -176,8 +180,12 @@ func (l *Log) Append(ctx context.Context, head uint64, values [][]byte) (Appende
 	} else {
 		cmp = clientv3.Compare(clientv3.Value(l.headKey()), "=", strconv.FormatUint(head, 10))
 	}
-	resp, err := l.cli.Txn(ctx).If(cmp).Then(ops...).Else(clientv3.OpGet(l.headKey())).Commit()
+	kv, lc := l.appendKV()
+	resp, err := kv.Txn(ctx).If(cmp).Then(ops...).Else(clientv3.OpGet(l.headKey())).Commit()
 	if err != nil {
+		if lc != nil {
+			l.forgetLeader(lc)
+		}
 		return Appended{}, err
 	}
 	if !resp.Succeeded {
