@@ -22,6 +22,8 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"projectboard/server/feedwire"
+	"projectboard/store/etcdlog"
+	"projectboard/store/etcdlog/etcdtest"
 )
 
 // TestUpgradeInPlace: SIGHUP starts the binary anew on the same socket and database while an
@@ -32,13 +34,66 @@ func TestUpgradeInPlace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "projectboard")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	_ = upgradeInPlace(t)
+}
+
+// TestUpgradeInPlaceOnACluster is the same on an instance of a 3-member etcd cluster: the old
+// process resigns the writer's role and hands its view over; the new one joins the log from
+// the view's position.
+func TestUpgradeInPlaceOnACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
 	}
+	c := etcdtest.New(t, etcdtest.Options{})
+	acked := upgradeInPlace(t, "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-prefix", "/upgrade/")
+	// The edits went through the cluster's log, not only into the view.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	head, err := etcdlog.New(c.Client(t), "/upgrade/").Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head < uint64(acked) {
+		t.Errorf("the cluster's log ends at entry %d, below the %d edits acknowledged", head, acked)
+	}
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds the binary once for the tests of this run.
+func buildBinary(t *testing.T) string {
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "pb-upgrade-"); built.err != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", filepath.Join(built.dir, "projectboard"), ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		built.out, built.err = build.CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
+	}
+	return filepath.Join(built.dir, "projectboard")
+}
+
+// upgradeInPlace runs the test against `serve` with serveArgs and returns how many edits were
+// acknowledged.
+func upgradeInPlace(t *testing.T, serveArgs ...string) int {
+	dir := t.TempDir()
+	bin := buildBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +107,7 @@ func TestUpgradeInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db"), "--pid-file", pidFile)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", filepath.Join(dir, "pb.db"), "--pid-file", pidFile}, serveArgs...)...)
 	cmd.Env = append(os.Environ(), "PROJECTBOARD_ADMIN_PASSWORD=upgrade-test-pass")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -262,6 +317,7 @@ func TestUpgradeInPlace(t *testing.T) {
 	t.Logf("upgrade: %d edits acknowledged, %d refused with 503 during the hand-over; screen resumed at rev %d → %d",
 		len(acked), refused, lastRev, hello2.Rev)
 	_ = syscall.Kill(newPID, syscall.SIGTERM)
+	return len(acked)
 }
 
 func waitHealthy(t *testing.T, base string) {
