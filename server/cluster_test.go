@@ -168,7 +168,7 @@ func TestClusterTwoInstancesOneBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startInstance(t, c, 1)
+	b := startInstance(t, c, -1) // all three members: its appends go to the leader
 
 	// A login on one instance is a login on the other.
 	res := a.request(t, "POST", "/api/session", fmt.Sprintf(`{"username":"editor","password":%q}`, testPassword), nil)
@@ -233,11 +233,14 @@ func TestClusterTwoInstancesOneBoard(t *testing.T) {
 			t.Fatalf("applied entries reported: %v, %v", ma, mb)
 		}
 		writers := ma["projectboard_cluster_writer"] + mb["projectboard_cluster_writer"]
-		if writers == 1 {
+		// A has one endpoint, nothing to choose; B finds the leader among its three.
+		toLeader := ma["projectboard_cluster_appends_to_leader"] == 0 && mb["projectboard_cluster_appends_to_leader"] == 1
+		if writers == 1 && toLeader {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%v instances report being the writer, want 1", writers)
+			t.Fatalf("%v instances report being the writer (want 1); appends to the leader: A %v (want 0), B %v (want 1)",
+				writers, ma["projectboard_cluster_appends_to_leader"], mb["projectboard_cluster_appends_to_leader"])
 		}
 	}
 

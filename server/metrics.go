@@ -85,6 +85,14 @@ func newMetrics(h *hub.Hub, st *store.Store, advertise string) *metrics {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_cluster_base_entry",
 				Help: "The entry the newest base this instance knows of includes: the log in etcd keeps the entries after the base before it."},
 				func() float64 { return float64(st.Base().Entry) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "projectboard_cluster_appends_to_leader",
+				Help: "1 while this instance's appends go straight to etcd's leader, 0 while they go through the client's balancer (no leader found among the endpoints, or just lost)."},
+				func() float64 {
+					if st.AppendsToLeader() != "" {
+						return 1
+					}
+					return 0
+				}),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "projectboard_cluster_reloads_total",
 				Help: "Times this instance, running, loaded a newer base because the entries it needed were pruned."},
 				func() float64 { return float64(st.Reloads()) }),

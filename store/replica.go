@@ -116,6 +116,16 @@ func (s *Store) Conflicts() int64 {
 	return s.rep.conflicts.Load()
 }
 
+// AppendsToLeader is the etcd endpoint this instance's appends go to directly, the cluster's
+// leader when it was last checked; "" while they go through the client's balancer (or on a
+// single node).
+func (s *Store) AppendsToLeader() string {
+	if s.rep == nil {
+		return ""
+	}
+	return s.rep.log.LeaderEndpoint()
+}
+
 // Clustered reports whether the store runs on a cluster's log.
 func (s *Store) Clustered() bool { return s.rep != nil }
 

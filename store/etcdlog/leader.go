@@ -22,7 +22,9 @@ import (
 // still leads. An append through it that fails drops it at once, so the append's next try goes
 // through the balancer as before, and tracking looks for the new leader: a leader that dies
 // costs nothing more than it did. Only endpoints the client was given are used, never an
-// address a member advertises, which may not be reachable from here.
+// address a member advertises, which may not be reachable from here; with a single endpoint
+// (one member, or a load balancer in front of all) there is nothing to choose, and nothing is
+// tracked.
 
 // leaderConn is a connection to the member that led when it was made.
 type leaderConn struct {
@@ -63,6 +65,9 @@ func (l *Log) forgetLeader(lc *leaderConn) {
 // TrackLeader keeps a connection to etcd's leader for appends until ctx ends, checking every
 // interval (and at once after an append through it failed) that the member it holds leads.
 func (l *Log) TrackLeader(ctx context.Context, interval time.Duration) {
+	if len(l.cli.Endpoints()) < 2 {
+		return // one endpoint: every request goes there already
+	}
 	defer func() {
 		if lc := l.leader.Swap(nil); lc != nil {
 			lc.conn.Close()
@@ -116,8 +121,15 @@ func (l *Log) findLeader(ctx context.Context) *leaderConn {
 		if err != nil {
 			return nil
 		}
-		return &leaderConn{endpoint: ep, conn: conn, kv: clientv3.NewKVFromKVClient(pb.NewKVClient(conn), l.cli),
+		lc := &leaderConn{endpoint: ep, conn: conn, kv: clientv3.NewKVFromKVClient(pb.NewKVClient(conn), l.cli),
 			maint: pb.NewMaintenanceClient(conn)}
+		// Asked again over the connection itself: an endpoint in front of several members
+		// (a load balancer) may put it on another member than the one that answered.
+		if !l.leads(ctx, lc) {
+			conn.Close()
+			return nil
+		}
+		return lc
 	}
 	return nil
 }
