@@ -98,6 +98,16 @@ func (r *replica) rebaseDone(old etcdlog.Base, err error) {
 // needs next were pruned (it was cut off for longer than a rebase). Screens connected here
 // are then closed by the server (Reloads) and resume from their revision.
 func (r *replica) reload(ctx context.Context) error {
+	if err := r.loadNewestBase(ctx); err != nil {
+		return err
+	}
+	r.reloads.Add(1)
+	return nil
+}
+
+// loadNewestBase replaces the view by the newest base, which must stand past it: the entries
+// the view needs next were pruned. Running (reload) or starting (startReplica).
+func (r *replica) loadNewestBase(ctx context.Context) error {
 	s := r.s
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -119,7 +129,6 @@ func (r *replica) reload(ctx context.Context) error {
 	r.baseMu.Lock()
 	r.base = base
 	r.baseMu.Unlock()
-	r.reloads.Add(1)
 	r.advance()
 	return nil
 }

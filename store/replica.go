@@ -81,7 +81,7 @@ type replica struct {
 }
 
 // testHookCatchUp, when set by a test, runs as an instance starts, between reading the log's
-// floor and reading the entries its view lacks.
+// head and reading the entries its view lacks.
 var testHookCatchUp func()
 
 // leaderCheck is how often the log checks that the member its appends go to still leads
@@ -164,19 +164,6 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 			return fmt.Errorf("cluster: loading its base: %w", err)
 		}
 		r.applied = base.Entry
-	} else if r.applied < base.Entry {
-		// The same history, but the view may need entries pruned since it last ran.
-		floor, err := l.Floor(ctx)
-		if err != nil {
-			return fmt.Errorf("cluster: %w", err)
-		}
-		if r.applied+1 < floor {
-			log.Printf("cluster: this view stands at entry %d, the log keeps entries from %d: loading the base at entry %d", r.applied, floor, base.Entry)
-			if err := s.loadBase(ctx, l, base); err != nil {
-				return fmt.Errorf("cluster: loading its base: %w", err)
-			}
-			r.applied = base.Entry
-		}
 	}
 	r.base = base
 	if r.elect.secret, err = r.peerSecret(ctx); err != nil {
@@ -193,9 +180,9 @@ func (s *Store) startReplica(l *etcdlog.Log) error {
 		var entries []etcdlog.Entry
 		entries, err = l.Read(ctx, r.applied+1, head)
 		if errors.Is(err, etcdlog.ErrCompacted) && tries < 2 {
-			// Another instance rebased since this one read the floor, and pruned entries the
-			// view needs: load that base (reload), then what follows it.
-			err = r.reload(ctx)
+			// Entries the view needs were pruned — it was stopped for longer than a rebase, or
+			// another instance rebased a moment ago: load the newest base, then what follows.
+			err = r.loadNewestBase(ctx)
 			continue
 		}
 		if err == nil {
