@@ -125,11 +125,10 @@ func (r *replica) loadNewestBase(ctx context.Context) error {
 		return fmt.Errorf("loading the base: %w", err)
 	}
 	r.applied = base.Entry
-	r.appliedPub.Store(base.Entry)
 	r.baseMu.Lock()
 	r.base = base
 	r.baseMu.Unlock()
-	r.advance()
+	r.publish(base.Entry) // loadBase rebuilt memory from the file
 	return nil
 }
 

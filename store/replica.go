@@ -63,7 +63,8 @@ type replica struct {
 	reloads  atomic.Int64   // bases loaded while running (Reloads)
 	// applied is the last entry applied to the view; only the holder of commitMu touches it.
 	applied uint64
-	// appliedPub is applied for everyone else (metrics, tests).
+	// appliedPub is applied for everyone else (WaitApplied, metrics), set once the entries'
+	// changes are visible in memory (publish).
 	appliedPub  atomic.Uint64
 	conflicts   atomic.Int64 // writes staged again because another instance's entries came first
 	lastContact atomic.Int64 // when a quorum read last succeeded, Unix ns (keepContact)
@@ -83,6 +84,10 @@ type replica struct {
 // testHookCatchUp, when set by a test, runs as an instance starts, between reading the log's
 // head and reading the entries its view lacks.
 var testHookCatchUp func()
+
+// testHookBeforeVisible, when set by a test, runs after an instance wrote entries up to last
+// into its file and before their changes are visible in memory.
+var testHookBeforeVisible func(s *Store, last uint64)
 
 // leaderCheck is how often the log checks that the member its appends go to still leads
 // (etcdlog.Log.TrackLeader).
@@ -418,9 +423,11 @@ func (r *replica) applyEntries(entries []etcdlog.Entry, mine *[16]byte) (bool, e
 		return false, err
 	}
 	r.applied = last
-	r.appliedPub.Store(last)
-	r.advance()
+	if testHookBeforeVisible != nil {
+		testHookBeforeVisible(s, last)
+	}
 	events := s.applyDecoded(d)
+	r.publish(last)
 	s.hookMu.Lock()
 	hook, observe := s.hook, s.observe
 	s.hookMu.Unlock()
@@ -449,15 +456,27 @@ func (r *replica) applyOwn(last uint64, ops []op, ok []staged, rev uint64, now t
 		return err
 	}
 	r.applied = last
-	r.appliedPub.Store(last)
-	r.advance()
+	if testHookBeforeVisible != nil {
+		testHookBeforeVisible(s, last)
+	}
 	s.hookMu.Lock()
 	hook := s.hook
 	s.hookMu.Unlock()
-	if events := s.makeVisible(ok, rev, now); len(events) > 0 && hook != nil {
+	events := s.makeVisible(ok, rev, now)
+	r.publish(last)
+	if len(events) > 0 && hook != nil {
 		hook(events)
 	}
 	return nil
+}
+
+// publish announces the view's new position, once its changes are visible in memory: a read
+// that waited for the position (WaitApplied, SyncRead) must find them there. (Announced before,
+// crashtest caught a GET that showed an older version than the 412 its instance had just
+// answered.)
+func (r *replica) publish(last uint64) {
+	r.appliedPub.Store(last)
+	r.advance()
 }
 
 // decoded is what a run of entries changes in memory, decoded before the file is written so

@@ -446,3 +446,38 @@ func TestClusterOutOfSpaceIsAnsweredAtOnce(t *testing.T) {
 		t.Fatalf("reads stop when etcd is full: %v", err)
 	}
 }
+
+// A read that waited for a position (WaitApplied, under SyncRead) finds that position's changes
+// in memory: the position is announced only once they are visible — on the writer, which applies
+// its own entry, and on an instance that follows. (Announced first, a crashtest GET showed an
+// older version than the 412 its instance had just answered.)
+func TestClusterPositionAnnouncedOnceVisible(t *testing.T) {
+	c := sharedEtcd(t)
+	prefix := fmt.Sprintf("/pv%d/", etcdPrefixes.Add(1))
+	a := instance(t, c, prefix, 0, nil)
+	b := instance(t, c, prefix, 1, nil)
+	var mu sync.Mutex
+	checked := map[*Store]int{}
+	testHookBeforeVisible = func(s *Store, last uint64) {
+		if s.WaitApplied(last, 0) {
+			t.Errorf("entry %d announced before its changes are visible", last)
+		}
+		mu.Lock()
+		checked[s]++
+		mu.Unlock()
+	}
+	t.Cleanup(func() { testHookBeforeVisible = nil })
+	for i := 0; i < 5; i++ {
+		mustCreate(t, a, sample(fmt.Sprintf("V%02d", i), StageUnderConstruction))
+	}
+	waitApplied(t, a, b)
+	testHookBeforeVisible = nil
+	mu.Lock()
+	defer mu.Unlock()
+	if checked[a] < 5 || checked[b] == 0 {
+		t.Fatalf("checked %d entries on the writer (want 5) and %d on the follower", checked[a], checked[b])
+	}
+	if _, err := b.Project("V04"); err != nil {
+		t.Fatalf("the follower at the writer's position lacks the last project: %v", err)
+	}
+}
