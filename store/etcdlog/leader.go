@@ -53,12 +53,17 @@ func (l *Log) appendKV() (clientv3.KV, *leaderConn) {
 // forgetLeader drops lc after an append through it failed (the member died, or no longer
 // leads) and asks TrackLeader to look again.
 func (l *Log) forgetLeader(lc *leaderConn) {
-	if l.leader.CompareAndSwap(lc, nil) {
-		lc.conn.Close()
-	}
+	l.dropLeader(lc)
 	select {
 	case l.recheck <- struct{}{}:
 	default:
+	}
+}
+
+// dropLeader stops appends going through lc, if they still do, and closes it.
+func (l *Log) dropLeader(lc *leaderConn) {
+	if l.leader.CompareAndSwap(lc, nil) {
+		lc.conn.Close()
 	}
 }
 
@@ -75,9 +80,7 @@ func (l *Log) TrackLeader(ctx context.Context, interval time.Duration) {
 	}()
 	for {
 		if lc := l.leader.Load(); lc != nil && !l.leads(ctx, lc) {
-			if l.leader.CompareAndSwap(lc, nil) {
-				lc.conn.Close()
-			}
+			l.dropLeader(lc)
 		}
 		if l.leader.Load() == nil {
 			if lc := l.findLeader(ctx); lc != nil && !l.leader.CompareAndSwap(nil, lc) {
